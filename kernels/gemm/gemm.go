@@ -1,35 +1,45 @@
-// Package gemm owns single-precision general matrix multiplication, the operation that dominates
-// training time (forward products and input gradients through the frozen base).
-//
-// All matrices are row-major float32 slices with an explicit leading dimension (row stride), so
-// sub-matrices can be passed without copying.
-//
-//	C (m, n) = alpha · op(A) · op(B) + beta · C
-//	op(A) = A (m, k) with lda ≥ k        or Aᵀ where A is stored (k, m) with lda ≥ m  (transA)
-//	op(B) = B (k, n) with ldb ≥ n        or Bᵀ where B is stored (n, k) with ldb ≥ k  (transB)
-//
-// The three forms the model needs: NN (activations · Wᵀ stored as (in,out)), NT (x · Wᵀ with W
-// stored (out, in): the forward of a linear layer), TN (dYᵀ · X: a weight gradient).
-//
-// # Invariants
-//
-//   - A and B are never modified; only C[i*ldc+j] for i < m, j < n is written.
-//   - beta == 0 means C is overwritten (NaNs in C do not propagate), as in BLAS.
-//   - Sgemm dispatches to the fastest implementation for the running CPU; Naive is the reference
-//     every fast path is tested against.
 package gemm
 
+import "math"
+
 // Sgemm computes C = alpha·op(A)·op(B) + beta·C. See the package documentation for layouts.
+//
+//	a: (m, k), or (k, m) if transA;  b: (k, n), or (n, k) if transB;  c: (m, n) with row stride ldc
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	impl(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
-// impl is the implementation Sgemm dispatches to; fast paths replace it at init time.
-var impl = Naive
+// SgemmBF16B is Sgemm with B given as bfloat16 bit patterns (the upper 16 bits of a float32), the
+// storage of bf16 base weights. B is widened exactly to float32 while it is packed.
+//
+//	a: (m, k), or (k, m) if transA;  b: (k, n), or (n, k) if transB;  c: (m, n) with row stride ldc
+func SgemmBF16B(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []uint16, ldb int, beta float32, c []float32, ldc int) {
+	checkArgs(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
+	blocked(&defaultConfig, transA, transB, m, n, k, alpha, a, lda, nil, b, ldb, beta, c, ldc)
+}
+
+// impl is the implementation Sgemm dispatches to: the blocked driver with the best micro-kernel.
+var impl = func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	checkArgs(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
+	blocked(&defaultConfig, transA, transB, m, n, k, alpha, a, lda, b, nil, ldb, beta, c, ldc)
+}
 
 // Naive is the reference implementation: a triple loop with float32 accumulation in k order.
 func Naive(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	checkArgs(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
+	checkArgs(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
+	naive(transA, transB, m, n, k, alpha, a, lda, func(i int) float32 { return b[i] }, ldb, beta, c, ldc)
+}
+
+// NaiveBF16B is the reference for SgemmBF16B: Naive with each B element widened from bf16.
+func NaiveBF16B(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []uint16, ldb int, beta float32, c []float32, ldc int) {
+	checkArgs(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
+	naive(transA, transB, m, n, k, alpha, a, lda, func(i int) float32 { return BF16ToFloat32(b[i]) }, ldb, beta, c, ldc)
+}
+
+// BF16ToFloat32 widens a bfloat16 bit pattern to float32 (exact).
+func BF16ToFloat32(h uint16) float32 { return math.Float32frombits(uint32(h) << 16) }
+
+func naive(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b func(int) float32, ldb int, beta float32, c []float32, ldc int) {
 	for i := 0; i < m; i++ {
 		for j := 0; j < n; j++ {
 			var s float32
@@ -41,9 +51,9 @@ func Naive(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 					av = a[i*lda+p]
 				}
 				if transB {
-					bv = b[j*ldb+p]
+					bv = b(j*ldb + p)
 				} else {
-					bv = b[p*ldb+j]
+					bv = b(p*ldb + j)
 				}
 				s += av * bv
 			}
@@ -57,7 +67,7 @@ func Naive(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 }
 
 // checkArgs panics (programmer error) on inconsistent dimensions or short slices.
-func checkArgs(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+func checkArgs(transA, transB bool, m, n, k int, la, lda, lb, ldb, lc, ldc int) {
 	if m < 0 || n < 0 || k < 0 {
 		panic("gemm: negative dimension")
 	}
@@ -75,10 +85,10 @@ func checkArgs(transA, transB bool, m, n, k int, a []float32, lda int, b []float
 	if lda < max(ac, 1) || ldb < max(bc, 1) || ldc < max(n, 1) {
 		panic("gemm: bad leading dimension")
 	}
-	if k > 0 && (len(a) < (ar-1)*lda+ac || len(b) < (br-1)*ldb+bc) {
+	if k > 0 && (la < (ar-1)*lda+ac || lb < (br-1)*ldb+bc) {
 		panic("gemm: input slice too short")
 	}
-	if len(c) < (m-1)*ldc+n {
+	if lc < (m-1)*ldc+n {
 		panic("gemm: output slice too short")
 	}
 }

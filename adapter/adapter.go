@@ -1,0 +1,195 @@
+package adapter
+
+import (
+	"fmt"
+
+	"github.com/moslora/moslora/model"
+)
+
+// Base is what an adapter attaches to: the model's linear layers by module path. *model.Model
+// satisfies it.
+type Base interface {
+	Linears() []*model.Linear
+}
+
+// Adapter is a set of Linears attached to a model's linear layers (as their Delta).
+type Adapter struct {
+	Config  Config
+	Linears []*Linear       // in the model's order
+	bases   []*model.Linear // the base layer of each Linear
+	merged  bool            // ΔW is in the base weights and the Linears are detached
+}
+
+// Param is one adapter tensor: Key is its name in adapter_model.safetensors, W and G alias the
+// Linear's parameter and gradient.
+type Param struct {
+	Key   string
+	W, G  []float32
+	Shape []int
+}
+
+// keyPrefix is PEFT's prefix on every adapter tensor name.
+const keyPrefix = "base_model.model."
+
+// New creates an adapter for cfg on the model's selected linear layers and attaches it.
+// Initialisation is deterministic in seed: A kaiming-uniform(a=√5), B zero (init_lora_weights
+// true), the dense mixer by mixer_init, π = 0, G = 0, c = 0.
+func New(cfg Config, m Base, seed int64) (*Adapter, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("adapter: %w", err)
+	}
+	a, err := build(cfg, m, seed)
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range a.Linears {
+		a.initLinear(l, seed)
+	}
+	a.attach()
+	return a, nil
+}
+
+// build selects the target layers and allocates zeroed Linears (not attached).
+func build(cfg Config, m Base, seed int64) (*Adapter, error) {
+	lins := m.Linears()
+	paths := make([]string, len(lins))
+	byPath := make(map[string]*model.Linear, len(lins))
+	for i, l := range lins {
+		paths[i] = l.Path
+		byPath[l.Path] = l
+	}
+	sel, err := cfg.selectPaths(paths)
+	if err != nil {
+		return nil, fmt.Errorf("adapter: %w", err)
+	}
+	a := &Adapter{Config: cfg}
+	a.Config.FanInFanOut = false // PEFT's own correction: true exactly when the targets are Conv1D
+	kind := cfg.MixerKind()
+	for _, p := range sel {
+		base := byPath[p]
+		if base.Delta != nil {
+			return nil, fmt.Errorf("adapter: module %s already has an adapter attached", p)
+		}
+		if base.Conv1D {
+			a.Config.FanInFanOut = true
+		}
+		r, alpha := cfg.RankAlpha(p)
+		k := 1
+		if kind == MixerGlobal || kind == MixerGated {
+			k = cfg.Subspaces
+		}
+		l := newLinear(p, base.In, base.Out, r, k, kind, cfg.Scaling(r, alpha), float32(cfg.LoraDropout))
+		l.rng = newRNG(seed, "dropout", p)
+		a.Linears = append(a.Linears, l)
+		a.bases = append(a.bases, base)
+	}
+	return a, nil
+}
+
+// initLinear draws the initial parameters of l.
+func (a *Adapter) initLinear(l *Linear, seed int64) {
+	rng := newRNG(seed, "init", l.Path)
+	switch a.Config.InitLoraWeights.Value {
+	case "gaussian":
+		gaussian(l.A, 1/float64(l.R), rng) // PEFT: A ~ N(0, 1/r²), B = 0
+	default:
+		kaimingUniform(l.A, l.In, rng)
+	}
+	if a.Config.InitLoraWeights.Value == "false" {
+		kaimingUniform(l.B, l.R, rng) // PEFT leaves nn.Linear's default init on B too
+	}
+	if l.M != nil {
+		switch a.Config.MixerInit {
+		case InitOrthogonal:
+			orthogonal(l.M, l.R, rng)
+		case InitIdentity:
+			eye(l.M, l.R)
+		default:
+			kaimingUniform(l.M, l.R, rng)
+		}
+	}
+	// π, G and c start at zero: uniform block weights 1/K.
+}
+
+// attach sets each Linear as its base layer's Delta.
+func (a *Adapter) attach() {
+	for i, l := range a.Linears {
+		a.bases[i].Delta = l
+	}
+}
+
+// Detach removes the adapter from the model (the base layers get a nil Delta). The model then
+// computes the base outputs; the adapter keeps its parameters.
+func (a *Adapter) Detach() {
+	for i, l := range a.Linears {
+		if a.bases[i].Delta == model.Delta(l) {
+			a.bases[i].Delta = nil
+		}
+	}
+}
+
+// Attach re-attaches a detached adapter (an error when merged or when a layer holds another Delta).
+func (a *Adapter) Attach() error {
+	if a.merged {
+		return fmt.Errorf("adapter: cannot attach a merged adapter; Unmerge it first")
+	}
+	for i, l := range a.Linears {
+		if d := a.bases[i].Delta; d != nil && d != model.Delta(l) {
+			return fmt.Errorf("adapter: module %s already has another adapter attached", l.Path)
+		}
+	}
+	a.attach()
+	return nil
+}
+
+// Params lists every adapter tensor with its file key, in the model's order (per module: A,
+// mixer tensors, B).
+func (a *Adapter) Params() []Param {
+	var ps []Param
+	for _, l := range a.Linears {
+		ps = append(ps, l.params()...)
+	}
+	return ps
+}
+
+// params lists l's tensors with their file keys.
+func (l *Linear) params() []Param {
+	pre := keyPrefix + l.Path
+	ps := []Param{{Key: pre + ".lora_A.weight", W: l.A, G: l.DA, Shape: []int{l.R, l.In}}}
+	switch l.Mixer {
+	case MixerDense:
+		ps = append(ps, Param{Key: pre + ".lora_AB.weight", W: l.M, G: l.DM, Shape: []int{l.R, l.R}})
+	case MixerGlobal:
+		ps = append(ps, Param{Key: pre + ".lora_global.weight", W: l.Pi, G: l.DPi, Shape: []int{l.K}})
+	case MixerGated:
+		ps = append(ps, Param{Key: pre + ".lora_gate.weight", W: l.G, G: l.DG, Shape: []int{l.K, l.In}},
+			Param{Key: pre + ".lora_gate.bias", W: l.C, G: l.DC, Shape: []int{l.K}})
+	}
+	return append(ps, Param{Key: pre + ".lora_B.weight", W: l.B, G: l.DB, Shape: []int{l.Out, l.R}})
+}
+
+// NumParams is the number of trainable adapter parameters.
+func (a *Adapter) NumParams() int {
+	n := 0
+	for _, p := range a.Params() {
+		n += len(p.W)
+	}
+	return n
+}
+
+// ZeroGrad clears every adapter gradient.
+func (a *Adapter) ZeroGrad() {
+	for _, l := range a.Linears {
+		l.ZeroGrad()
+	}
+}
+
+// SetTraining turns lora dropout on (true) or off for every Linear.
+func (a *Adapter) SetTraining(on bool) {
+	for _, l := range a.Linears {
+		l.SetTraining(on)
+	}
+}
+
+// Merged reports whether the adapter is merged into the base weights.
+func (a *Adapter) Merged() bool { return a.merged }

@@ -1,0 +1,38 @@
+// Package adapter owns low-rank adapters on the frozen linear layers of a model: plain LoRA, MoSLoRA
+// (a dense r×r mixer) and the two mixture mixers (global and input-gated block weights), their
+// initialisation, forward and backward passes, the PEFT adapter files, folding and merging.
+//
+// One adapter on a linear layer y = x·Wᵀ + b adds
+//
+//	y += s · mix(A·x̃, x) · Bᵀ      A: (r, in)  B: (out, r)  x̃ = dropout(x)
+//	s = lora_alpha / r   (or lora_alpha / √r with use_rslora)
+//
+// where the mixer works in the r-dimensional latent space h = A·x̃, split into K blocks of r/K:
+//
+//	identity  mix = h                              (LoRA)
+//	dense     mix = M·h, M: (r, r)                 (MoSLoRA; M is lora_AB.weight, an nn.Linear(r, r))
+//	global    mix_k = w_k·h_k, w = softmax(π)      π: (K)
+//	gated     mix_k = g_k(x)·h_k, g = softmax(G·x + c)  G: (K, in), c: (K); the gate sees the undropped x
+//
+// # Files
+//
+// An adapter directory holds adapter_config.json (PEFT's LoraConfig names, see Config) and
+// adapter_model.safetensors (float32) with, for each adapted module path P:
+//
+//	base_model.model.P.lora_A.weight       (r, in)
+//	base_model.model.P.lora_B.weight       (out, r)
+//	base_model.model.P.lora_AB.weight      (r, r)     dense mixer, as the official MoSLoRA code names it
+//	base_model.model.P.lora_global.weight  (K)        global mixer logits π (our name)
+//	base_model.model.P.lora_gate.weight    (K, in)    gated mixer G (our name)
+//	base_model.model.P.lora_gate.bias      (K)        gated mixer c (our name)
+//
+// A dense or global adapter folds (A' = M·A) into a plain PEFT LoRA adapter with the same ΔW.
+//
+// # Invariants
+//
+//   - The base model's weights are never modified except by Merge / Unmerge.
+//   - With B = 0 an adapter adds exactly nothing: the adapted model's outputs equal the base's.
+//   - Loading is strict: a missing, unexpected or mis-shaped tensor is an error naming the key.
+//   - Initialisation and dropout masks are deterministic functions of the seed and module path.
+//   - A Linear is not safe for concurrent use: Forward keeps the activations its Backward needs.
+package adapter

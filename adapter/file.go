@@ -1,0 +1,165 @@
+package adapter
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/moslora/moslora/safetensors"
+)
+
+// File names inside an adapter directory (PEFT's).
+const (
+	ConfigFile  = "adapter_config.json"
+	WeightsFile = "adapter_model.safetensors"
+)
+
+// Load reads an adapter directory (adapter_config.json + adapter_model.safetensors, as PEFT or the
+// official MoSLoRA code writes it, or as Save writes it) and attaches it to the model. Loading is
+// strict: every tensor the config implies must be present with its exact shape, and the file may
+// hold nothing else; errors name the file and the key.
+func Load(dir string, m Base) (*Adapter, error) {
+	cfgPath := filepath.Join(dir, ConfigFile)
+	cfg, err := ReadConfig(cfgPath)
+	if err != nil {
+		return nil, err
+	}
+	a, err := build(cfg, m, 0)
+	if err != nil {
+		return nil, fmt.Errorf("%w (config %s)", err, cfgPath)
+	}
+	wPath := filepath.Join(dir, WeightsFile)
+	f, err := safetensors.Open(wPath)
+	if err != nil {
+		return nil, fmt.Errorf("adapter: %w", err)
+	}
+	defer f.Close()
+	want := map[string]bool{}
+	for _, p := range a.Params() {
+		want[p.Key] = true
+		info := f.Info(p.Key)
+		if info == nil {
+			return nil, fmt.Errorf("adapter: %s: missing tensor %q (shape %v) required by %s", wPath, p.Key, p.Shape, cfgPath)
+		}
+		if !slices.Equal(info.Shape, p.Shape) {
+			return nil, fmt.Errorf("adapter: %s: tensor %q has shape %v, want %v", wPath, p.Key, info.Shape, p.Shape)
+		}
+		v, _, err := f.Float32(p.Key)
+		if err != nil {
+			return nil, fmt.Errorf("adapter: %w", err)
+		}
+		copy(p.W, v)
+	}
+	for _, name := range f.Names() {
+		if !want[name] {
+			return nil, fmt.Errorf("adapter: %s: unexpected tensor %q (not implied by %s: r, target_modules, mixer)", wPath, name, cfgPath)
+		}
+	}
+	a.attach()
+	return a, nil
+}
+
+// Save writes the adapter to dir (created if needed) in PEFT's format: adapter_config.json and
+// adapter_model.safetensors (float32, metadata {"format": "pt"}), each written to a temporary
+// file and renamed into place. A dense mixer is saved unfolded as lora_AB.weight with
+// "lora_use_mixer": true, the form the official MoSLoRA code loads; call Fold first for a plain
+// LoRA adapter that stock PEFT, vLLM and llama.cpp accept. A merged adapter saves its (unchanged)
+// adapter tensors, not the merged base.
+func (a *Adapter) Save(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("adapter: %w", err)
+	}
+	var ts []safetensors.Tensor
+	for _, p := range a.Params() {
+		if i := nonFinite(p.W); i >= 0 {
+			return fmt.Errorf("adapter: not saving %s: tensor %q holds %v at %d", dir, p.Key, p.W[i], i)
+		}
+		ts = append(ts, safetensors.FromFloat32(p.Key, p.Shape, p.W))
+	}
+	cfg, err := a.Config.configJSON()
+	if err != nil {
+		return fmt.Errorf("adapter: encoding %s: %w", ConfigFile, err)
+	}
+	wPath := filepath.Join(dir, WeightsFile)
+	if err := safetensors.WriteFile(wPath, ts, map[string]string{"format": "pt"}); err != nil {
+		return fmt.Errorf("adapter: writing %s: %w", wPath, err)
+	}
+	cPath := filepath.Join(dir, ConfigFile)
+	if err := writeAtomic(cPath, cfg); err != nil {
+		return fmt.Errorf("adapter: writing %s: %w", cPath, err)
+	}
+	return nil
+}
+
+// SetSeed reseeds the dropout masks of every Linear (Load starts them from seed 0).
+func (a *Adapter) SetSeed(seed int64) {
+	for _, l := range a.Linears {
+		l.rng = newRNG(seed, "dropout", l.Path)
+	}
+}
+
+// configJSON renders the config as PEFT writes it: empty maps as {} (PEFT calls .keys() on them),
+// the official MoSLoRA flag for a dense mixer, our mixer fields only for global / gated.
+func (c Config) configJSON() ([]byte, error) {
+	if c.RankPattern == nil {
+		c.RankPattern = map[string]int{}
+	}
+	if c.AlphaPattern == nil {
+		c.AlphaPattern = map[string]float64{}
+	}
+	if c.TaskType == "" {
+		c.TaskType = "CAUSAL_LM" // every model we load is a causal LM; PEFT picks its model class by it
+	}
+	kind := c.MixerKind()
+	if kind == MixerDense {
+		c.LoraUseMixer, c.Mixer = true, ""
+		if c.MixerInit == "" {
+			c.MixerInit = InitKaiming
+		}
+	}
+	if kind != MixerDense {
+		c.MixerInit = ""
+	}
+	if kind == MixerIdentity {
+		c.Mixer = ""
+	}
+	if kind == MixerIdentity || kind == MixerDense {
+		c.Subspaces = 0 // K only shapes the global and gated mixers
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(c); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// writeAtomic writes data to path through a temporary file in the same directory and a rename,
+// so a reader never sees a half-written file.
+func writeAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	name := tmp.Name()
+	_, werr := tmp.Write(data)
+	if werr == nil {
+		werr = tmp.Sync()
+	}
+	if cerr := tmp.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		werr = os.Rename(name, path)
+	}
+	if werr != nil {
+		os.Remove(name)
+		return werr
+	}
+	return nil
+}

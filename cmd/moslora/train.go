@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+
+	"github.com/moslora/moslora/train"
+	"github.com/spf13/cobra"
+)
+
+func init() {
+	cfg := train.DefaultConfig()
+	var f train.Files
+	var targets, initMode string
+	cmd := &cobra.Command{
+		Use:   "train --model DIR --data FILE --out DIR [flags]",
+		Short: "Train a LoRA / MoSLoRA adapter (or fully fine-tune) on JSONL data",
+		Long: `Train an adapter (lora, moslora, global, gated) or all weights (full) of a Hugging Face
+decoder model on JSONL rows ({"text"}, {"prompt","completion"} or {"messages"}).
+
+The output folder receives the PEFT adapter (adapter_config.json, adapter_model.safetensors) or,
+with --method full, config.json + model.safetensors; the tokenizer files; metrics.jsonl (one line
+per update); train_config.json; checkpoints (checkpoint-<step>) every --save-every updates and on
+Ctrl-C. --resume continues from the newest checkpoint to the same result as an uninterrupted run.
+--batch is the micro-batch; the effective batch is batch × grad-accum.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if f.ModelDir == "" || f.Data == "" || f.Out == "" {
+				return fmt.Errorf("train: --model, --data and --out are required")
+			}
+			switch initMode {
+			case "pretrained":
+			case "random":
+				f.InitRandom = true
+			default:
+				return fmt.Errorf("train: --init %q: expected pretrained or random", initMode)
+			}
+			cfg.Targets = strings.Split(targets, ",")
+			if !cmd.Flags().Changed("lr") {
+				cfg.LR = train.DefaultLR(cfg.Method)
+			}
+			if cmd.Flags().Changed("steps") {
+				cfg.Epochs = 0
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+			defer stop()
+			w := cmd.OutOrStdout()
+			s, err := train.RunFiles(ctx, cfg, f, os.Stderr)
+			if err != nil {
+				return err
+			}
+			r := s.Result
+			fmt.Fprintf(w, "trained %s: %d updates, final loss %.4f, %d tokens in %s (%.0f tokens/s)\n",
+				cfg.Method, r.Steps, r.FinalLoss, r.Tokens, r.Elapsed.Round(1e9), float64(r.Tokens)/max(1e-9, r.Elapsed.Seconds()))
+			fmt.Fprintf(w, "rows %d (skipped %d, truncated to %d tokens: %d), trainable parameters %d\n", s.Rows, s.Skipped, cfg.MaxLen, s.Truncated, s.Trainable)
+			fmt.Fprintf(w, "output: %s\n", f.Out)
+			if s.Eval != nil {
+				fmt.Fprintf(w, "evaluation of %s (also in %s/eval.json):\n", f.Eval, f.Out)
+				return s.Eval.WriteTable(w)
+			}
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.ModelDir, "model", "", "Hugging Face model folder (config.json, model.safetensors, tokenizer.json)")
+	fl.StringVar(&f.Data, "data", "", "training JSONL file")
+	fl.StringVar(&f.Eval, "eval", "", "evaluation JSONL file, scored after training (eval.json)")
+	fl.StringVar(&f.Out, "out", "", "output folder")
+	fl.StringVar(&cfg.Method, "method", cfg.Method, "lora | moslora | global | gated | full")
+	fl.IntVar(&cfg.Rank, "rank", cfg.Rank, "adapter rank r")
+	fl.Float64Var(&cfg.Alpha, "alpha", cfg.Alpha, "lora_alpha (scaling alpha/r)")
+	fl.IntVar(&cfg.Subspaces, "subspaces", cfg.Subspaces, "K subspaces of r/K for the global and gated mixers")
+	fl.StringVar(&targets, "targets", strings.Join(cfg.Targets, ","), "modules to adapt: q,k,v,o,gate,up,down or module names")
+	fl.StringVar(&cfg.MixerInit, "mixer-init", "", "moslora mixer initialisation: kaiming (default), orthogonal, identity")
+	fl.Float64Var(&cfg.LR, "lr", cfg.LR, "peak learning rate (default 1e-3; 3e-4 for --method full)")
+	fl.IntVar(&cfg.Epochs, "epochs", cfg.Epochs, "epochs over the data (ignored with --steps)")
+	fl.IntVar(&cfg.Steps, "steps", 0, "optimizer updates (overrides --epochs)")
+	fl.IntVar(&cfg.Batch, "batch", cfg.Batch, "sequences per micro-batch")
+	fl.IntVar(&cfg.GradAccum, "grad-accum", cfg.GradAccum, "micro-batches per update")
+	fl.IntVar(&cfg.Warmup, "warmup", cfg.Warmup, "linear warm-up updates")
+	fl.StringVar(&cfg.Schedule, "schedule", cfg.Schedule, "cosine | linear | constant (after warm-up)")
+	fl.Float64Var(&cfg.Clip, "clip", cfg.Clip, "max global gradient norm (0: off)")
+	fl.Float64Var(&cfg.WeightDecay, "weight-decay", cfg.WeightDecay, "AdamW decoupled weight decay (matrices only)")
+	fl.Int64Var(&cfg.Seed, "seed", cfg.Seed, "seed of initialisation and data order")
+	fl.IntVar(&cfg.MaxLen, "max-len", cfg.MaxLen, "max tokens per example (keeps BOS and the last tokens)")
+	fl.BoolVar(&cfg.Pack, "pack", false, "pack short examples into sequences of --max-len")
+	fl.BoolVar(&f.SkipBad, "skip-bad", false, "skip (and count) bad JSONL lines instead of failing")
+	fl.BoolVar(&f.Resume, "resume", false, "continue from the newest checkpoint in --out")
+	fl.IntVar(&f.SaveEvery, "save-every", 0, "write a checkpoint every N updates (0: only on Ctrl-C)")
+	fl.IntVar(&f.Keep, "keep", 1, "checkpoints to keep")
+	fl.IntVar(&f.LogEvery, "log-every", 10, "progress line every N updates when not on a terminal")
+	fl.IntVar(&f.Limit, "limit", 0, "train on the first N rows only")
+	fl.IntVar(&f.EvalLimit, "eval-limit", 0, "evaluate the first N rows of --eval only")
+	fl.StringVar(&initMode, "init", "pretrained", "pretrained | random (train a base model from config.json; --method full)")
+	rootCmd.AddCommand(cmd)
+}

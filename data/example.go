@@ -1,0 +1,132 @@
+package data
+
+import (
+	"errors"
+	"fmt"
+)
+
+// IgnoreLabel marks a position that takes no loss (prompt, BOS, padding), as in PyTorch's
+// CrossEntropyLoss(ignore_index=-100).
+const IgnoreLabel = -100
+
+// Tokenizer is what the data package needs from a tokenizer (tokenizer.Tokenizer satisfies it).
+type Tokenizer interface {
+	// Encode returns the ids of text; addSpecial=false must add no BOS/EOS.
+	Encode(text string, addSpecial bool) []int
+	BOS() int     // -1 when the tokenizer has none
+	EOS() int     // -1 when the tokenizer has none
+	AddBOS() bool // whether the tokenizer's post-processor prepends BOS
+}
+
+// Example is one tokenized training or evaluation sequence.
+type Example struct {
+	IDs    []int // (T) token ids
+	Labels []int // (T) Labels[t] = IDs[t] where token t is trained on, IgnoreLabel elsewhere
+	Row    int   // index of the source row (-1 for packed sequences of several rows)
+}
+
+// LossTokens counts the positions that take loss (labels ≠ IgnoreLabel at t ≥ 1; the first token
+// is never predicted).
+func (e *Example) LossTokens() int {
+	n := 0
+	for t := 1; t < len(e.Labels); t++ {
+		if e.Labels[t] != IgnoreLabel {
+			n++
+		}
+	}
+	return n
+}
+
+// builder accumulates ids and labels piece by piece.
+type builder struct {
+	ids, labels []int
+}
+
+func (b *builder) add(ids []int, train bool) {
+	for _, id := range ids {
+		b.ids = append(b.ids, id)
+		if train {
+			b.labels = append(b.labels, id)
+		} else {
+			b.labels = append(b.labels, IgnoreLabel)
+		}
+	}
+}
+
+// Encode tokenizes a row into an example of at most maxLen tokens (maxLen ≤ 0: no limit).
+// See the package documentation for the layout.
+func Encode(tok Tokenizer, r *Row, maxLen int) (Example, error) {
+	eos := tok.EOS()
+	if eos < 0 {
+		return Example{}, errors.New("data: the tokenizer has no EOS token (tokenizer_config.json eos_token); examples need one")
+	}
+	if maxLen > 0 && maxLen < 2 {
+		return Example{}, fmt.Errorf("data: max length %d is too short (need at least 2)", maxLen)
+	}
+	var b builder
+	bos := tok.AddBOS() && tok.BOS() >= 0
+	if bos {
+		b.add([]int{tok.BOS()}, false)
+	}
+	switch {
+	case r.HasText:
+		b.add(tok.Encode(r.Text, false), true)
+		b.add([]int{eos}, true)
+	case r.HasPrompt:
+		b.add(tok.Encode(r.Prompt, false), false)
+		b.add(tok.Encode(r.Completion, false), true)
+		b.add([]int{eos}, true)
+	case len(r.Messages) > 0:
+		for _, m := range r.Messages {
+			switch m.Role {
+			case RoleSystem:
+				b.add(tok.Encode("### System:\n"+m.Content+"\n", false), false)
+			case RoleUser:
+				b.add(tok.Encode("### User:\n"+m.Content+"\n", false), false)
+			case RoleAssistant:
+				b.add(tok.Encode("### Assistant:", false), false)
+				b.add(tok.Encode(" "+m.Content, false), true)
+				b.add([]int{eos}, true)
+				b.add(tok.Encode("\n", false), false)
+			default:
+				return Example{}, fmt.Errorf("data: %s:%d: unknown role %q", r.File, r.Line, m.Role)
+			}
+		}
+	default:
+		return Example{}, fmt.Errorf("data: %s:%d: empty row", r.File, r.Line)
+	}
+	ex := Example{IDs: b.ids, Labels: b.labels}
+	Truncate(&ex, maxLen, bos)
+	return ex, nil
+}
+
+// Truncate cuts ex to maxLen tokens (maxLen ≤ 0: no limit), keeping the first token when keepFirst
+// (BOS) and then the last tokens.
+func Truncate(ex *Example, maxLen int, keepFirst bool) {
+	n := len(ex.IDs)
+	if maxLen <= 0 || n <= maxLen {
+		return
+	}
+	if keepFirst {
+		cut := n - (maxLen - 1) // drop ids[1:cut]
+		ex.IDs = append(ex.IDs[:1], ex.IDs[cut:]...)
+		ex.Labels = append(ex.Labels[:1], ex.Labels[cut:]...)
+		return
+	}
+	ex.IDs = ex.IDs[n-maxLen:]
+	ex.Labels = ex.Labels[n-maxLen:]
+}
+
+// EncodeAll encodes rows; the i-th example has Row = i.
+func EncodeAll(tok Tokenizer, rows []Row, maxLen int) ([]Example, error) {
+	out := make([]Example, len(rows))
+	for i := range rows {
+		ex, err := Encode(tok, &rows[i], maxLen)
+		if err != nil {
+			return nil, err
+		}
+		ex.Row = i
+		out[i] = ex
+	}
+	return out, nil
+}

@@ -1,0 +1,77 @@
+package kernels
+
+import "math"
+
+// SwiGLUForward computes the gated MLP activation of Llama/Mistral/Qwen2 (hidden_act "silu"):
+//
+//	h = silu(g) ⊙ u,   silu(g) = g·σ(g)        g, u, h: (n)
+func SwiGLUForward(h, g, u []float32, n int) {
+	checkLen("swiglu h", h, n)
+	for i := 0; i < n; i++ {
+		x := g[i]
+		s := 1 / (1 + Exp(-x))
+		h[i] = x * s * u[i]
+	}
+}
+
+// SwiGLUBackward inverts SwiGLUForward (dg, du are ADDED to):
+//
+//	du += dh ⊙ silu(g),   dg += dh ⊙ u ⊙ σ(g)·(1 + g·(1 − σ(g)))
+func SwiGLUBackward(dg, du, dh, g, u []float32, n int) {
+	checkLen("swiglu dg", dg, n)
+	checkLen("swiglu du", du, n)
+	for i := 0; i < n; i++ {
+		x := g[i]
+		s := 1 / (1 + Exp(-x))
+		du[i] += dh[i] * x * s
+		dg[i] += dh[i] * u[i] * s * (1 + x*(1-s))
+	}
+}
+
+const (
+	geluC = 0.7978845608028654 // sqrt(2/π)
+	geluK = 0.044715
+)
+
+// GELUTanhForward computes GPT-2's "gelu_new" (= "gelu_pytorch_tanh"):
+//
+//	h = ½·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
+func GELUTanhForward(h, x []float32, n int) {
+	checkLen("gelu h", h, n)
+	for i := 0; i < n; i++ {
+		v := float64(x[i])
+		h[i] = float32(0.5 * v * (1 + math.Tanh(geluC*(v+geluK*v*v*v))))
+	}
+}
+
+// GELUTanhBackward inverts GELUTanhForward (dx is ADDED to). With t = tanh(√(2/π)(x + k·x³)):
+//
+//	dx += dh · (½(1 + t) + ½·x·(1 − t²)·√(2/π)·(1 + 3k·x²))
+func GELUTanhBackward(dx, dh, x []float32, n int) {
+	checkLen("gelu dx", dx, n)
+	for i := 0; i < n; i++ {
+		v := float64(x[i])
+		t := math.Tanh(geluC * (v + geluK*v*v*v))
+		dx[i] += dh[i] * float32(0.5*(1+t)+0.5*v*(1-t*t)*geluC*(1+3*geluK*v*v))
+	}
+}
+
+// GELUErfForward computes the exact GELU ("gelu"): h = ½·x·(1 + erf(x/√2)).
+func GELUErfForward(h, x []float32, n int) {
+	checkLen("gelu h", h, n)
+	for i := 0; i < n; i++ {
+		v := float64(x[i])
+		h[i] = float32(0.5 * v * (1 + math.Erf(v/math.Sqrt2)))
+	}
+}
+
+// GELUErfBackward inverts GELUErfForward (dx is ADDED to):
+//
+//	dx += dh · (½(1 + erf(x/√2)) + x·φ(x)),   φ(x) = exp(−x²/2)/√(2π)
+func GELUErfBackward(dx, dh, x []float32, n int) {
+	checkLen("gelu dx", dx, n)
+	for i := 0; i < n; i++ {
+		v := float64(x[i])
+		dx[i] += dh[i] * float32(0.5*(1+math.Erf(v/math.Sqrt2))+v*math.Exp(-0.5*v*v)/math.Sqrt(2*math.Pi))
+	}
+}

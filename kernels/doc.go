@@ -1,0 +1,26 @@
+// Package kernels owns the float32 element-wise and row-wise operations of a decoder forward and
+// backward pass: RMSNorm and LayerNorm, rotary position embeddings, the SiLU/SwiGLU and GELU
+// activations, softmax, and cross-entropy over a row of logits. Matrix products live in
+// kernels/gemm; optimizer updates in the AdamW files.
+//
+// Every op is a Forward/Backward pair with a fixed argument order (outputs, inputs, weights,
+// dimensions). Gradients carry a d prefix; a nil weight-gradient slice means "frozen" and is
+// skipped. Input gradients are ADDED into dx (dx += …) so that several consumers of one tensor
+// (a residual stream, the q/k/v projections of one input) can accumulate without a scratch copy;
+// weight gradients are accumulated too (gradient accumulation across micro-batches).
+//
+// # Invariants
+//
+//   - Inputs are never modified unless the function says "in place".
+//   - Reductions (means, variances, softmax sums) accumulate in float64, so results match a
+//     float32 PyTorch reference to a few ulps independently of the row length.
+//   - Each op is tested against a float64 naive reference (forward) and against finite differences
+//     of that reference (backward) on random, odd-sized inputs.
+//   - Programmer errors (short slices) panic with a "kernels:" prefix.
+package kernels
+
+func checkLen(name string, s []float32, n int) {
+	if len(s) < n {
+		panic("kernels: " + name + " too short")
+	}
+}

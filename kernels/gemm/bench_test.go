@@ -1,0 +1,112 @@
+package gemm
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// Run with: go test ./kernels/gemm -run '^$' -bench . -cpu 1,2   (-short skips the vocabulary shape)
+
+// benchOperands allocates random operands for s (packed: lda, ldb, ldc are the row lengths).
+func benchOperands(s Shape) (a []float32, lda int, b []float32, ldb int, c []float32) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	a, b, c = make([]float32, s.M*s.K), make([]float32, s.K*s.N), make([]float32, s.M*s.N)
+	for i := range a {
+		a[i] = rng.Float32() - 0.5
+	}
+	for i := range b {
+		b[i] = rng.Float32() - 0.5
+	}
+	lda, ldb = s.K, s.N
+	if s.TransA {
+		lda = s.M
+	}
+	if s.TransB {
+		ldb = s.K
+	}
+	return a, lda, b, ldb, c
+}
+
+// BenchShape times f on s and reports GFLOP/s.
+func benchShape(b *testing.B, s Shape, f func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)) {
+	if s.Huge && testing.Short() {
+		b.Skip("vocabulary shape skipped in -short mode")
+	}
+	a, lda, bb, ldb, c := benchOperands(s)
+	b.ResetTimer()
+	cpu0 := cpuSeconds()
+	for b.Loop() {
+		f(s.TransA, s.TransB, s.M, s.N, s.K, 1, a, lda, bb, ldb, 0, c, s.N)
+	}
+	report(b, s.Flops(), cpu0)
+}
+
+// report adds GFLOP/s (wall) and GFLOP/cpu-s (process CPU time, insensitive to other processes
+// sharing the cores; with n threads busy it is per core, so n × it bounds GFLOP/s).
+func report(b *testing.B, flops, cpu0 float64) {
+	b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+	if cpu := cpuSeconds() - cpu0; cpu > 0 {
+		b.ReportMetric(flops*float64(b.N)/cpu/1e9, "GFLOP/cpu-s")
+	}
+}
+
+func BenchmarkSgemm(b *testing.B) {
+	for _, s := range BenchShapes {
+		b.Run(s.Name(), func(b *testing.B) { benchShape(b, s, Sgemm) })
+	}
+}
+
+// BenchmarkSgemmGoKernel is Sgemm with the portable micro-kernel (the path of CPUs without AVX2).
+func BenchmarkSgemmGoKernel(b *testing.B) {
+	cfg := defaultConfig
+	cfg.kernel = kernelGo
+	for _, s := range BenchShapes {
+		if s.Huge {
+			continue
+		}
+		b.Run(s.Name(), func(b *testing.B) {
+			benchShape(b, s, func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, bb []float32, ldb int, beta float32, c []float32, ldc int) {
+				blocked(&cfg, transA, transB, m, n, k, alpha, a, lda, bb, nil, ldb, beta, c, ldc)
+			})
+		})
+	}
+}
+
+// BenchmarkSgemmBF16B times the forward products with bf16 weights (B widened while packing).
+func BenchmarkSgemmBF16B(b *testing.B) {
+	for _, s := range BenchShapes {
+		if !s.TransB || s.Huge {
+			continue
+		}
+		b.Run(s.Name(), func(b *testing.B) {
+			a, lda, bf, ldb, c := benchOperands(s)
+			bh := make([]uint16, len(bf))
+			for i, v := range bf {
+				bh[i] = uint16(math.Float32bits(v) >> 16)
+			}
+			b.ResetTimer()
+			cpu0 := cpuSeconds()
+			for b.Loop() {
+				SgemmBF16B(s.TransA, s.TransB, s.M, s.N, s.K, 1, a, lda, bh, ldb, 0, c, s.N)
+			}
+			report(b, s.Flops(), cpu0)
+		})
+	}
+}
+
+// BenchmarkKernel times the micro-kernels alone on packed panels held in L1 (kc = 256): the
+// ceiling of the blocked driver.
+func BenchmarkKernel(b *testing.B) {
+	const kc = 256
+	a, bb, c := make([]float32, MR*kc), make([]float32, NR*kc), make([]float32, MR*NR)
+	for _, kn := range append([]namedKernel{{"go", kernelGo}}, asmKernels...) {
+		b.Run(kn.name, func(b *testing.B) {
+			cpu0 := cpuSeconds()
+			for b.Loop() {
+				kn.k(kc, &a[0], 1, MR, &bb[0], NR, &c[0], NR, 1, 1)
+			}
+			report(b, 2*MR*NR*kc, cpu0)
+		})
+	}
+}

@@ -1,0 +1,342 @@
+package gemm
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+// config selects the micro-kernel, thread count and blocking of the driver. Sgemm uses
+// defaultConfig; tests build their own to reach every path (pure-Go kernel on an AVX2 machine,
+// tiny blocks, forced in-place operands).
+type config struct {
+	kernel  kernelFunc
+	threads int // 0: GOMAXPROCS
+	kc, mc  int // k and row blocking (mc a multiple of MR)
+	ncBytes int // packed-B budget: columns per block = ncBytes / (4·k)
+	// inPlace: 0 chooses by shape (skinny operands are read in place), -1 always packs,
+	// +1 reads A and B in place wherever the layout allows.
+	inPlace int
+	// minParallelFlops: products with fewer flops run on the calling goroutine.
+	minParallelFlops int
+}
+
+var defaultConfig = config{
+	kernel:           kernelGo,
+	kc:               256,
+	mc:               96,
+	ncBytes:          4 << 20,
+	minParallelFlops: 4 << 20,
+}
+
+// skinny is the size (rows of C, or columns) up to which the other operand is read in place:
+// packing it would cost as much as the product (a LoRA rank r ≤ 64).
+const skinny = 64
+
+type namedKernel struct {
+	name string
+	k    kernelFunc
+}
+
+// asmKernels lists the assembly micro-kernels the running CPU supports (for tests and benchmarks).
+var asmKernels []namedKernel
+
+// call is the state of one product, shared by the goroutines working on it. Pooled with its
+// packing buffers so that a call allocates nothing in the steady state.
+type call struct {
+	cfg            *config
+	transA, transB bool
+	m, n, k        int
+	alpha, beta    float32
+	a              []float32 // op(A): (m, k)
+	lda            int
+	b              []float32 // op(B): (k, n); nil when b16 is used
+	b16            []uint16
+	ldb            int
+	c              []float32 // (m, n) with row stride ldc
+	ldc            int
+
+	inA, inB bool // read A / B in place instead of packing
+	kc, mc   int
+	nw       int // goroutines on this call
+
+	j0, nc  int // current block of columns [j0, j0+nc)
+	npanels int // NR panels in the block
+	chunk   int // panels per work item of the compute phase
+	nchunks int
+	packing bool         // phase: packing B (true) or computing (false)
+	items   int          // work items in the phase
+	next    atomic.Int64 // next work item
+	wg      sync.WaitGroup
+	bufB    []float32   // packed B: npanels × k × NR (in place: the one edge panel)
+	bufA    [][]float32 // per goroutine: packed A block, mc(rounded) × kc
+	tile    [][]float32 // per goroutine: MR×NR scratch for edge tiles
+}
+
+var callPool = sync.Pool{New: func() any { return new(call) }}
+
+// blocked is the driver: exactly one of b and b16 is non-nil. Arguments are already checked.
+func blocked(cfg *config, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, b16 []uint16, ldb int, beta float32, c []float32, ldc int) {
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 || alpha == 0 {
+		scale(m, n, beta, c, ldc)
+		return
+	}
+	g := callPool.Get().(*call)
+	*g = call{bufB: g.bufB, bufA: g.bufA, tile: g.tile} // keep the buffers, reset the rest
+	g.cfg = cfg
+	g.transA, g.transB, g.m, g.n, g.k = transA, transB, m, n, k
+	g.alpha, g.beta = alpha, beta
+	g.a, g.lda, g.b, g.b16, g.ldb, g.c, g.ldc = a, lda, b, b16, ldb, c, ldc
+	g.kc, g.mc = cfg.kc, cfg.mc
+
+	switch {
+	case cfg.inPlace > 0:
+		g.inA, g.inB = true, b16 == nil && !transB
+	case cfg.inPlace == 0:
+		g.inA = n <= skinny
+		g.inB = m <= skinny && b16 == nil && !transB
+	}
+
+	g.nw = cfg.threads
+	if g.nw <= 0 {
+		g.nw = runtime.GOMAXPROCS(0)
+	}
+	if 2*m*n*k < cfg.minParallelFlops {
+		g.nw = 1
+	}
+	g.nc = n
+	if !g.inB {
+		g.nc = max(NR, cfg.ncBytes/(4*k)/NR*NR)
+	}
+	g.buffers()
+
+	for g.j0 = 0; g.j0 < n; g.j0 += g.nc {
+		nc := min(g.nc, n-g.j0)
+		g.npanels = (nc + NR - 1) / NR
+		// Phase 1: pack the block of B (in place: only a partial last panel).
+		g.packing = true
+		g.items = (g.npanels + 3) / 4
+		if g.inB {
+			g.items = 0
+			if nc%NR != 0 {
+				g.items = 1
+			}
+		}
+		g.run()
+		// Phase 2: (row block, panel chunk) items.
+		g.packing = false
+		icb := (m + g.mc - 1) / g.mc
+		g.chunk, g.nchunks = g.npanels, 1
+		if want := 4 * g.nw; g.nw > 1 && icb < want {
+			g.nchunks = min(g.npanels, (want+icb-1)/icb)
+			g.chunk = (g.npanels + g.nchunks - 1) / g.nchunks
+			g.nchunks = (g.npanels + g.chunk - 1) / g.chunk
+		}
+		g.items = icb * g.nchunks
+		g.run()
+	}
+	g.a, g.b, g.b16, g.c = nil, nil, nil, nil
+	callPool.Put(g)
+}
+
+// buffers sizes the packing buffers for this call, reusing what the pooled call already holds.
+func (g *call) buffers() {
+	nb := 0
+	if g.inB {
+		nb = g.k * NR
+	} else {
+		nb = (g.nc + NR - 1) / NR * NR * g.k
+	}
+	if cap(g.bufB) < nb {
+		g.bufB = make([]float32, nb)
+	}
+	na := MR * g.kc
+	if !g.inA {
+		na = (g.mc + MR - 1) / MR * MR * g.kc
+	}
+	for len(g.bufA) < g.nw {
+		g.bufA = append(g.bufA, nil)
+		g.tile = append(g.tile, make([]float32, MR*NR))
+	}
+	for w := 0; w < g.nw; w++ {
+		if cap(g.bufA[w]) < na {
+			g.bufA[w] = make([]float32, na)
+		}
+	}
+}
+
+// run executes the current phase's items on nw goroutines (the caller is one of them).
+func (g *call) run() {
+	if g.items == 0 {
+		return
+	}
+	g.next.Store(0)
+	nw := min(g.nw, g.items)
+	if nw == 1 {
+		g.work(0)
+		return
+	}
+	startWorkers(nw - 1)
+	g.wg.Add(nw - 1)
+	for w := 1; w < nw; w++ {
+		tasks <- task{g, w}
+	}
+	g.work(0)
+	g.wg.Wait()
+}
+
+// work takes items of the current phase until none are left; w names the goroutine's buffers.
+func (g *call) work(w int) {
+	for {
+		it := int(g.next.Add(1) - 1)
+		if it >= g.items {
+			return
+		}
+		if g.packing {
+			g.packPanels(it)
+		} else {
+			g.compute(w, it)
+		}
+	}
+}
+
+// packPanels packs B panels [4·it, 4·it+4) of the current block (in place: the last partial one).
+func (g *call) packPanels(it int) {
+	end := g.j0 + min(g.nc, g.n-g.j0)
+	if g.inB {
+		j := g.j0 + (g.npanels-1)*NR
+		packB(g.bufB, g.b, g.b16, g.ldb, g.transB, j, end-j, g.k)
+		return
+	}
+	for jp := 4 * it; jp < min(4*it+4, g.npanels); jp++ {
+		j := g.j0 + jp*NR
+		packB(g.bufB[jp*g.k*NR:], g.b, g.b16, g.ldb, g.transB, j, min(NR, end-j), g.k)
+	}
+}
+
+// compute does one item: rows [i0, i0+mc) of C times the item's chunk of B panels, over all of k.
+func (g *call) compute(w, it int) {
+	icb, ch := it/g.nchunks, it%g.nchunks
+	i0 := icb * g.mc
+	mc := min(g.mc, g.m-i0)
+	p0, p1 := ch*g.chunk, min(g.npanels, (ch+1)*g.chunk)
+	end := g.j0 + min(g.nc, g.n-g.j0)
+	bufA, tile := g.bufA[w], g.tile[w]
+	kern := g.cfg.kernel
+	a, lda, ldc := g.a, g.lda, g.ldc
+	// In-place A strides: op(A)(i, p) = a[i*rsa + p*csa].
+	rsa, csa := lda, 1
+	if g.transA {
+		rsa, csa = 1, lda
+	}
+	full := mc / MR * MR // rows covered by whole panels
+	for pc := 0; pc < g.k; pc += g.kc {
+		kc := min(g.kc, g.k-pc)
+		beta := g.beta
+		if pc > 0 {
+			beta = 1
+		}
+		if !g.inA {
+			packA(bufA, a, lda, g.transA, i0, mc, pc, kc)
+		} else if full < mc {
+			packA(bufA, a, lda, g.transA, i0+full, mc-full, pc, kc)
+		}
+		for jp := p0; jp < p1; jp++ {
+			j := g.j0 + jp*NR
+			ncur := min(NR, end-j)
+			var bp *float32
+			rsb := NR
+			switch {
+			case !g.inB:
+				bp = &g.bufB[jp*g.k*NR+pc*NR]
+			case ncur == NR:
+				bp, rsb = &g.b[pc*g.ldb+j], g.ldb
+			default:
+				bp = &g.bufB[pc*NR]
+			}
+			for ir := 0; ir < mc; ir += MR {
+				mr := min(MR, mc-ir)
+				var ap *float32
+				ra, ca := 1, MR
+				switch {
+				case !g.inA:
+					ap = &bufA[ir/MR*kc*MR]
+				case mr == MR:
+					ap, ra, ca = &a[(i0+ir)*rsa+pc*csa], rsa, csa
+				default:
+					ap = &bufA[0]
+				}
+				ci := (i0+ir)*ldc + j
+				if mr == MR && ncur == NR {
+					kern(kc, ap, ra, ca, bp, rsb, &g.c[ci], ldc, g.alpha, beta)
+					continue
+				}
+				kern(kc, ap, ra, ca, bp, rsb, &tile[0], NR, 1, 0)
+				merge(g.c[ci:], ldc, tile, mr, ncur, g.alpha, beta)
+			}
+		}
+	}
+}
+
+// merge writes an edge tile: C[r*ldc+j] = alpha·t[r*NR+j] + beta·C[r*ldc+j] for r < mr, j < nr.
+func merge(c []float32, ldc int, t []float32, mr, nr int, alpha, beta float32) {
+	for r := 0; r < mr; r++ {
+		row := c[r*ldc : r*ldc+nr]
+		tr := t[r*NR : r*NR+nr]
+		if beta == 0 {
+			for j, v := range tr {
+				row[j] = alpha * v
+			}
+		} else {
+			for j, v := range tr {
+				row[j] = alpha*v + beta*row[j]
+			}
+		}
+	}
+}
+
+// scale sets C = beta·C (beta == 0: zeros, whatever C held).
+func scale(m, n int, beta float32, c []float32, ldc int) {
+	for i := 0; i < m; i++ {
+		row := c[i*ldc : i*ldc+n]
+		if beta == 0 {
+			clear(row)
+			continue
+		}
+		for j := range row {
+			row[j] *= beta
+		}
+	}
+}
+
+// The worker pool: goroutines started on demand that run items of whichever call sends them.
+type task struct {
+	g *call
+	w int
+}
+
+var (
+	tasks      = make(chan task, 64)
+	workersMu  sync.Mutex
+	numWorkers atomic.Int64
+)
+
+func startWorkers(n int) {
+	if int(numWorkers.Load()) >= n {
+		return
+	}
+	workersMu.Lock()
+	defer workersMu.Unlock()
+	for int(numWorkers.Load()) < n {
+		numWorkers.Add(1)
+		go func() {
+			for t := range tasks {
+				t.g.work(t.w)
+				t.g.wg.Done()
+			}
+		}()
+	}
+}

@@ -1,0 +1,274 @@
+package gemm
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// testConfigs covers every path of the driver: each micro-kernel (the pure-Go one included on an
+// AVX2 machine), packed and in-place operands, tiny blocks (many KC/MC/NC edges) and the default
+// blocks, one goroutine and three (forced even for small products).
+func testConfigs() []struct {
+	name string
+	cfg  config
+} {
+	kernels := append([]namedKernel{{"go", kernelGo}}, asmKernels...)
+	var out []struct {
+		name string
+		cfg  config
+	}
+	for _, kn := range kernels {
+		for _, blk := range []struct {
+			name        string
+			kc, mc, ncb int
+		}{{"tiny", 8, 12, 1}, {"default", defaultConfig.kc, defaultConfig.mc, defaultConfig.ncBytes}} {
+			for _, inPlace := range []int{-1, 0, 1} {
+				for _, threads := range []int{1, 3} {
+					out = append(out, struct {
+						name string
+						cfg  config
+					}{
+						fmt.Sprintf("%s/%s/inplace%+d/t%d", kn.name, blk.name, inPlace, threads),
+						config{kernel: kn.k, threads: threads, kc: blk.kc, mc: blk.mc, ncBytes: blk.ncb, inPlace: inPlace},
+					})
+				}
+			}
+		}
+	}
+	return out
+}
+
+// operand is a matrix stored row-major with padding: rows × cols inside a buffer with stride
+// ld = cols + 3 and three extra elements at the end, padding filled with NaN.
+type operand struct {
+	rows, cols, ld int
+	f              []float32
+	h              []uint16 // bf16 copy of the same values (the B operand of SgemmBF16B)
+}
+
+func newOperand(rng *rand.Rand, rows, cols int) operand {
+	o := operand{rows: rows, cols: cols, ld: cols + 3}
+	size := max(rows-1, 0)*o.ld + cols + 3
+	o.f = make([]float32, size)
+	o.h = make([]uint16, size)
+	for i := range o.f {
+		o.f[i] = float32(math.NaN())
+		o.h[i] = 0x7fc0 // bf16 NaN
+	}
+	for r := 0; r < rows; r++ {
+		for c := 0; c < cols; c++ {
+			h := uint16(math.Float32bits(float32(rng.NormFloat64())) >> 16)
+			o.h[r*o.ld+c] = h
+			o.f[r*o.ld+c] = BF16ToFloat32(h)
+		}
+	}
+	return o
+}
+
+func sameBits(x, y []float32) bool {
+	for i := range x {
+		if math.Float32bits(x[i]) != math.Float32bits(y[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+type gemmCase struct {
+	transA, transB, bf16 bool
+	m, n, k              int
+	alpha, beta          float32
+}
+
+// check runs one case through f and Naive and compares: elements of C within
+// 2·k·eps·(|alpha|·Σ|a||b| + |beta·c|), padding of C untouched (still NaN), inputs unchanged.
+// It returns the largest error relative to that bound.
+func check(t *testing.T, rng *rand.Rand, name string, tc gemmCase, f func(a []float32, lda int, b []float32, b16 []uint16, ldb int, c []float32, ldc int)) float64 {
+	t.Helper()
+	m, n, k := tc.m, tc.n, tc.k
+	ar, ac := m, k
+	if tc.transA {
+		ar, ac = k, m
+	}
+	br, bc := k, n
+	if tc.transB {
+		br, bc = n, k
+	}
+	A, B, C := newOperand(rng, ar, ac), newOperand(rng, br, bc), newOperand(rng, m, n)
+	if tc.beta == 0 {
+		for i := 0; i < m; i++ {
+			for j := 0; j < n; j++ {
+				C.f[i*C.ld+j] = float32(math.NaN()) // must not propagate
+			}
+		}
+	}
+	a0, b0, bh0 := append([]float32(nil), A.f...), append([]float32(nil), B.f...), append([]uint16(nil), B.h...)
+	want := append([]float32(nil), C.f...)
+	got := append([]float32(nil), C.f...)
+	if tc.bf16 {
+		NaiveBF16B(tc.transA, tc.transB, m, n, k, tc.alpha, A.f, A.ld, B.h, B.ld, tc.beta, want, C.ld)
+		f(A.f, A.ld, nil, B.h, B.ld, got, C.ld)
+	} else {
+		Naive(tc.transA, tc.transB, m, n, k, tc.alpha, A.f, A.ld, B.f, B.ld, tc.beta, want, C.ld)
+		f(A.f, A.ld, B.f, nil, B.ld, got, C.ld)
+	}
+	if !sameBits(a0, A.f) || !sameBits(b0, B.f) || fmt.Sprint(bh0) != fmt.Sprint(B.h) {
+		t.Fatalf("%s %+v: an input was modified", name, tc)
+	}
+	const eps = 1.0 / (1 << 23)
+	worst := 0.0
+	for i := 0; i < m; i++ {
+		for j := 0; j < n+3; j++ {
+			idx := i*C.ld + j
+			if idx >= len(got) {
+				break
+			}
+			if j >= n {
+				if !math.IsNaN(float64(got[idx])) {
+					t.Fatalf("%s %+v: wrote C padding at row %d col %d", name, tc, i, j)
+				}
+				continue
+			}
+			var s float64
+			for p := 0; p < k; p++ {
+				var av, bv float64
+				if tc.transA {
+					av = float64(A.f[p*A.ld+i])
+				} else {
+					av = float64(A.f[i*A.ld+p])
+				}
+				if tc.transB {
+					bv = float64(B.f[j*B.ld+p])
+				} else {
+					bv = float64(B.f[p*B.ld+j])
+				}
+				s += math.Abs(av * bv)
+			}
+			bound := 2*float64(k+2)*eps*(math.Abs(float64(tc.alpha))*s) + 1e-30
+			if tc.beta != 0 {
+				bound += 4 * eps * math.Abs(float64(tc.beta*C.f[idx]))
+			}
+			diff := math.Abs(float64(got[idx]) - float64(want[idx]))
+			if math.IsNaN(diff) || diff > bound {
+				t.Fatalf("%s %+v: C[%d,%d] = %g, naive %g (bound %g)", name, tc, i, j, got[idx], want[idx], bound)
+			}
+			worst = max(worst, diff/bound)
+		}
+	}
+	for idx := (m-1)*C.ld + n; idx < len(got); idx++ {
+		if !math.IsNaN(float64(got[idx])) {
+			t.Fatalf("%s %+v: wrote past the end of C at %d", name, tc, idx)
+		}
+	}
+	return worst
+}
+
+var scalars = []struct{ alpha, beta float32 }{{1, 0}, {-0.75, 0}, {1, 1}, {1.5, -0.5}, {0, 2}}
+
+func TestBlockedMatchesNaive(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, tc := range testConfigs() {
+		sizes := [][3]int{{1, 1, 1}, {1, 17, 9}, {5, 1, 3}, {6, 16, 8}, {7, 15, 7}, {5, 17, 9}, {13, 33, 17}, {25, 47, 31}, {12, 64, 65}, {70, 20, 40}, {3, 90, 25}, {40, 3, 50}}
+		if tc.cfg.kc != 8 {
+			sizes = append(sizes, [3]int{23, 35, 255}, [3]int{13, 18, 257}, [3]int{97, 40, 100}, [3]int{11, 70, 256})
+		}
+		worst := 0.0
+		for si, s := range sizes {
+			for form := 0; form < 8; form++ {
+				sc := scalars[(si+form)%len(scalars)]
+				gc := gemmCase{transA: form&1 != 0, transB: form&2 != 0, bf16: form&4 != 0, m: s[0], n: s[1], k: s[2], alpha: sc.alpha, beta: sc.beta}
+				cfg := tc.cfg
+				worst = max(worst, check(t, rng, tc.name, gc, func(a []float32, lda int, b []float32, b16 []uint16, ldb int, c []float32, ldc int) {
+					blocked(&cfg, gc.transA, gc.transB, gc.m, gc.n, gc.k, gc.alpha, a, lda, b, b16, ldb, gc.beta, c, ldc)
+				}))
+			}
+		}
+		t.Logf("%s: worst error / bound = %.3g", tc.name, worst)
+	}
+}
+
+// TestSgemmMatchesNaive checks the public entry points (default dispatch, GOMAXPROCS goroutines)
+// on the model's shapes scaled down, skinny LoRA forms included, with every scalar pair and k = 0.
+func TestSgemmMatchesNaive(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	sizes := [][3]int{{0, 5, 3}, {4, 0, 3}, {9, 11, 0}, {150, 45, 61}, {150, 16, 61}, {150, 61, 16}, {16, 61, 150}, {61, 16, 150}, {201, 130, 97}}
+	worst := 0.0
+	for si, s := range sizes {
+		for form := 0; form < 8; form++ {
+			for _, sc := range scalars[si%2:] {
+				gc := gemmCase{transA: form&1 != 0, transB: form&2 != 0, bf16: form&4 != 0, m: s[0], n: s[1], k: s[2], alpha: sc.alpha, beta: sc.beta}
+				if gc.m == 0 || gc.n == 0 {
+					// Nothing to compare; the call must simply not touch anything.
+					Sgemm(gc.transA, gc.transB, gc.m, gc.n, gc.k, 1, nil, max(gc.k, gc.m, 1), nil, max(gc.k, gc.n, 1), 0, nil, max(gc.n, 1))
+					continue
+				}
+				worst = max(worst, check(t, rng, "Sgemm", gc, func(a []float32, lda int, b []float32, b16 []uint16, ldb int, c []float32, ldc int) {
+					if b16 != nil {
+						SgemmBF16B(gc.transA, gc.transB, gc.m, gc.n, gc.k, gc.alpha, a, lda, b16, ldb, gc.beta, c, ldc)
+					} else {
+						Sgemm(gc.transA, gc.transB, gc.m, gc.n, gc.k, gc.alpha, a, lda, b, ldb, gc.beta, c, ldc)
+					}
+				}))
+			}
+		}
+	}
+	t.Logf("Sgemm: worst error / bound = %.3g", worst)
+}
+
+// TestKernelsAgree runs each micro-kernel alone on one tile with in-place strides and both
+// write-back modes, against the pure-Go kernel.
+func TestKernelsAgree(t *testing.T) {
+	if len(asmKernels) == 0 {
+		t.Skip("no assembly micro-kernel on this CPU/build")
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, kn := range asmKernels {
+		for _, kc := range []int{0, 1, 3, 4, 5, 17} {
+			a := make([]float32, 7*40)
+			b := make([]float32, 40*19)
+			for i := range a {
+				a[i] = float32(rng.NormFloat64())
+			}
+			for i := range b {
+				b[i] = float32(rng.NormFloat64())
+			}
+			for _, beta := range []float32{0, 0.5} {
+				want := make([]float32, 6*21)
+				for i := range want {
+					want[i] = float32(rng.NormFloat64())
+				}
+				got := append([]float32(nil), want...)
+				kernelGo(kc, &a[0], 40, 1, &b[0], 19, &want[0], 21, 1.25, beta)
+				kn.k(kc, &a[0], 40, 1, &b[0], 19, &got[0], 21, 1.25, beta)
+				for i := range got {
+					if d := math.Abs(float64(got[i] - want[i])); d > 1e-4*float64(kc+1) {
+						t.Fatalf("%s kc=%d beta=%g: element %d = %g, go kernel %g", kn.name, kc, beta, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestBadArgumentsPanic(t *testing.T) {
+	for name, f := range map[string]func(){
+		"negative": func() { Sgemm(false, false, -1, 2, 2, 1, nil, 2, nil, 2, 0, nil, 2) },
+		"short lda": func() {
+			Sgemm(false, false, 2, 2, 3, 1, make([]float32, 6), 2, make([]float32, 6), 2, 0, make([]float32, 4), 2)
+		},
+		"short c": func() {
+			Sgemm(false, false, 2, 2, 2, 1, make([]float32, 4), 2, make([]float32, 4), 2, 0, make([]float32, 3), 2)
+		},
+	} {
+		func() {
+			defer func() {
+				if r := recover(); r == nil {
+					t.Errorf("%s: no panic", name)
+				}
+			}()
+			f()
+		}()
+	}
+}

@@ -1,0 +1,86 @@
+package gemm
+
+// Packed layouts (all zero-padded to whole panels):
+//
+//	A panel (MR rows i0..i0+MR, kc steps):  dst[p*MR + r]   = op(A)(i0+r, p0+p)
+//	B panel (NR columns j..j+NR, k steps):  dst[p*NR + jj]  = op(B)(p, j+jj)
+
+// packA packs rows [i0, i0+mc) × steps [p0, p0+kc) of op(A) into ceil(mc/MR) consecutive panels of
+// kc·MR floats each.
+func packA(dst []float32, a []float32, lda int, transA bool, i0, mc, p0, kc int) {
+	for ir := 0; ir < mc; ir += MR {
+		d := dst[(ir/MR)*kc*MR : (ir/MR+1)*kc*MR]
+		rows := min(MR, mc-ir)
+		i := i0 + ir
+		if transA {
+			// op(A)(i, p) = a[p*lda + i]: MR consecutive floats per step.
+			for p := 0; p < kc; p++ {
+				s := a[(p0+p)*lda+i:]
+				dp := d[p*MR : p*MR+MR : p*MR+MR]
+				copy(dp, s[:rows])
+				clear(dp[rows:])
+			}
+			continue
+		}
+		// op(A)(i, p) = a[i*lda + p]: MR rows read in step.
+		if rows == MR {
+			s0 := a[i*lda+p0 : i*lda+p0+kc]
+			s1 := a[(i+1)*lda+p0 : (i+1)*lda+p0+kc]
+			s2 := a[(i+2)*lda+p0 : (i+2)*lda+p0+kc]
+			s3 := a[(i+3)*lda+p0 : (i+3)*lda+p0+kc]
+			s4 := a[(i+4)*lda+p0 : (i+4)*lda+p0+kc]
+			s5 := a[(i+5)*lda+p0 : (i+5)*lda+p0+kc]
+			for p := range s0 {
+				dp := d[p*MR : p*MR+MR : p*MR+MR]
+				dp[0], dp[1], dp[2], dp[3], dp[4], dp[5] = s0[p], s1[p], s2[p], s3[p], s4[p], s5[p]
+			}
+			continue
+		}
+		clear(d)
+		for r := 0; r < rows; r++ {
+			s := a[(i+r)*lda+p0 : (i+r)*lda+p0+kc]
+			for p, v := range s {
+				d[p*MR+r] = v
+			}
+		}
+	}
+}
+
+// packB packs the one panel of op(B) with columns [j, j+cols) (cols ≤ NR) over all k steps into
+// d (k·NR floats). Exactly one of b and b16 is non-nil; bf16 is widened here.
+func packB(d []float32, b []float32, b16 []uint16, ldb int, transB bool, j, cols, k int) {
+	d = d[:k*NR]
+	if cols < NR {
+		clear(d)
+	}
+	switch {
+	case b != nil && !transB:
+		// op(B)(p, j) = b[p*ldb + j]: a contiguous run per step.
+		for p := 0; p < k; p++ {
+			copy(d[p*NR:p*NR+cols], b[p*ldb+j:p*ldb+j+cols])
+		}
+	case b != nil && transB:
+		// op(B)(p, j) = b[j*ldb + p]: one row of b per panel column.
+		for jj := 0; jj < cols; jj++ {
+			s := b[(j+jj)*ldb : (j+jj)*ldb+k]
+			for p, v := range s {
+				d[p*NR+jj] = v
+			}
+		}
+	case !transB:
+		for p := 0; p < k; p++ {
+			s := b16[p*ldb+j : p*ldb+j+cols]
+			dp := d[p*NR : p*NR+cols]
+			for jj, h := range s {
+				dp[jj] = BF16ToFloat32(h)
+			}
+		}
+	default:
+		for jj := 0; jj < cols; jj++ {
+			s := b16[(j+jj)*ldb : (j+jj)*ldb+k]
+			for p, h := range s {
+				d[p*NR+jj] = BF16ToFloat32(h)
+			}
+		}
+	}
+}

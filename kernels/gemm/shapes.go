@@ -1,0 +1,51 @@
+package gemm
+
+import "fmt"
+
+// Shape is one product of the benchmark families: C (M, N) = op(A)·op(B) summed over K.
+type Shape struct {
+	TransA, TransB bool
+	M, N, K        int
+	Skinny         bool // a LoRA product (M, N or K = r): target ≥ 50% of OpenBLAS, not 85%
+	Huge           bool // the vocabulary product: slow, skipped by -short
+}
+
+// Name is "NT/2048x1536x576": the form (N or T for A, then B) and M×N×K.
+func (s Shape) Name() string {
+	f := [2]byte{'N', 'N'}
+	if s.TransA {
+		f[0] = 'T'
+	}
+	if s.TransB {
+		f[1] = 'T'
+	}
+	return fmt.Sprintf("%s/%dx%dx%d", f[:], s.M, s.N, s.K)
+}
+
+// Flops is the multiply-adds of the product counted as two operations.
+func (s Shape) Flops() float64 { return 2 * float64(s.M) * float64(s.N) * float64(s.K) }
+
+// BenchShapes are the products of one training step of the 135M Llama shape (hidden 576,
+// intermediate 1536, vocabulary 49152) at 2048 tokens with LoRA rank 16:
+//
+//	forward   y = x·Wᵀ       NT  (tokens, out, in)
+//	input     dx = dy·W      NN  (tokens, in, out)
+//	weight    dW = dyᵀ·x     TN  (out, in, tokens)
+//	LoRA      x·Aᵀ (NT, N = r), h·Bᵀ (NT, K = r), dA = dhᵀ·x (TN, M = r), dB = dyᵀ·h (TN, N = r),
+//	          dh = dy·B (NN, N = r), dx += dh·A (NN, K = r)
+var BenchShapes = []Shape{
+	{TransB: true, M: 2048, N: 1536, K: 576},
+	{TransB: true, M: 2048, N: 576, K: 1536},
+	{TransB: true, M: 2048, N: 576, K: 576},
+	{M: 2048, N: 576, K: 1536},
+	{M: 2048, N: 1536, K: 576},
+	{TransA: true, M: 576, N: 1536, K: 2048},
+	{TransA: true, M: 1536, N: 576, K: 2048},
+	{TransB: true, M: 2048, N: 49152, K: 576, Huge: true},
+	{TransB: true, M: 2048, N: 16, K: 576, Skinny: true},
+	{TransB: true, M: 2048, N: 576, K: 16, Skinny: true},
+	{TransA: true, M: 16, N: 576, K: 2048, Skinny: true},
+	{TransA: true, M: 576, N: 16, K: 2048, Skinny: true},
+	{M: 2048, N: 16, K: 576, Skinny: true},
+	{M: 2048, N: 576, K: 16, Skinny: true},
+}

@@ -1,0 +1,141 @@
+package model
+
+// layerActs are the saved activations of one block (N = B·T rows).
+type layerActs struct {
+	ln1, ln2     []float32 // (N, C) norm outputs: inputs of the attention and MLP projections
+	mean1, rstd1 []float32 // (N) norm statistics (mean only for LayerNorm)
+	mean2, rstd2 []float32 // (N)
+	q, k, v      []float32 // Llama: (N, H·D), (N, KV·D), (N, KV·D), q and k after rotation
+	qkv          []float32 // GPT-2: (N, 3C) fused c_attn output
+	att          []float32 // (B, H, T, T) attention probabilities
+	attY         []float32 // (N, H·D) attention output, input of o_proj / c_proj
+	res2         []float32 // (N, C) residual after attention, input of the second norm
+	a, u, h      []float32 // (N, I) gate (or c_fc) pre-activation, up (Llama), activation
+}
+
+// acts holds every activation and activation-gradient buffer for one (B, T) shape. Buffers grow
+// to the largest shape seen and are resliced for smaller ones, so a training step allocates
+// nothing after the first.
+type acts struct {
+	B, T, N   int
+	res       [][]float32 // (L+1) × (N, C): res[0] embeddings, res[l+1] output of block l
+	layers    []layerActs // (L)
+	lnf       []float32   // (N, C) final norm output
+	meanf     []float32   // (N)
+	rstdf     []float32   // (N)
+	scratch   []float32   // (N, C) projection output before the residual add
+	cos, sin  []float32   // (T, D/2) rotary tables for positions 0..T-1
+	ids       []int       // (N) token ids of the last forward
+	trainable bool        // gradient buffers are allocated
+
+	// Gradients (training only).
+	dres  []float32   // (N, C) gradient of the residual stream
+	dln   []float32   // (N, C) gradient of a norm output
+	dq    []float32   // (N, H·D)   Llama
+	dk    []float32   // (N, KV·D)  Llama
+	dv    []float32   // (N, KV·D)  Llama
+	dqkv  []float32   // (N, 3C)    GPT-2
+	dattY []float32   // (N, H·D)
+	da    []float32   // (N, I)
+	du    []float32   // (N, I)
+	dh    []float32   // (N, I)
+	dP    [][]float32 // workers × (T, T) attention scratch
+	dlnf  []float32   // (N, C) gradient of the final norm output
+
+	// LM head chunk (training): rows with a target, gathered.
+	rows    []int     // (≤ N) row index of each target
+	targets []int     // (≤ N) target token of each row
+	hc      []float32 // (R, C) gathered final-norm rows
+	lc      []float32 // (R, V) logits, then their gradient
+	dhc     []float32 // (R, C) gradient of the gathered rows
+	rowLoss []float64 // (R) loss of each row of the chunk
+}
+
+// grow returns buf resliced to n elements, reallocating only when its capacity is too small.
+// The contents are unspecified.
+func grow(buf []float32, n int) []float32 {
+	if cap(buf) < n {
+		return make([]float32, n)
+	}
+	return buf[:n]
+}
+
+// lmChunkRows is the number of rows whose logits are materialised at once in training: about
+// 8 MiB of logits, between 8 and 256 rows.
+func lmChunkRows(vocab int) int {
+	return min(256, max(8, (8<<20)/(4*vocab)))
+}
+
+// prepare sizes the buffers for a (B, T) batch, with gradient buffers when training.
+func (m *Model) prepare(B, T int, training bool) *acts {
+	c := m.Config
+	if m.acts == nil {
+		m.acts = &acts{res: make([][]float32, c.NumHiddenLayers+1), layers: make([]layerActs, c.NumHiddenLayers)}
+	}
+	a := m.acts
+	N, C, I, H := B*T, c.HiddenSize, c.IntermediateSize, c.NumAttentionHeads
+	a.B, a.T, a.N = B, T, N
+	for i := range a.res {
+		a.res[i] = grow(a.res[i], N*C)
+	}
+	for i := range a.layers {
+		l := &a.layers[i]
+		l.ln1, l.ln2 = grow(l.ln1, N*C), grow(l.ln2, N*C)
+		l.mean1, l.rstd1 = grow(l.mean1, N), grow(l.rstd1, N)
+		l.mean2, l.rstd2 = grow(l.mean2, N), grow(l.rstd2, N)
+		if c.Family == FamilyGPT2 {
+			l.qkv = grow(l.qkv, N*3*C)
+		} else {
+			l.q, l.k, l.v = grow(l.q, N*c.QDim()), grow(l.k, N*c.KVDim()), grow(l.v, N*c.KVDim())
+			l.u = grow(l.u, N*I)
+		}
+		l.att = grow(l.att, B*H*T*T)
+		l.attY = grow(l.attY, N*c.QDim())
+		l.res2 = grow(l.res2, N*C)
+		l.a, l.h = grow(l.a, N*I), grow(l.h, N*I)
+	}
+	a.lnf, a.meanf, a.rstdf = grow(a.lnf, N*C), grow(a.meanf, N), grow(a.rstdf, N)
+	a.scratch = grow(a.scratch, N*C)
+	if cap(a.ids) < N {
+		a.ids = make([]int, N)
+	}
+	a.ids = a.ids[:N]
+	if c.Family == FamilyLlama {
+		half := c.HeadDim / 2
+		if len(a.cos) < T*half {
+			a.cos, a.sin = make([]float32, T*half), make([]float32, T*half)
+			for p := 0; p < T; p++ {
+				ropeTable(a.cos[p*half:(p+1)*half], a.sin[p*half:(p+1)*half], m.ropeInv, p)
+			}
+		}
+	}
+	a.trainable = training
+	if !training {
+		return a
+	}
+	a.dres, a.dln, a.dlnf = grow(a.dres, N*C), grow(a.dln, N*C), grow(a.dlnf, N*C)
+	if c.Family == FamilyGPT2 {
+		a.dqkv = grow(a.dqkv, N*3*C)
+	} else {
+		a.dq, a.dk, a.dv = grow(a.dq, N*c.QDim()), grow(a.dk, N*c.KVDim()), grow(a.dv, N*c.KVDim())
+		a.du = grow(a.du, N*I)
+	}
+	a.dattY = grow(a.dattY, N*c.QDim())
+	a.da, a.dh = grow(a.da, N*I), grow(a.dh, N*I)
+	nw := workers()
+	if len(a.dP) < nw {
+		a.dP = append(a.dP, make([][]float32, nw-len(a.dP))...)
+	}
+	for i := range a.dP {
+		a.dP[i] = grow(a.dP[i], T*T)
+	}
+	R, V := lmChunkRows(c.VocabSize), c.VocabSize
+	if cap(a.rows) < N {
+		a.rows, a.targets = make([]int, 0, N), make([]int, 0, N)
+	}
+	a.hc, a.lc, a.dhc = grow(a.hc, R*C), grow(a.lc, R*V), grow(a.dhc, R*C)
+	if len(a.rowLoss) < R {
+		a.rowLoss = make([]float64, R)
+	}
+	return a
+}

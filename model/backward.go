@@ -1,0 +1,165 @@
+package model
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/moslora/moslora/kernels"
+	"github.com/moslora/moslora/kernels/gemm"
+)
+
+// ForwardBackward runs the model over ids (B, T) and back-propagates the mean cross-entropy of
+// logits[:, t] against labels[:, t+1] over labels ≠ IgnoreIndex. Gradients are ACCUMULATED (+=):
+// into every Linear's Delta (Delta.Backward), and into the base gradients allocated by
+// EnableFullGrads. Activation gradients flow through the frozen base weights either way.
+//
+// The LM head is evaluated in chunks of rows (only rows that have a target), so the (B·T, V)
+// logits are never materialised. A batch with no target returns loss 0 and adds no gradient.
+// A non-finite loss is returned as an error (the gradients of that call are then meaningless).
+func (m *Model) ForwardBackward(ids, labels []int, B, T int) (float64, error) {
+	if err := m.checkIDs(ids, B, T); err != nil {
+		return 0, err
+	}
+	c := m.Config
+	V, C := c.VocabSize, c.HiddenSize
+	if len(labels) != B*T {
+		return 0, fmt.Errorf("model: %d labels do not match (batch %d, seq %d)", len(labels), B, T)
+	}
+	a := m.prepare(B, T, true)
+	a.rows, a.targets = a.rows[:0], a.targets[:0]
+	for b := 0; b < B; b++ {
+		for t := 0; t+1 < T; t++ {
+			y := labels[b*T+t+1]
+			if y == IgnoreIndex {
+				continue
+			}
+			if y < 0 || y >= V {
+				return 0, fmt.Errorf("model: label %d at (%d, %d) is outside [0, %d) and not %d", y, b, t+1, V, IgnoreIndex)
+			}
+			a.rows = append(a.rows, b*T+t)
+			a.targets = append(a.targets, y)
+		}
+	}
+	if len(a.rows) == 0 {
+		return 0, nil
+	}
+	m.forward(a, ids)
+
+	// LM head + cross-entropy, R rows at a time:
+	//   logits = h·Wᵀ;  dlogits = (softmax − onehot)/count;  dh = dlogits·W;  dW += dlogitsᵀ·h
+	R, count := lmChunkRows(V), len(a.rows)
+	scale := float32(1 / float64(count))
+	clear(a.dlnf)
+	var loss float64
+	for c0 := 0; c0 < count; c0 += R {
+		r := min(R, count-c0)
+		for i := 0; i < r; i++ {
+			n := a.rows[c0+i]
+			copy(a.hc[i*C:(i+1)*C], a.lnf[n*C:(n+1)*C])
+		}
+		gemm.Sgemm(false, true, r, V, C, 1, a.hc, C, m.LMHead.W, C, 0, a.lc, V)
+		parallelRange(r, 4, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				row := a.lc[i*V : (i+1)*V]
+				a.rowLoss[i] = kernels.CrossEntropy(row, row, a.targets[c0+i], scale)
+			}
+		})
+		for _, l := range a.rowLoss[:r] {
+			loss += l
+		}
+		gemm.Sgemm(false, false, r, C, V, 1, a.lc, V, m.LMHead.W, C, 0, a.dhc, C)
+		for i := 0; i < r; i++ {
+			n := a.rows[c0+i]
+			copy(a.dlnf[n*C:(n+1)*C], a.dhc[i*C:(i+1)*C])
+		}
+		if m.LMHead.DW != nil {
+			gemm.Sgemm(true, false, V, C, r, 1, a.lc, V, a.hc, C, 1, m.LMHead.DW, C)
+		}
+	}
+	loss /= float64(count)
+	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		return loss, fmt.Errorf("model: non-finite loss %v", loss)
+	}
+
+	// Final norm: lnf = Norm(res[L]).
+	L := len(m.Blocks)
+	clear(a.dres)
+	m.Final.backward(a.dres, a.dlnf, a.res[L], a.meanf, a.rstdf, a.N, C)
+	for l := L - 1; l >= 0; l-- {
+		m.blockBackward(l, a)
+	}
+	// Embeddings: res[0][n] = E[id_n] (+ P[n mod T]).
+	if m.Embed.DW != nil {
+		for n, id := range a.ids {
+			dst, g := m.Embed.DW[id*C:(id+1)*C], a.dres[n*C:(n+1)*C]
+			for j := range dst {
+				dst[j] += g[j]
+			}
+		}
+	}
+	if m.Pos != nil && m.Pos.DW != nil {
+		for n := 0; n < a.N; n++ {
+			dst, g := m.Pos.DW[(n%T)*C:(n%T+1)*C], a.dres[n*C:(n+1)*C]
+			for j := range dst {
+				dst[j] += g[j]
+			}
+		}
+	}
+	return loss, nil
+}
+
+// blockBackward inverts blockForward for block l. On entry a.dres holds d res[l+1]; on return it
+// holds d res[l] (the residual adds pass the gradient through unchanged, and each branch adds its
+// input gradient). Block 0 skips its input gradient when nothing upstream is trainable.
+func (m *Model) blockBackward(l int, a *acts) {
+	c, b, la := m.Config, &m.Blocks[l], &a.layers[l]
+	N, C, I := a.N, c.HiddenSize, c.IntermediateSize
+	x := a.res[l]
+
+	// MLP: out = res2 + Down(h);  h = silu(a)⊙u  (GPT-2: gelu(a)).
+	b.Down.backward(a.dh, a.dres, la.h, N, false)
+	clear(a.da[:N*I])
+	if c.Family == FamilyGPT2 {
+		gelu := kernels.GELUTanhBackward
+		if c.Act == "gelu" {
+			gelu = kernels.GELUErfBackward
+		}
+		parallelRange(N*I, actGrain, func(lo, hi int) { gelu(a.da[lo:hi], a.dh[lo:hi], la.a[lo:hi], hi-lo) })
+		b.Up.backward(a.dln, a.da, la.ln2, N, false)
+	} else {
+		clear(a.du[:N*I])
+		parallelRange(N*I, actGrain, func(lo, hi int) {
+			kernels.SwiGLUBackward(a.da[lo:hi], a.du[lo:hi], a.dh[lo:hi], la.a[lo:hi], la.u[lo:hi], hi-lo)
+		})
+		b.Gate.backward(a.dln, a.da, la.ln2, N, false)
+		b.Up.backward(a.dln, a.du, la.ln2, N, true)
+	}
+	b.Norm2.backward(a.dres, a.dln, la.res2, la.mean2, la.rstd2, N, C) // dres = d res2
+
+	// Attention: res2 = x + O(attn(q, k, v)),  q, k, v = projections of ln1 = Norm1(x).
+	b.O.backward(a.dattY, a.dres, la.attY, N, false)
+	d, v := m.views(la, a, true), m.views(la, a, false)
+	if c.Family == FamilyGPT2 {
+		clear(a.dqkv[:N*3*C])
+	} else {
+		clear(a.dk[:N*c.KVDim()])
+		clear(a.dv[:N*c.KVDim()])
+	}
+	attentionBackward(d, a.dattY, la.att, v, m.attnShape(l, a), a.dP)
+	needIn := l > 0 || m.grads
+	dln := a.dln
+	if !needIn {
+		dln = nil
+	}
+	if c.Family == FamilyGPT2 {
+		b.QKV.backward(dln, a.dqkv, la.ln1, N, false)
+	} else {
+		m.rope(d, a, true) // q, k were rotated after projection: un-rotate their gradients
+		b.Q.backward(dln, a.dq, la.ln1, N, false)
+		b.K.backward(dln, a.dk, la.ln1, N, true)
+		b.V.backward(dln, a.dv, la.ln1, N, true)
+	}
+	if needIn {
+		b.Norm1.backward(a.dres, a.dln, x, la.mean1, la.rstd1, N, C) // dres = d x
+	}
+}

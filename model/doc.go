@@ -1,0 +1,31 @@
+// Package model owns Hugging Face decoder models in memory: config.json (transformers v4 and v5
+// forms), strict weight loading, and a hand-written forward and backward pass (llm.c style) for
+// the Llama family (LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM) and GPT-2
+// (GPT2LMHeadModel).
+//
+// Data flow of one block (N = B·T token rows, C hidden, H query heads, KV key/value heads, D head
+// dim, I MLP width):
+//
+//	x (N, C) ─ Norm1 ─ q, k, v projections ─ RoPE (Llama) ─ causal softmax attention ─ O ─ + x = res2
+//	res2 (N, C) ─ Norm2 ─ Gate/Up → silu(g)⊙u (Llama) | c_fc → gelu (GPT-2) ─ Down ─ + res2 = out
+//
+// Every linear layer is a Linear (W stored (out, in); GPT-2 Conv1D weights are transposed on
+// load) whose forward calls its Delta (the adapter) when set, and whose backward calls
+// Delta.Backward. Adapters attach by Linear.Path, the Hugging Face module path PEFT uses
+// ("model.layers.0.self_attn.q_proj", "transformer.h.0.attn.c_attn").
+//
+// # Invariants
+//
+//   - Loading is strict: a missing, unexpected or mis-shaped tensor is an error naming the tensor
+//     and the file. Only non-parameter buffers (rotary inv_freq, GPT-2 attention masks) are skipped.
+//   - Base weights are float32 in memory (bf16/f16 checkpoints are converted at load) and are never
+//     modified by the forward or backward pass.
+//   - A nil gradient slice means frozen: base weights get input gradients (dX = dY·W) but weight
+//     gradients only after EnableFullGrads. All gradients accumulate (+=); ZeroGrads clears them.
+//   - Activation buffers are allocated once per (batch, seq) shape (grown, never shrunk), so a
+//     training step allocates nothing after the first; a Model is therefore not safe for
+//     concurrent use.
+//   - Every matrix product goes through kernels/gemm.Sgemm.
+//   - Batches are right-padded: position of row t is t and a causal mask suffices; the loss is the
+//     mean cross-entropy of logits[:, t] against labels[:, t+1] over labels ≠ IgnoreIndex.
+package model

@@ -1,0 +1,223 @@
+package model
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/moslora/moslora/kernels"
+	"github.com/moslora/moslora/kernels/gemm"
+)
+
+// actGrain is the least number of activation elements worth a goroutine.
+const actGrain = 1 << 14
+
+// IgnoreIndex marks a label excluded from the loss, as in PyTorch's cross-entropy.
+const IgnoreIndex = -100
+
+// Output is the result of an inference forward pass.
+type Output struct {
+	Logits []float32   // (B, T, V)
+	Hidden [][]float32 // (L+1) × (B, T, C) when requested: see Forward
+}
+
+// Forward runs the model over ids (B, T), right-padded (positions 0..T-1, causal mask). With
+// hidden it also returns the hidden states with transformers' conventions: Hidden[0] is the
+// embedding output (GPT-2: token + position), Hidden[i] the output of block i for 1 ≤ i < L and
+// Hidden[L] the output of the final norm.
+func (m *Model) Forward(ids []int, B, T int, hidden bool) (*Output, error) {
+	if err := m.checkIDs(ids, B, T); err != nil {
+		return nil, err
+	}
+	a := m.prepare(B, T, false)
+	m.forward(a, ids)
+	c := m.Config
+	out := &Output{Logits: make([]float32, B*T*c.VocabSize)}
+	gemm.Sgemm(false, true, a.N, c.VocabSize, c.HiddenSize, 1, a.lnf, c.HiddenSize, m.LMHead.W, c.HiddenSize, 0, out.Logits, c.VocabSize)
+	if hidden {
+		L := c.NumHiddenLayers
+		out.Hidden = make([][]float32, L+1)
+		for i := 0; i < L; i++ {
+			out.Hidden[i] = append([]float32(nil), a.res[i]...)
+		}
+		out.Hidden[L] = append([]float32(nil), a.lnf...)
+	}
+	return out, nil
+}
+
+// Loss is the mean cross-entropy of logits (B, T, V) at position t against labels[:, t+1], over
+// the labels that are not IgnoreIndex (transformers' causal-LM loss). With no such label it
+// returns NaN, as PyTorch does.
+func Loss(logits []float32, labels []int, B, T, V int) (float64, error) {
+	if len(logits) != B*T*V || len(labels) != B*T {
+		return 0, fmt.Errorf("model: loss: logits has %d values and labels %d, expected %d and %d for (batch %d, seq %d, vocab %d)", len(logits), len(labels), B*T*V, B*T, B, T, V)
+	}
+	var sum float64
+	n := 0
+	for b := 0; b < B; b++ {
+		for t := 0; t+1 < T; t++ {
+			y := labels[b*T+t+1]
+			if y == IgnoreIndex {
+				continue
+			}
+			if y < 0 || y >= V {
+				return 0, fmt.Errorf("model: loss: label %d at (%d, %d) is outside [0, %d) and not %d", y, b, t+1, V, IgnoreIndex)
+			}
+			r := (b*T + t) * V
+			sum += kernels.CrossEntropy(nil, logits[r:r+V], y, 0)
+			n++
+		}
+	}
+	return sum / float64(n), nil
+}
+
+// checkIDs validates the batch shape and token ids.
+func (m *Model) checkIDs(ids []int, B, T int) error {
+	c := m.Config
+	if B <= 0 || T <= 0 || len(ids) != B*T {
+		return fmt.Errorf("model: batch of %d ids does not match (batch %d, seq %d)", len(ids), B, T)
+	}
+	if c.Family == FamilyGPT2 && T > c.MaxPositionEmbeddings {
+		return fmt.Errorf("model: sequence length %d exceeds n_positions %d", T, c.MaxPositionEmbeddings)
+	}
+	for i, id := range ids {
+		if id < 0 || id >= c.VocabSize {
+			return fmt.Errorf("model: token id %d at (%d, %d) is outside the vocabulary [0, %d)", id, i/T, i%T, c.VocabSize)
+		}
+	}
+	return nil
+}
+
+// forward fills the activations of a for ids, up to the final norm output a.lnf.
+func (m *Model) forward(a *acts, ids []int) {
+	c := m.Config
+	C, T := c.HiddenSize, a.T
+	copy(a.ids, ids)
+	x := a.res[0]
+	for n, id := range ids {
+		row := x[n*C : (n+1)*C]
+		copy(row, m.Embed.W[id*C:(id+1)*C])
+		if m.Pos != nil {
+			pos := m.Pos.W[(n%T)*C:]
+			for j := range row {
+				row[j] += pos[j]
+			}
+		}
+	}
+	for l := range m.Blocks {
+		m.blockForward(l, a)
+	}
+	m.Final.forward(a.lnf, a.meanf, a.rstdf, a.res[len(m.Blocks)], a.N, C)
+}
+
+func (n *Norm) forward(out, mean, rstd, x []float32, rows, d int) {
+	if n.Layer {
+		var b []float32
+		if n.B != nil {
+			b = n.B.W
+		}
+		kernels.LayerNormForward(out, mean, rstd, x, n.W.W, b, rows, d, n.Eps)
+	} else {
+		kernels.RMSNormForward(out, rstd, x, n.W.W, rows, d, n.Eps)
+	}
+}
+
+// backward adds the input gradient into dx and accumulates the weight gradients if allocated.
+func (n *Norm) backward(dx, dout, x, mean, rstd []float32, rows, d int) {
+	if n.Layer {
+		var db []float32
+		if n.B != nil {
+			db = n.B.DW
+		}
+		kernels.LayerNormBackward(dx, n.W.DW, db, dout, x, n.W.W, mean, rstd, rows, d)
+	} else {
+		kernels.RMSNormBackward(dx, n.W.DW, dout, x, n.W.W, rstd, rows, d)
+	}
+}
+
+// attnShape returns the attention geometry of block l for the batch in a.
+func (m *Model) attnShape(l int, a *acts) *attnShape {
+	c := m.Config
+	return &attnShape{B: a.B, T: a.T, H: c.NumAttentionHeads, KV: c.NumKeyValueHeads, D: c.HeadDim,
+		scale: m.Blocks[l].attnScale, window: c.Window, nw: workers(), ldo: c.QDim()}
+}
+
+// views returns where block l's q, k, v live in la (and, for gradients, in a's d buffers).
+func (m *Model) views(la *layerActs, a *acts, grad bool) qkv {
+	c := m.Config
+	if c.Family == FamilyGPT2 {
+		C, buf := c.HiddenSize, la.qkv
+		if grad {
+			buf = a.dqkv
+		}
+		return qkv{q: buf, k: buf[C:], v: buf[2*C:], ldq: 3 * C, ldk: 3 * C, ldv: 3 * C}
+	}
+	if grad {
+		return qkv{q: a.dq, k: a.dk, v: a.dv, ldq: c.QDim(), ldk: c.KVDim(), ldv: c.KVDim()}
+	}
+	return qkv{q: la.q, k: la.k, v: la.v, ldq: c.QDim(), ldk: c.KVDim(), ldv: c.KVDim()}
+}
+
+// rope rotates (inverse: un-rotates) the query and key rows of x in place, row n at position n mod T.
+func (m *Model) rope(x qkv, a *acts, inverse bool) {
+	c := m.Config
+	half := c.HeadDim / 2
+	for n := 0; n < a.N; n++ {
+		p := n % a.T
+		cos, sin := a.cos[p*half:(p+1)*half], a.sin[p*half:(p+1)*half]
+		kernels.RoPE(x.q[n*x.ldq:], c.NumAttentionHeads, c.HeadDim, cos, sin, inverse)
+		kernels.RoPE(x.k[n*x.ldk:], c.NumKeyValueHeads, c.HeadDim, cos, sin, inverse)
+	}
+}
+
+// blockForward runs block l on a.res[l] into a.res[l+1]:
+//
+//	res2 = x + O(attn(Norm1(x)));   out = res2 + Down(act(Norm2(res2)))
+//
+// with act = silu(Gate·)⊙(Up·) for the Llama family and gelu(c_fc·) for GPT-2.
+func (m *Model) blockForward(l int, a *acts) {
+	c, b, la := m.Config, &m.Blocks[l], &a.layers[l]
+	N, C, I := a.N, c.HiddenSize, c.IntermediateSize
+	x, out := a.res[l], a.res[l+1]
+	b.Norm1.forward(la.ln1, la.mean1, la.rstd1, x, N, C)
+	v := m.views(la, a, false)
+	if c.Family == FamilyGPT2 {
+		b.QKV.forward(la.qkv, la.ln1, N)
+	} else {
+		b.Q.forward(la.q, la.ln1, N)
+		b.K.forward(la.k, la.ln1, N)
+		b.V.forward(la.v, la.ln1, N)
+		m.rope(v, a, false)
+	}
+	attentionForward(la.attY, la.att, v, m.attnShape(l, a))
+	b.O.forward(a.scratch, la.attY, N)
+	for i := range la.res2 {
+		la.res2[i] = x[i] + a.scratch[i]
+	}
+	b.Norm2.forward(la.ln2, la.mean2, la.rstd2, la.res2, N, C)
+	if c.Family == FamilyGPT2 {
+		b.Up.forward(la.a, la.ln2, N)
+		gelu := kernels.GELUTanhForward
+		if c.Act == "gelu" {
+			gelu = kernels.GELUErfForward
+		}
+		parallelRange(N*I, actGrain, func(lo, hi int) { gelu(la.h[lo:hi], la.a[lo:hi], hi-lo) })
+	} else {
+		b.Gate.forward(la.a, la.ln2, N)
+		b.Up.forward(la.u, la.ln2, N)
+		parallelRange(N*I, actGrain, func(lo, hi int) { kernels.SwiGLUForward(la.h[lo:hi], la.a[lo:hi], la.u[lo:hi], hi-lo) })
+	}
+	b.Down.forward(a.scratch, la.h, N)
+	for i := range out {
+		out[i] = la.res2[i] + a.scratch[i]
+	}
+}
+
+// finite reports whether every value is finite.
+func finite(v []float32) bool {
+	for _, x := range v {
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return false
+		}
+	}
+	return true
+}

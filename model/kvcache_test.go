@@ -1,0 +1,70 @@
+package model
+
+import (
+	"math/rand"
+	"path/filepath"
+	"testing"
+
+	"github.com/moslora/moslora/internal/shared"
+)
+
+// checkCachedMatchesUncached feeds a prompt in one call, then the rest one token at a time, and
+// compares every step's logits with the uncached forward over the whole sequence.
+func checkCachedMatchesUncached(t *testing.T, m *Model, ids []int, prompt int) {
+	t.Helper()
+	V, T := m.Config.VocabSize, len(ids)
+	full, err := m.Forward(ids, 1, T, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc := m.NewKVCache(T)
+	worst := 0.0
+	for p := 0; p < T; {
+		n := 1
+		if p == 0 {
+			n = prompt
+		}
+		got, err := m.ForwardCached(ids[p:p+n], kc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, _ := maxAbsDiff(got, full.Logits[p*V:(p+n)*V])
+		worst = max(worst, d)
+		if !(d <= tolLogits) {
+			t.Errorf("positions %d..%d: cached logits differ by %.3g", p, p+n-1, d)
+		}
+		p += n
+	}
+	if kc.Len != T {
+		t.Errorf("cache holds %d tokens, expected %d", kc.Len, T)
+	}
+	if _, err := m.ForwardCached(ids[:1], kc); err == nil {
+		t.Error("a full cache accepted another token")
+	}
+	t.Logf("max |Δ| cached vs uncached over %d positions: %.3g", T, worst)
+}
+
+func TestCachedForwardMatchesUncached(t *testing.T) {
+	for _, fam := range []string{"llama", "mistral", "qwen2", "gpt2"} {
+		t.Run("tiny-"+fam, func(t *testing.T) {
+			m := tinyModel(t, fam)
+			r := rand.New(rand.NewSource(2))
+			attachLoRA(m, r, 2) // adapters apply in the cached path too
+			ids, _ := tinyBatch(r, m.Config.VocabSize, 1, 8)
+			checkCachedMatchesUncached(t, m, ids, 3)
+		})
+	}
+	for _, fam := range []string{"llama3", "gpt2"} {
+		t.Run(fam, func(t *testing.T) {
+			m, err := Load(filepath.Join(shared.Path(t, "fixtures", "hf", fam), "model"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids := make([]int, 40)
+			for i := range ids {
+				ids[i] = (i*37 + 5) % m.Config.VocabSize
+			}
+			checkCachedMatchesUncached(t, m, ids, 5)
+		})
+	}
+}

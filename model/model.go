@@ -1,0 +1,166 @@
+package model
+
+// Param is one trainable base tensor, named by its checkpoint key. W and DW alias the model's own
+// storage (DW is nil until EnableFullGrads). Shape is the in-memory shape; Conv1D marks a GPT-2
+// weight held (out, in) in memory but stored (in, out) in the checkpoint, so a writer must
+// transpose it back.
+type Param struct {
+	Name   string
+	W, DW  []float32
+	Shape  []int
+	Conv1D bool
+}
+
+// Norm is an RMSNorm (B nil) or a LayerNorm (with bias B).
+type Norm struct {
+	W, B   *Param // (C)
+	Layer  bool   // LayerNorm (mean-centred) instead of RMSNorm
+	Eps    float32
+	Prefix string // module path, e.g. "model.layers.0.input_layernorm"
+}
+
+// Block is one decoder layer. Llama family: Q, K, V, O and Gate, Up, Down. GPT-2: QKV (c_attn,
+// out = 3C, the fused projection PEFT targets as one module), O (attn.c_proj), Up (mlp.c_fc),
+// Down (mlp.c_proj); Q, K, V and Gate are nil.
+type Block struct {
+	Norm1, Norm2    Norm
+	Q, K, V, QKV, O *Linear
+	Gate, Up, Down  *Linear
+	attnScale       float32 // 1/sqrt(D) (GPT-2: also / (layer+1) with scale_attn_by_inverse_layer_idx)
+}
+
+// Model is a loaded decoder model with f32 weights. It holds activation buffers for the last
+// (batch, seq) shape, so a Model is not safe for concurrent use.
+type Model struct {
+	Config *Config
+	Embed  *Param  // (V, C) token embedding
+	Pos    *Param  // (P, C) learned positions, GPT-2 only (nil otherwise)
+	Blocks []Block // (L)
+	Final  Norm    // final norm (model.norm / transformer.ln_f)
+	LMHead *Param  // (V, C); == Embed when the embeddings are tied
+
+	ropeInv []float32 // (D/2) rotary inverse frequencies, Llama family
+	acts    *acts     // buffers for the last (batch, seq) shape
+	grads   bool      // EnableFullGrads was called
+}
+
+// Linears lists every linear layer of the decoder blocks in checkpoint order (block by block;
+// attention then MLP; q, k, v, o and gate, up, down; GPT-2: c_attn, attn.c_proj, c_fc,
+// mlp.c_proj). The LM head is not included.
+func (m *Model) Linears() []*Linear {
+	var out []*Linear
+	for i := range m.Blocks {
+		b := &m.Blocks[i]
+		for _, l := range []*Linear{b.Q, b.K, b.V, b.QKV, b.O, b.Gate, b.Up, b.Down} {
+			if l != nil {
+				out = append(out, l)
+			}
+		}
+	}
+	return out
+}
+
+// Linear returns the linear layer with the given module path, or nil.
+func (m *Model) Linear(path string) *Linear {
+	for _, l := range m.Linears() {
+		if l.Path == path {
+			return l
+		}
+	}
+	return nil
+}
+
+// Params lists every base tensor by its checkpoint name, in checkpoint order: embeddings, then
+// each block's norms and linear weights and biases, the final norm and the untied LM head. DW is
+// nil unless EnableFullGrads was called.
+func (m *Model) Params() []Param {
+	var out []Param
+	out = append(out, *m.Embed)
+	if m.Pos != nil {
+		out = append(out, *m.Pos)
+	}
+	norm := func(n *Norm) {
+		out = append(out, *n.W)
+		if n.B != nil {
+			out = append(out, *n.B)
+		}
+	}
+	for i := range m.Blocks {
+		b := &m.Blocks[i]
+		norm(&b.Norm1)
+		for _, l := range []*Linear{b.Q, b.K, b.V, b.QKV, b.O} {
+			if l != nil {
+				out = append(out, linearParams(l)...)
+			}
+		}
+		norm(&b.Norm2)
+		for _, l := range []*Linear{b.Gate, b.Up, b.Down} {
+			if l != nil {
+				out = append(out, linearParams(l)...)
+			}
+		}
+	}
+	norm(&m.Final)
+	if m.LMHead != m.Embed {
+		out = append(out, *m.LMHead)
+	}
+	return out
+}
+
+func linearParams(l *Linear) []Param {
+	ps := []Param{{Name: l.Path + ".weight", W: l.W, DW: l.DW, Shape: []int{l.Out, l.In}, Conv1D: l.Conv1D}}
+	if l.Bias != nil {
+		ps = append(ps, Param{Name: l.Path + ".bias", W: l.Bias, DW: l.DBias, Shape: []int{l.Out}})
+	}
+	return ps
+}
+
+// NumParams is the number of base parameters (tied tensors counted once).
+func (m *Model) NumParams() int {
+	n := 0
+	for _, p := range m.Params() {
+		n += len(p.W)
+	}
+	return n
+}
+
+// EnableFullGrads allocates a gradient for every base parameter (full fine-tuning): linear weights
+// and biases, embeddings, positions, norms and the untied LM head. Idempotent.
+func (m *Model) EnableFullGrads() {
+	if m.grads {
+		return
+	}
+	m.grads = true
+	alloc := func(p *Param) {
+		if p != nil && p.DW == nil {
+			p.DW = make([]float32, len(p.W))
+		}
+	}
+	alloc(m.Embed)
+	alloc(m.Pos)
+	alloc(m.LMHead)
+	alloc(m.Final.W)
+	alloc(m.Final.B)
+	for i := range m.Blocks {
+		b := &m.Blocks[i]
+		alloc(b.Norm1.W)
+		alloc(b.Norm1.B)
+		alloc(b.Norm2.W)
+		alloc(b.Norm2.B)
+	}
+	for _, l := range m.Linears() {
+		if l.DW == nil {
+			l.DW = make([]float32, len(l.W))
+		}
+		if l.Bias != nil && l.DBias == nil {
+			l.DBias = make([]float32, len(l.Bias))
+		}
+	}
+}
+
+// ZeroGrads sets every allocated base gradient to zero (adapter gradients are the adapter's).
+func (m *Model) ZeroGrads() {
+	for _, p := range m.Params() {
+		clear(p.DW)
+	}
+}

@@ -1,0 +1,79 @@
+package tokenizer
+
+import (
+	"slices"
+	"testing"
+)
+
+// TestMergeAllMatchesNaiveMerge checks the heap-based merge (with its stale-candidate rule) against
+// the quadratic reference on every word the pre-tokenizers produce from corpus text, and on whole
+// lines for the tokenizers without a pre-tokenizer (long words exercise the heap).
+func TestMergeAllMatchesNaiveMerge(t *testing.T) {
+	text := corpus(t, "val_lit", 20_000) + corpus(t, "val_code", 20_000)
+	for _, name := range []string{"gpt2", "llama3", "llama2", "small_sentencepiece_bytefallback"} {
+		tok := fixture(t, name)
+		sc := &scratch{}
+		words := []string{text[:2000]}
+		if tok.pre != nil {
+			src := []piece{{text, true}}
+			for _, w := range tok.pre.preTokenize(nil, src, sc) {
+				words = append(words, w.s)
+			}
+		} else {
+			start := 0
+			for i := 0; i < len(text); i++ {
+				if text[i] == '\n' {
+					words = append(words, tok.normalizer.normalize(text[start:i]))
+					start = i + 1
+				}
+			}
+		}
+		checked, mismatches := 0, 0
+		seen := map[string]bool{}
+		for _, w := range words {
+			if seen[w] || w == "" {
+				continue
+			}
+			seen[w] = true
+			var init []int32
+			for _, s := range tok.model.splitWord(nil, w) {
+				init = append(init, s.id)
+			}
+			want := tok.model.naiveMerge(init)
+			got := tok.model.mergeWord(nil, w, sc)
+			checked++
+			if !slices.Equal(got, want) {
+				mismatches++
+				if mismatches <= 3 {
+					t.Errorf("%s: word %q: heap merge %v, naive merge %v", name, short(w), got, want)
+				}
+			}
+		}
+		t.Logf("%s: %d distinct words, %d mismatches between heap and naive merge", name, checked, mismatches)
+	}
+}
+
+// TestCacheDoesNotChangeResults encodes a text twice (cold, then from the cache) and on a fresh
+// model without any cache hits, and requires the same ids.
+func TestCacheDoesNotChangeResults(t *testing.T) {
+	tok := fixture(t, "gpt2")
+	text := corpus(t, "val_code", 30_000)
+	first := tok.Encode(text, false)
+	second := tok.Encode(text, false)
+	if !slices.Equal(first, second) {
+		t.Fatal("second encode (cached words) differs from the first")
+	}
+	sc := &scratch{}
+	var uncached []int
+	for _, w := range tok.pre.preTokenize(nil, []piece{{text, true}}, sc) {
+		for _, id := range tok.model.mergeWord(nil, w.s, sc) {
+			uncached = append(uncached, int(id))
+		}
+	}
+	if !slices.Equal(first, uncached) {
+		t.Fatal("cached encode differs from uncached merging")
+	}
+	if len(first) == 0 {
+		t.Fatal("no tokens")
+	}
+}

@@ -1,0 +1,152 @@
+package train
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/moslora/moslora/adapter"
+)
+
+// Methods accepted by --method.
+const (
+	MethodLoRA    = "lora"    // identity mixer
+	MethodMoSLoRA = "moslora" // dense r×r mixer (lora_AB)
+	MethodGlobal  = "global"  // softmax(π) block weights
+	MethodGated   = "gated"   // input-dependent block gates
+	MethodFull    = "full"    // every base parameter, no adapter
+)
+
+// Config holds the settings that determine a training run's result. A resumed run must use the
+// same Config (checked against the checkpoint).
+type Config struct {
+	Method    string   `json:"method"`
+	Rank      int      `json:"rank"`
+	Alpha     float64  `json:"alpha"`
+	Subspaces int      `json:"subspaces"` // K for global / gated (and recorded for moslora)
+	Targets   []string `json:"targets"`   // short names q,k,v,o,gate,up,down or module names
+	MixerInit string   `json:"mixer_init,omitempty"`
+
+	LR          float64 `json:"lr"`
+	Epochs      int     `json:"epochs"` // used when Steps == 0
+	Steps       int     `json:"steps"`  // optimizer updates; > 0 overrides Epochs
+	Batch       int     `json:"batch"`  // sequences per micro-batch
+	GradAccum   int     `json:"grad_accum"`
+	Warmup      int     `json:"warmup"` // warm-up updates
+	Schedule    string  `json:"schedule"`
+	Clip        float64 `json:"clip"` // max global grad norm (≤ 0: no clipping)
+	WeightDecay float64 `json:"weight_decay"`
+	Beta1       float64 `json:"beta1"`
+	Beta2       float64 `json:"beta2"`
+	Eps         float64 `json:"eps"`
+	Seed        int64   `json:"seed"`
+	MaxLen      int     `json:"max_len"`
+	Pack        bool    `json:"pack"`
+}
+
+// DefaultConfig is the quality-parity protocol of the project (DESIGN/issue 5): MoSLoRA on all
+// seven projections, r 16, alpha 32, AdamW 1e-3, batch 16, 1 epoch, warmup 30, cosine, clip 1.
+func DefaultConfig() Config {
+	return Config{
+		Method: MethodMoSLoRA, Rank: 16, Alpha: 32, Subspaces: 1,
+		Targets: []string{"q", "k", "v", "o", "gate", "up", "down"},
+		LR:      1e-3, Epochs: 1, Batch: 16, GradAccum: 1, Warmup: 30, Schedule: ScheduleCosine,
+		Clip: 1, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, Seed: 0, MaxLen: 256,
+	}
+}
+
+// shortTargets maps the CLI's short names to Llama-family module names.
+var shortTargets = map[string]string{
+	"q": "q_proj", "k": "k_proj", "v": "v_proj", "o": "o_proj",
+	"gate": "gate_proj", "up": "up_proj", "down": "down_proj",
+}
+
+// ModuleNames expands short target names (q → q_proj, …); other names pass through unchanged.
+func ModuleNames(targets []string) []string {
+	out := make([]string, 0, len(targets))
+	for _, t := range targets {
+		t = strings.TrimSpace(t)
+		if t == "" {
+			continue
+		}
+		if m, ok := shortTargets[t]; ok {
+			t = m
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+// Validate checks user-supplied values; errors name the flag.
+func (c *Config) Validate() error {
+	switch c.Method {
+	case MethodLoRA, MethodMoSLoRA, MethodGlobal, MethodGated, MethodFull:
+	default:
+		return fmt.Errorf("train: --method %q: expected lora, moslora, global, gated or full", c.Method)
+	}
+	if err := checkSchedule(c.Schedule); err != nil {
+		return err
+	}
+	pos := func(name string, v float64) error {
+		if !(v > 0) || math.IsInf(v, 0) {
+			return fmt.Errorf("train: --%s %v: expected a positive number", name, v)
+		}
+		return nil
+	}
+	if err := pos("lr", c.LR); err != nil {
+		return err
+	}
+	if c.Steps <= 0 && c.Epochs <= 0 {
+		return fmt.Errorf("train: need --epochs ≥ 1 or --steps ≥ 1")
+	}
+	if c.Batch < 1 || c.GradAccum < 1 {
+		return fmt.Errorf("train: --batch %d and --grad-accum %d must be ≥ 1", c.Batch, c.GradAccum)
+	}
+	if c.Warmup < 0 {
+		return fmt.Errorf("train: --warmup %d must be ≥ 0", c.Warmup)
+	}
+	if c.WeightDecay < 0 || c.Beta1 < 0 || c.Beta1 >= 1 || c.Beta2 < 0 || c.Beta2 >= 1 || !(c.Eps > 0) {
+		return fmt.Errorf("train: bad AdamW settings (weight decay %v ≥ 0, betas %v, %v in [0, 1), eps %v > 0)", c.WeightDecay, c.Beta1, c.Beta2, c.Eps)
+	}
+	if c.MaxLen < 2 {
+		return fmt.Errorf("train: --max-len %d must be ≥ 2", c.MaxLen)
+	}
+	if c.Method != MethodFull {
+		if c.Rank < 1 {
+			return fmt.Errorf("train: --rank %d must be ≥ 1", c.Rank)
+		}
+		if len(ModuleNames(c.Targets)) == 0 {
+			return fmt.Errorf("train: --targets is empty")
+		}
+		if (c.Method == MethodGlobal || c.Method == MethodGated) && (c.Subspaces < 1 || c.Rank%c.Subspaces != 0) {
+			return fmt.Errorf("train: --subspaces %d must be ≥ 1 and divide --rank %d", c.Subspaces, c.Rank)
+		}
+	}
+	return nil
+}
+
+// AdapterConfig is the adapter configuration the method implies.
+func (c *Config) AdapterConfig() adapter.Config {
+	ac := adapter.DefaultConfig()
+	ac.R, ac.LoraAlpha = c.Rank, c.Alpha
+	ac.TargetModules = adapter.Targets{List: ModuleNames(c.Targets)}
+	switch c.Method {
+	case MethodMoSLoRA:
+		ac.Mixer, ac.LoraUseMixer, ac.MixerInit = adapter.MixerDense, true, c.MixerInit
+	case MethodGlobal:
+		ac.Mixer, ac.Subspaces = adapter.MixerGlobal, c.Subspaces
+	case MethodGated:
+		ac.Mixer, ac.Subspaces = adapter.MixerGated, c.Subspaces
+	default:
+		ac.Mixer = adapter.MixerIdentity
+	}
+	return ac
+}
+
+// DefaultLR is the protocol's learning rate for a method: 3e-4 for full fine-tuning, else 1e-3.
+func DefaultLR(method string) float64 {
+	if method == MethodFull {
+		return 3e-4
+	}
+	return 1e-3
+}

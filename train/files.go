@@ -1,0 +1,167 @@
+package train
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/moslora/moslora/data"
+	"github.com/moslora/moslora/eval"
+	"github.com/moslora/moslora/model"
+	"github.com/moslora/moslora/tokenizer"
+)
+
+// Files names what RunFiles reads and writes, and the run's bookkeeping settings (none of which
+// changes the trained result).
+type Files struct {
+	ModelDir   string // Hugging Face model folder (config, weights, tokenizer)
+	InitRandom bool   // ignore the weights: random initialisation from config.json (full only)
+	Data       string // training JSONL
+	Eval       string // optional evaluation JSONL, scored after training into Out/eval.json
+	Out        string // output folder
+	SkipBad    bool   // skip bad lines (counted) instead of failing
+	Resume     bool   // continue from the newest checkpoint in Out
+	SaveEvery  int    // checkpoint every N updates (0: only on interruption)
+	Keep       int    // checkpoints to keep (default 1)
+	LogEvery   int    // plain-text progress line every N updates (default 10)
+	Limit      int    // use only the first Limit training rows (0: all)
+	EvalLimit  int    // evaluate only the first EvalLimit rows (0: all)
+}
+
+// Summary is what RunFiles reports.
+type Summary struct {
+	Result      *Result
+	Rows        int          // training rows used
+	Skipped     int          // bad training lines skipped
+	Truncated   int          // training examples cut to MaxLen
+	Trainable   int          // trainable parameters
+	Eval        *eval.Report // when Files.Eval is set
+	EvalSkipped int
+}
+
+// RunFiles loads the model, tokenizer and data, trains, and writes the outputs (see SaveOutputs),
+// metrics.jsonl, checkpoints and, with an eval file, eval.json. Progress goes to w.
+func RunFiles(ctx context.Context, cfg Config, f Files, w io.Writer) (*Summary, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if f.InitRandom && cfg.Method != MethodFull {
+		return nil, fmt.Errorf("train: --init random trains a base model and needs --method full, not %q", cfg.Method)
+	}
+	tok, err := tokenizer.Load(f.ModelDir)
+	if err != nil {
+		return nil, err
+	}
+	var m *model.Model
+	if f.InitRandom {
+		mc, err := model.LoadConfig(filepath.Join(f.ModelDir, "config.json"))
+		if err != nil {
+			return nil, err
+		}
+		if m, err = model.NewRandom(mc, cfg.Seed); err != nil {
+			return nil, err
+		}
+	} else if m, err = model.Load(f.ModelDir); err != nil {
+		return nil, err
+	}
+	rows, skipped, err := data.ReadFile(f.Data, f.SkipBad)
+	if err != nil {
+		return nil, err
+	}
+	if f.Limit > 0 && f.Limit < len(rows) {
+		rows = rows[:f.Limit]
+	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("train: %s holds no usable rows", f.Data)
+	}
+	exs, truncated, err := encodeRows(tok, rows, cfg.MaxLen)
+	if err != nil {
+		return nil, err
+	}
+	var evalRows []data.Row
+	sum := &Summary{Rows: len(rows), Skipped: skipped, Truncated: truncated}
+	if f.Eval != "" { // read it now so a bad eval file fails before training
+		if evalRows, sum.EvalSkipped, err = data.ReadFile(f.Eval, f.SkipBad); err != nil {
+			return nil, err
+		}
+	}
+	pad := tok.PAD()
+	if pad < 0 || pad >= m.Config.VocabSize {
+		pad = tok.EOS()
+	}
+	rep := NewReporter(w, max(1, f.LogEvery))
+	if f.LogEvery == 0 {
+		rep = NewReporter(w, 10)
+	}
+	job := &Job{Config: cfg, Model: m, Examples: exs, Pad: pad, Out: f.Out, Resume: f.Resume,
+		SaveEvery: f.SaveEvery, Keep: f.Keep, Reporter: rep}
+	if skipped > 0 {
+		rep.Printf("skipped %d bad lines of %s", skipped, f.Data)
+	}
+	res, err := Run(ctx, job)
+	if err != nil {
+		return nil, err
+	}
+	sum.Result = res
+	if res.Adapter != nil {
+		sum.Trainable = res.Adapter.NumParams()
+	} else {
+		sum.Trainable = m.NumParams()
+	}
+	var cfgJSON []byte
+	if f.InitRandom {
+		cfgJSON, _ = os.ReadFile(filepath.Join(f.ModelDir, "config.json"))
+	}
+	if err := SaveOutputs(f.Out, f.ModelDir, m, res, cfgJSON); err != nil {
+		return nil, err
+	}
+	if err := writeRunInfo(f.Out, cfg, sum); err != nil {
+		return nil, err
+	}
+	if f.Eval != "" {
+		r, err := eval.Evaluate(eval.ModelLM{M: m}, tok, evalRows, eval.Options{MaxLen: cfg.MaxLen, Limit: f.EvalLimit, Pad: tok.EOS()})
+		if err != nil {
+			return nil, err
+		}
+		sum.Eval = r
+		b, _ := json.MarshalIndent(r, "", "  ")
+		if err := writeFileAtomic(filepath.Join(f.Out, "eval.json"), append(b, '\n')); err != nil {
+			return nil, err
+		}
+	}
+	return sum, nil
+}
+
+// encodeRows tokenizes rows and counts the examples that the length limit cut.
+func encodeRows(tok data.Tokenizer, rows []data.Row, maxLen int) ([]data.Example, int, error) {
+	full, err := data.EncodeAll(tok, rows, 0)
+	if err != nil {
+		return nil, 0, err
+	}
+	truncated := 0
+	bos := tok.AddBOS() && tok.BOS() >= 0
+	for i := range full {
+		if len(full[i].IDs) > maxLen {
+			truncated++
+			data.Truncate(&full[i], maxLen, bos)
+		}
+	}
+	return full, truncated, nil
+}
+
+// writeRunInfo records the settings and outcome of the run in Out/train_config.json.
+func writeRunInfo(out string, cfg Config, s *Summary) error {
+	info := map[string]any{
+		"config": cfg, "rows": s.Rows, "skipped_lines": s.Skipped, "truncated_examples": s.Truncated,
+		"steps": s.Result.Steps, "final_loss": s.Result.FinalLoss, "tokens": s.Result.Tokens,
+		"trainable_params": s.Trainable,
+	}
+	b, err := json.MarshalIndent(info, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(out, "train_config.json"), append(b, '\n'))
+}

@@ -1,0 +1,260 @@
+package train
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/moslora/moslora/adapter"
+	"github.com/moslora/moslora/data"
+	"github.com/moslora/moslora/kernels"
+	"github.com/moslora/moslora/model"
+)
+
+// Model is what the trainer needs from a model (*model.Model satisfies it).
+type Model interface {
+	adapter.Base
+	Params() []model.Param
+	EnableFullGrads()
+	ZeroGrads()
+	// ForwardBackward runs one micro-batch of right-padded (batch, seq) ids and labels and
+	// accumulates gradients of the mean cross-entropy of logits[:, t] against labels[:, t+1] over
+	// labels ≠ -100; it returns that loss.
+	ForwardBackward(ids, labels []int, batch, seq int) (float64, error)
+}
+
+// Job is one training run.
+type Job struct {
+	Config   Config
+	Model    Model
+	Examples []data.Example // tokenized training set
+	Pad      int            // pad id for batching
+	Out      string         // output folder (created)
+	Resume   bool           // continue from the newest checkpoint in Out
+	// SaveEvery writes a checkpoint every N updates (0: only on interruption); Keep is how many
+	// checkpoints to keep (default 1).
+	SaveEvery, Keep int
+	Reporter        Reporter
+	// AfterStep, when set, runs after every update with the 1-based step (e.g. periodic eval); an
+	// error stops training.
+	AfterStep func(step int) error
+	// StopAfter, when > 0, stops (with a checkpoint, as on Ctrl-C) after that many updates: for
+	// tests of resumption.
+	StopAfter int
+}
+
+// ErrInterrupted is returned (wrapped) when training stopped early on request, after saving a
+// checkpoint.
+var ErrInterrupted = errors.New("training interrupted")
+
+// Result summarizes a finished run.
+type Result struct {
+	Adapter   *adapter.Adapter // nil for full fine-tuning
+	Steps     int              // updates done in total
+	FinalLoss float64          // loss of the last update
+	Tokens    int64
+	Elapsed   time.Duration // training time, this run only
+	Resumed   int           // step resumed from (0: fresh)
+}
+
+// Run trains until the planned number of updates, or until ctx is cancelled (then it saves a
+// checkpoint and returns an error wrapping ErrInterrupted). It leaves the trained parameters in
+// the model / adapter; see SaveOutputs for the files.
+func Run(ctx context.Context, job *Job) (*Result, error) {
+	cfg := job.Config
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	rep := job.Reporter
+	if rep == nil {
+		rep = Quiet{}
+	}
+	keep := max(1, job.Keep)
+	if err := os.MkdirAll(job.Out, 0o755); err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	loader := data.Loader{Examples: job.Examples, Seed: cfg.Seed, Batch: cfg.Batch, Pack: cfg.Pack, MaxLen: cfg.MaxLen, Pad: job.Pad}
+	if err := loader.Validate(); err != nil {
+		return nil, err
+	}
+
+	// Trainable tensors.
+	res := &Result{}
+	var ps []*trainable
+	if cfg.Method == MethodFull {
+		job.Model.EnableFullGrads()
+		for _, p := range job.Model.Params() {
+			ps = append(ps, &trainable{name: p.Name, shape: p.Shape, w: p.W, g: p.DW, decay: len(p.Shape) >= 2, opt: kernels.NewAdamWState(len(p.W))})
+		}
+	} else {
+		a, err := adapter.New(cfg.AdapterConfig(), job.Model, cfg.Seed)
+		if err != nil {
+			return nil, err
+		}
+		a.SetTraining(true)
+		res.Adapter = a
+		for _, p := range a.Params() {
+			ps = append(ps, &trainable{name: p.Key, shape: p.Shape, w: p.W, g: p.G, decay: len(p.Shape) >= 2, opt: kernels.NewAdamWState(len(p.W))})
+		}
+	}
+	zero := func() {
+		if res.Adapter != nil {
+			res.Adapter.ZeroGrad()
+		} else {
+			job.Model.ZeroGrads()
+		}
+	}
+	grads := make([][]float32, len(ps))
+	for i, p := range ps {
+		grads[i] = p.g
+	}
+
+	// Plan: micro-batches per epoch, updates per epoch (the last group of an epoch may be short).
+	epochBatches := func(e int) []data.Batch { return loader.Epoch(e) }
+	total := cfg.Steps
+	if total <= 0 {
+		for e := 0; e < cfg.Epochs; e++ {
+			total += ceilDiv(len(epochBatches(e)), cfg.GradAccum)
+		}
+	}
+	dg := dataDigest(job.Examples)
+	st := state{Total: total, Config: cfg, Data: dg}
+	metricsPath := filepath.Join(job.Out, MetricsFile)
+	if job.Resume {
+		if dir := LatestCheckpoint(job.Out); dir != "" {
+			loaded, err := loadCheckpoint(dir, cfg, dg, ps)
+			if err != nil {
+				return nil, err
+			}
+			st = loaded
+			res.Resumed = st.Step
+			rep.Printf("resuming from %s (step %d of %d)", dir, st.Step, total)
+		} else {
+			rep.Printf("no checkpoint in %s: starting from scratch", job.Out)
+		}
+	}
+	if err := truncateMetrics(metricsPath, st.Step); err != nil {
+		return nil, err
+	}
+
+	batches := epochBatches(st.Epoch)
+	save := func() (string, error) {
+		return saveCheckpoint(job.Out, st, ps, keep)
+	}
+	start := time.Now()
+	elapsed0 := st.ElapsedS
+	rep.Start(total, st.Step)
+	defer rep.Finish()
+	for st.Step < total {
+		if err := ctx.Err(); err != nil || (job.StopAfter > 0 && st.Step >= job.StopAfter) {
+			st.ElapsedS = elapsed0 + time.Since(start).Seconds()
+			dir, serr := save()
+			if serr != nil {
+				return nil, fmt.Errorf("%w at step %d; saving the checkpoint failed: %v", ErrInterrupted, st.Step, serr)
+			}
+			res.Steps = st.Step
+			return res, fmt.Errorf("%w at step %d: checkpoint saved in %s (continue with --resume)", ErrInterrupted, st.Step, dir)
+		}
+		t0 := time.Now()
+		zero()
+		// One update: up to GradAccum micro-batches from the current epoch.
+		var lossSum float64
+		used, tokens := 0, 0
+		for k := 0; k < cfg.GradAccum && st.Batch < len(batches); k++ {
+			b := batches[st.Batch]
+			st.Batch++
+			tokens += b.Tokens
+			if b.Loss == 0 {
+				continue // nothing to learn in this micro-batch (cannot happen with Encode's truncation)
+			}
+			loss, err := job.Model.ForwardBackward(b.IDs, b.Labels, b.B, b.T)
+			if err != nil {
+				return nil, fmt.Errorf("train: step %d: %w", st.Step+1, err)
+			}
+			if math.IsNaN(loss) || math.IsInf(loss, 0) {
+				return nil, fmt.Errorf("train: loss is %v at step %d (epoch %d, micro-batch %d); lower --lr or check the data", loss, st.Step+1, st.Epoch, st.Batch-1)
+			}
+			lossSum += loss
+			used++
+		}
+		if st.Batch >= len(batches) { // epoch done: the next update starts the next epoch
+			st.Epoch++
+			st.Batch = 0
+			batches = epochBatches(st.Epoch)
+		}
+		if used > 1 { // mean of the micro-batch means (Hugging Face Trainer convention)
+			inv := float32(1 / float64(used))
+			for _, g := range grads {
+				for i := range g {
+					g[i] *= inv
+				}
+			}
+		}
+		norm := kernels.ClipGradNorm(grads, cfg.Clip)
+		if math.IsNaN(norm) || math.IsInf(norm, 0) {
+			return nil, fmt.Errorf("train: gradient norm is %v at step %d; lower --lr or check the data", norm, st.Step+1)
+		}
+		lr := cfg.LR * LRFactor(cfg.Schedule, st.Step, cfg.Warmup, total)
+		for _, p := range ps {
+			wd := 0.0
+			if p.decay {
+				wd = cfg.WeightDecay
+			}
+			kernels.AdamWStep(p.w, p.g, p.opt, kernels.AdamWConfig{LR: lr, Beta1: cfg.Beta1, Beta2: cfg.Beta2, Eps: cfg.Eps, WeightDecay: wd})
+		}
+		st.Step++
+		st.Tokens += int64(tokens)
+		st.ElapsedS = elapsed0 + time.Since(start).Seconds()
+		loss := math.NaN()
+		if used > 0 {
+			loss = lossSum / float64(used)
+		}
+		res.FinalLoss = loss
+		m := Metric{Step: st.Step, Epoch: float64(st.Epoch) + float64(st.Batch)/float64(len(batches)),
+			Loss: loss, LR: lr, GradNorm: norm, TokensPerS: float64(tokens) / time.Since(t0).Seconds(),
+			Tokens: st.Tokens, ElapsedS: st.ElapsedS}
+		if err := appendMetric(metricsPath, m); err != nil {
+			return nil, err
+		}
+		rep.Step(m, total)
+		if job.AfterStep != nil {
+			if err := job.AfterStep(st.Step); err != nil {
+				return nil, err
+			}
+		}
+		if job.SaveEvery > 0 && st.Step%job.SaveEvery == 0 && st.Step < total {
+			if _, err := save(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if res.Adapter != nil {
+		res.Adapter.SetTraining(false)
+	}
+	res.Steps, res.Tokens, res.Elapsed = st.Step, st.Tokens, time.Since(start)
+	return res, nil
+}
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+// dataDigest hashes the tokenized training set (ids and labels), so a resume on other data fails.
+func dataDigest(exs []data.Example) digest {
+	h := fnv.New64a()
+	var b [8]byte
+	for _, e := range exs {
+		binary.LittleEndian.PutUint64(b[:], uint64(len(e.IDs)))
+		h.Write(b[:])
+		for i := range e.IDs {
+			binary.LittleEndian.PutUint32(b[:4], uint32(e.IDs[i]))
+			binary.LittleEndian.PutUint32(b[4:], uint32(e.Labels[i]))
+			h.Write(b[:])
+		}
+	}
+	return digest{Examples: len(exs), Hash: fmt.Sprintf("%016x", h.Sum64())}
+}
