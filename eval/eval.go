@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 
@@ -26,6 +27,8 @@ type Options struct {
 	Pad         int // pad id for batching (any valid id; padding never influences scored positions)
 	// Progress, when set, is called after each forward with the sequences done and the total.
 	Progress func(done, total int)
+
+	eos int // set by Evaluate
 }
 
 // request is one teacher-forced sequence to score: Labels ≠ IgnoreLabel mark the scored tokens.
@@ -38,6 +41,7 @@ type result struct {
 	logProb float64 // Σ log p(token) over scored tokens
 	tokens  int     // scored tokens
 	argmax  bool    // every scored token is the argmax (first index on ties) of its logits
+	eosNext float64 // log p(EOS | the whole sequence): the last position's prediction
 }
 
 // plan collects unique requests.
@@ -91,7 +95,7 @@ func candidate(tok data.Tokenizer, prompt, text string, eos bool, maxLen int) da
 // rowPlan records which requests a row needs.
 type rowPlan struct {
 	task    string
-	nll     int   // request index of the training example
+	nll     int   // request index of the training example (-1: the truth choice + eosNext)
 	choices []int // request per choice (choice rows)
 	truth   int   // index of the completion in choices
 	cands   []int // request per exact-match candidate (generative prompt rows)
@@ -108,6 +112,7 @@ func Evaluate(lm LM, tok data.Tokenizer, rows []data.Row, opt Options) (*Report,
 	if tok.EOS() < 0 {
 		return nil, fmt.Errorf("eval: the tokenizer has no EOS token")
 	}
+	opt.eos = tok.EOS()
 	p := plan{index: map[string]int{}}
 	rps := make([]rowPlan, len(rows))
 	for i := range rows {
@@ -120,16 +125,23 @@ func Evaluate(lm LM, tok data.Tokenizer, rows []data.Row, opt Options) (*Report,
 		if err != nil {
 			return nil, fmt.Errorf("eval: %s:%d: %w", r.File, r.Line, err)
 		}
-		rp.nll = p.add(ex)
+		rp.nll = -1
 		switch {
 		case r.HasPrompt && len(r.Choices) > 0:
 			for j, c := range r.Choices {
-				rp.choices = append(rp.choices, p.add(candidate(tok, r.Prompt, c, false, opt.MaxLen)))
+				cand := candidate(tok, r.Prompt, c, false, opt.MaxLen)
+				rp.choices = append(rp.choices, p.add(cand))
 				if c == r.Completion {
 					rp.truth = j
+					// When the training example is this sequence + EOS (no truncation), the truth's
+					// forward also gives the NLL: its last position predicts EOS.
+					if len(ex.IDs) != len(cand.IDs)+1 || !slices.Equal(ex.IDs[:len(cand.IDs)], cand.IDs) {
+						rp.nll = p.add(ex)
+					}
 				}
 			}
 		case r.HasPrompt:
+			rp.nll = p.add(ex)
 			answers := r.Answers
 			if len(answers) == 0 {
 				answers = []string{r.Completion}
@@ -137,6 +149,8 @@ func Evaluate(lm LM, tok data.Tokenizer, rows []data.Row, opt Options) (*Report,
 			for _, a := range answers {
 				rp.cands = append(rp.cands, p.add(candidate(tok, r.Prompt, " "+strings.TrimSpace(a), true, opt.MaxLen)))
 			}
+		default: // text and chat rows: NLL only
+			rp.nll = p.add(ex)
 		}
 		rps[i] = rp
 	}
@@ -153,7 +167,12 @@ func Evaluate(lm LM, tok data.Tokenizer, rows []data.Row, opt Options) (*Report,
 			tallies[rp.task] = t
 		}
 		t.n++
-		t.addNLL(-res[rp.nll].logProb, res[rp.nll].tokens)
+		if rp.nll >= 0 {
+			t.addNLL(-res[rp.nll].logProb, res[rp.nll].tokens)
+		} else {
+			q := res[rp.choices[rp.truth]]
+			t.addNLL(-(q.logProb + q.eosNext), q.tokens+1)
+		}
 		if len(rp.choices) > 0 {
 			best := 0
 			for j, q := range rp.choices {
@@ -210,7 +229,7 @@ func run(lm LM, reqs []request, opt Options) ([]result, error) {
 		}
 		vocab := len(logits) / (b.B * b.T)
 		for j, q := range idx {
-			out[q] = scoreSeq(logits[j*b.T*vocab:(j+1)*b.T*vocab], exs[j], vocab)
+			out[q] = scoreSeq(logits[j*b.T*vocab:(j+1)*b.T*vocab], exs[j], vocab, opt.eos)
 		}
 		done += len(idx)
 		if opt.Progress != nil {
@@ -221,27 +240,17 @@ func run(lm LM, reqs []request, opt Options) ([]result, error) {
 	return out, nil
 }
 
-// scoreSeq scores one sequence from its (T, vocab) logits: position t predicts token t+1.
-func scoreSeq(logits []float32, ex data.Example, vocab int) result {
+// scoreSeq scores one sequence from its (T, vocab) logits: position t predicts token t+1; the
+// last position's prediction of eos goes to eosNext.
+func scoreSeq(logits []float32, ex data.Example, vocab, eos int) result {
 	r := result{argmax: true}
 	for t := 1; t < len(ex.IDs); t++ {
 		target := ex.Labels[t]
 		if target == data.IgnoreLabel {
 			continue
 		}
-		row := logits[(t-1)*vocab : t*vocab]
-		best := 0
-		for v := 1; v < vocab; v++ {
-			if row[v] > row[best] {
-				best = v
-			}
-		}
-		m := float64(row[best])
-		var s float64
-		for _, x := range row {
-			s += math.Exp(float64(x) - m)
-		}
-		r.logProb += float64(row[target]) - m - math.Log(s)
+		lp, best := logSoftmaxAt(logits[(t-1)*vocab:t*vocab], target)
+		r.logProb += lp
 		r.tokens++
 		if best != target {
 			r.argmax = false
@@ -250,5 +259,24 @@ func scoreSeq(logits []float32, ex data.Example, vocab int) result {
 	if r.tokens == 0 {
 		r.argmax = false
 	}
+	n := len(ex.IDs)
+	r.eosNext, _ = logSoftmaxAt(logits[(n-1)*vocab:n*vocab], eos)
 	return r
+}
+
+// logSoftmaxAt returns log softmax(row)[target] (accumulated in float64) and the argmax of row
+// (first index on ties).
+func logSoftmaxAt(row []float32, target int) (float64, int) {
+	best := 0
+	for v := 1; v < len(row); v++ {
+		if row[v] > row[best] {
+			best = v
+		}
+	}
+	m := float64(row[best])
+	var s float64
+	for _, x := range row {
+		s += math.Exp(float64(x) - m)
+	}
+	return float64(row[target]) - m - math.Log(s), best
 }

@@ -120,8 +120,41 @@ func TestEvaluateHandChecked(t *testing.T) {
 func TestArgmaxTieGoesToFirstIndex(t *testing.T) {
 	// All logits equal: argmax is id 0, so a target of id 5 is not greedy.
 	ex := data.Example{IDs: []int{1, 5}, Labels: []int{data.IgnoreLabel, 5}}
-	r := scoreSeq(make([]float32, 2*vocab), ex, vocab)
+	r := scoreSeq(make([]float32, 2*vocab), ex, vocab, 2)
 	if r.argmax || r.tokens != 1 || math.Abs(r.logProb+math.Log(vocab)) > 1e-9 {
 		t.Errorf("result %+v", r)
+	}
+}
+
+// The NLL of a choice row comes from the truth choice's forward (plus its EOS prediction) when
+// possible; it must equal the NLL of the same row scored as a plain prompt/completion row, with
+// and without truncation.
+func TestChoiceNLLEqualsPlainNLL(t *testing.T) {
+	lm := bigramLM{hi: 3, next: map[int]int{id('x'): id(' '), id(' '): id('b'), id('b'): 2, id('y'): id('c')}}
+	src := `{"task": "t", "prompt": "xyx", "completion": " b", "choices": [" b", " c"]}
+{"task": "t", "prompt": "xy", "completion": " c", "choices": [" b", " c"]}
+`
+	rows, _, err := data.Read(strings.NewReader(src), "t.jsonl", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := make([]data.Row, len(rows))
+	copy(plain, rows)
+	for i := range plain {
+		plain[i].Choices = nil
+	}
+	for _, maxLen := range []int{0, 4, 5} {
+		a, err := Evaluate(lm, byteTok{}, rows, Options{MaxLen: maxLen})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := Evaluate(lm, byteTok{}, plain, Options{MaxLen: maxLen})
+		if err != nil {
+			t.Fatal(err)
+		}
+		na, nb := *a.Tasks["t"].NLL, *b.Tasks["t"].NLL
+		if math.Abs(na-nb) > 1e-12 {
+			t.Errorf("max len %d: choice-row NLL %v, plain-row NLL %v", maxLen, na, nb)
+		}
 	}
 }

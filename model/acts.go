@@ -19,14 +19,14 @@ type layerActs struct {
 type acts struct {
 	B, T, N   int
 	res       [][]float32 // (L+1) × (N, C): res[0] embeddings, res[l+1] output of block l
-	layers    []layerActs // (L)
+	layers    []layerActs // (L) per block in training; inference uses layers[0] for every block
 	lnf       []float32   // (N, C) final norm output
 	meanf     []float32   // (N)
 	rstdf     []float32   // (N)
 	scratch   []float32   // (N, C) projection output before the residual add
 	cos, sin  []float32   // (T, D/2) rotary tables for positions 0..T-1
 	ids       []int       // (N) token ids of the last forward
-	trainable bool        // gradient buffers are allocated
+	trainable bool        // prepared for training: per-block buffers and gradient buffers in use
 
 	// Gradients (training only).
 	dres  []float32   // (N, C) gradient of the residual stream
@@ -42,13 +42,23 @@ type acts struct {
 	dP    [][]float32 // workers × (T, T) attention scratch
 	dlnf  []float32   // (N, C) gradient of the final norm output
 
-	// LM head chunk (training): rows with a target, gathered.
+	// LM head chunk: rows with a target, gathered.
 	rows    []int     // (≤ N) row index of each target
 	targets []int     // (≤ N) target token of each row
 	hc      []float32 // (R, C) gathered final-norm rows
 	lc      []float32 // (R, V) logits, then their gradient
 	dhc     []float32 // (R, C) gradient of the gathered rows
 	rowLoss []float64 // (R) loss of each row of the chunk
+}
+
+// layer returns the activation buffers of block l: its own when training (the backward pass
+// needs every block's), block 0's in inference, so that evaluating long batches needs one block's
+// activations rather than L.
+func (a *acts) layer(l int) *layerActs {
+	if a.trainable {
+		return &a.layers[l]
+	}
+	return &a.layers[0]
 }
 
 // grow returns buf resliced to n elements, reallocating only when its capacity is too small.
@@ -79,6 +89,9 @@ func (m *Model) prepare(B, T int, training bool) *acts {
 		a.res[i] = grow(a.res[i], N*C)
 	}
 	for i := range a.layers {
+		if i > 0 && !training {
+			break // inference reuses block 0's buffers for every block (see layer)
+		}
 		l := &a.layers[i]
 		l.ln1, l.ln2 = grow(l.ln1, N*C), grow(l.ln2, N*C)
 		l.mean1, l.rstd1 = grow(l.mean1, N), grow(l.rstd1, N)
@@ -109,6 +122,14 @@ func (m *Model) prepare(B, T int, training bool) *acts {
 			}
 		}
 	}
+	R, V := lmChunkRows(c.VocabSize), c.VocabSize
+	if cap(a.rows) < N {
+		a.rows, a.targets = make([]int, 0, N), make([]int, 0, N)
+	}
+	a.hc, a.lc = grow(a.hc, R*C), grow(a.lc, R*V)
+	if len(a.rowLoss) < R {
+		a.rowLoss = make([]float64, R)
+	}
 	a.trainable = training
 	if !training {
 		return a
@@ -129,13 +150,6 @@ func (m *Model) prepare(B, T int, training bool) *acts {
 	for i := range a.dP {
 		a.dP[i] = grow(a.dP[i], T*T)
 	}
-	R, V := lmChunkRows(c.VocabSize), c.VocabSize
-	if cap(a.rows) < N {
-		a.rows, a.targets = make([]int, 0, N), make([]int, 0, N)
-	}
-	a.hc, a.lc, a.dhc = grow(a.hc, R*C), grow(a.lc, R*V), grow(a.dhc, R*C)
-	if len(a.rowLoss) < R {
-		a.rowLoss = make([]float64, R)
-	}
+	a.dhc = grow(a.dhc, lmChunkRows(c.VocabSize)*C)
 	return a
 }

@@ -32,7 +32,19 @@ func (s *attnShape) span(i int) (lo, hi int) {
 	return lo, i + 1
 }
 
-// attentionForward computes causal softmax attention per (batch, head), with GEMMs:
+// attnBlock is the number of query rows whose scores are computed together: query rows [i0, i1)
+// need only the keys [lo(i0), i1), so the masked upper triangle is mostly skipped. (A variable so
+// tests can use several blocks on short sequences.)
+var attnBlock = 64
+
+// keys returns the key range [klo, i1) that query rows [i0, i1) can see.
+func (s *attnShape) keys(i0, i1 int) (klo, khi int) {
+	klo, _ = s.span(i0)
+	return klo, i1
+}
+
+// attentionForward computes causal softmax attention per (batch, head), with GEMMs on blocks of
+// query rows:
 //
 //	S = scale·Q·Kᵀ  (T, T);   P = softmax over the causal span of each row (0 elsewhere);
 //	out = P·V  (T, D)
@@ -46,21 +58,27 @@ func attentionForward(out, att []float32, x qkv, s *attnShape) {
 		vb := x.v[b*T*x.ldv+g*D:]
 		for h := g * rep; h < (g+1)*rep; h++ {
 			qb := x.q[b*T*x.ldq+h*D:]
+			ob := out[b*T*s.ldo+h*D:]
 			P := att[(b*s.H+h)*T*T : (b*s.H+h+1)*T*T]
-			gemm.Sgemm(false, true, T, T, D, s.scale, qb, x.ldq, kb, x.ldk, 0, P, T)
-			for i := 0; i < T; i++ {
-				row := P[i*T : (i+1)*T]
-				lo, hi := s.span(i)
-				clear(row[:lo])
-				kernels.SoftmaxForward(row[lo:hi])
-				clear(row[hi:])
+			for i0 := 0; i0 < T; i0 += attnBlock {
+				i1 := min(T, i0+attnBlock)
+				klo, khi := s.keys(i0, i1)
+				gemm.Sgemm(false, true, i1-i0, khi-klo, D, s.scale, qb[i0*x.ldq:], x.ldq, kb[klo*x.ldk:], x.ldk, 0, P[i0*T+klo:], T)
+				for i := i0; i < i1; i++ {
+					row := P[i*T : (i+1)*T]
+					lo, hi := s.span(i)
+					clear(row[:lo])
+					kernels.SoftmaxForward(row[lo:hi])
+					clear(row[hi:])
+				}
+				gemm.Sgemm(false, false, i1-i0, D, khi-klo, 1, P[i0*T+klo:], T, vb[klo*x.ldv:], x.ldv, 0, ob[i0*s.ldo:], s.ldo)
 			}
-			gemm.Sgemm(false, false, T, D, T, 1, P, T, vb, x.ldv, 0, out[b*T*s.ldo+h*D:], s.ldo)
 		}
 	})
 }
 
-// attentionBackward inverts attentionForward. Per (batch, head), with P saved:
+// attentionBackward inverts attentionForward. Per (batch, head) and block of query rows, with P
+// saved:
 //
 //	dP = dO·Vᵀ;   dV += Pᵀ·dO;   dS = P ⊙ (dP − rowsum(P ⊙ dP))   (softmax backward)
 //	dQ = scale·dS·K  (overwritten);   dK += scale·dSᵀ·Q
@@ -79,17 +97,22 @@ func attentionBackward(d qkv, dout, att []float32, x qkv, s *attnShape, scratch 
 			qb, dqb := x.q[b*T*x.ldq+h*D:], d.q[b*T*d.ldq+h*D:]
 			dob := dout[b*T*s.ldo+h*D:]
 			P := att[(b*s.H+h)*T*T : (b*s.H+h+1)*T*T]
-			gemm.Sgemm(false, true, T, T, D, 1, dob, s.ldo, vb, x.ldv, 0, dP, T)
-			gemm.Sgemm(true, false, T, D, T, 1, P, T, dob, s.ldo, 1, dvb, d.ldv)
-			for i := 0; i < T; i++ {
-				lo, hi := s.span(i)
-				row := dP[i*T : (i+1)*T]
-				clear(row[:lo])
-				kernels.SoftmaxBackward(row[lo:hi], P[i*T+lo:i*T+hi], row[lo:hi])
-				clear(row[hi:])
+			for i0 := 0; i0 < T; i0 += attnBlock {
+				i1 := min(T, i0+attnBlock)
+				klo, khi := s.keys(i0, i1)
+				m, nk := i1-i0, khi-klo
+				gemm.Sgemm(false, true, m, nk, D, 1, dob[i0*s.ldo:], s.ldo, vb[klo*x.ldv:], x.ldv, 0, dP[i0*T+klo:], T)
+				gemm.Sgemm(true, false, nk, D, m, 1, P[i0*T+klo:], T, dob[i0*s.ldo:], s.ldo, 1, dvb[klo*d.ldv:], d.ldv)
+				for i := i0; i < i1; i++ {
+					lo, hi := s.span(i)
+					row := dP[i*T : (i+1)*T]
+					kernels.SoftmaxBackward(row[lo:hi], P[i*T+lo:i*T+hi], row[lo:hi])
+					clear(row[klo:lo])
+					clear(row[hi:khi])
+				}
+				gemm.Sgemm(false, false, m, D, nk, s.scale, dP[i0*T+klo:], T, kb[klo*x.ldk:], x.ldk, 0, dqb[i0*d.ldq:], d.ldq)
+				gemm.Sgemm(true, false, nk, D, m, s.scale, dP[i0*T+klo:], T, qb[i0*x.ldq:], x.ldq, 1, dkb[klo*d.ldk:], d.ldk)
 			}
-			gemm.Sgemm(false, false, T, D, T, s.scale, dP, T, kb, x.ldk, 0, dqb, d.ldq)
-			gemm.Sgemm(true, false, T, D, T, s.scale, dP, T, qb, x.ldq, 1, dkb, d.ldk)
 		}
 	})
 }

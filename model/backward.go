@@ -17,69 +17,32 @@ import (
 // logits are never materialised. A batch with no target returns loss 0 and adds no gradient.
 // A non-finite loss is returned as an error (the gradients of that call are then meaningless).
 func (m *Model) ForwardBackward(ids, labels []int, B, T int) (float64, error) {
-	if err := m.checkIDs(ids, B, T); err != nil {
+	sum, n, err := m.ForwardBackwardSum(ids, labels, B, T, 0)
+	if n == 0 || err != nil {
 		return 0, err
 	}
-	c := m.Config
-	V, C := c.VocabSize, c.HiddenSize
-	if len(labels) != B*T {
-		return 0, fmt.Errorf("model: %d labels do not match (batch %d, seq %d)", len(labels), B, T)
-	}
-	a := m.prepare(B, T, true)
-	a.rows, a.targets = a.rows[:0], a.targets[:0]
-	for b := 0; b < B; b++ {
-		for t := 0; t+1 < T; t++ {
-			y := labels[b*T+t+1]
-			if y == IgnoreIndex {
-				continue
-			}
-			if y < 0 || y >= V {
-				return 0, fmt.Errorf("model: label %d at (%d, %d) is outside [0, %d) and not %d", y, b, t+1, V, IgnoreIndex)
-			}
-			a.rows = append(a.rows, b*T+t)
-			a.targets = append(a.targets, y)
-		}
-	}
-	if len(a.rows) == 0 {
-		return 0, nil
+	return sum / float64(n), nil
+}
+
+// ForwardBackwardSum is ForwardBackward for gradient accumulation normalised by the caller: it
+// returns the SUM of the token losses and the number of target tokens, and accumulates the
+// gradient of scale·sum (scale 0 means 1/count: the mean, as ForwardBackward). A trainer that
+// averages over all tokens of an accumulated batch passes scale = 1/total_tokens.
+func (m *Model) ForwardBackwardSum(ids, labels []int, B, T int, scale float64) (sum float64, count int, err error) {
+	a, err := m.prepareTargets(ids, labels, B, T, true)
+	if err != nil || len(a.rows) == 0 {
+		return 0, 0, err
 	}
 	m.forward(a, ids)
-
-	// LM head + cross-entropy, R rows at a time:
-	//   logits = h·Wᵀ;  dlogits = (softmax − onehot)/count;  dh = dlogits·W;  dW += dlogitsᵀ·h
-	R, count := lmChunkRows(V), len(a.rows)
-	scale := float32(1 / float64(count))
-	clear(a.dlnf)
-	var loss float64
-	for c0 := 0; c0 < count; c0 += R {
-		r := min(R, count-c0)
-		for i := 0; i < r; i++ {
-			n := a.rows[c0+i]
-			copy(a.hc[i*C:(i+1)*C], a.lnf[n*C:(n+1)*C])
-		}
-		gemm.Sgemm(false, true, r, V, C, 1, a.hc, C, m.LMHead.W, C, 0, a.lc, V)
-		parallelRange(r, 4, func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				row := a.lc[i*V : (i+1)*V]
-				a.rowLoss[i] = kernels.CrossEntropy(row, row, a.targets[c0+i], scale)
-			}
-		})
-		for _, l := range a.rowLoss[:r] {
-			loss += l
-		}
-		gemm.Sgemm(false, false, r, C, V, 1, a.lc, V, m.LMHead.W, C, 0, a.dhc, C)
-		for i := 0; i < r; i++ {
-			n := a.rows[c0+i]
-			copy(a.dlnf[n*C:(n+1)*C], a.dhc[i*C:(i+1)*C])
-		}
-		if m.LMHead.DW != nil {
-			gemm.Sgemm(true, false, V, C, r, 1, a.lc, V, a.hc, C, 1, m.LMHead.DW, C)
-		}
+	count = len(a.rows)
+	if scale == 0 {
+		scale = 1 / float64(count)
 	}
-	loss /= float64(count)
-	if math.IsNaN(loss) || math.IsInf(loss, 0) {
-		return loss, fmt.Errorf("model: non-finite loss %v", loss)
+	sum = m.lmHeadLoss(a, float32(scale), true)
+	if math.IsNaN(sum) || math.IsInf(sum, 0) {
+		return sum, count, fmt.Errorf("model: non-finite loss %v", sum/float64(count))
 	}
+	C := m.Config.HiddenSize
 
 	// Final norm: lnf = Norm(res[L]).
 	L := len(m.Blocks)
@@ -105,14 +68,102 @@ func (m *Model) ForwardBackward(ids, labels []int, B, T int) (float64, error) {
 			}
 		}
 	}
-	return loss, nil
+	return sum, count, nil
+}
+
+// LossSum runs the model over ids (B, T) without gradients and returns the sum of the token
+// cross-entropies of logits[:, t] against labels[:, t+1] over labels ≠ IgnoreIndex, and their
+// number. Only the rows with a target go through the LM head (in chunks), so evaluation never
+// materialises the (B·T, V) logits.
+func (m *Model) LossSum(ids, labels []int, B, T int) (sum float64, count int, err error) {
+	a, err := m.prepareTargets(ids, labels, B, T, false)
+	if err != nil || len(a.rows) == 0 {
+		return 0, 0, err
+	}
+	m.forward(a, ids)
+	return m.lmHeadLoss(a, 0, false), len(a.rows), nil
+}
+
+// prepareTargets validates the batch, sizes the buffers and lists the rows that have a target
+// (a.rows, a.targets).
+func (m *Model) prepareTargets(ids, labels []int, B, T int, training bool) (*acts, error) {
+	if err := m.checkIDs(ids, B, T); err != nil {
+		return nil, err
+	}
+	V := m.Config.VocabSize
+	if len(labels) != B*T {
+		return nil, fmt.Errorf("model: %d labels do not match (batch %d, seq %d)", len(labels), B, T)
+	}
+	for i, y := range labels {
+		if y != IgnoreIndex && (y < 0 || y >= V) {
+			return nil, fmt.Errorf("model: label %d at (%d, %d) is outside [0, %d) and not %d", y, i/T, i%T, V, IgnoreIndex)
+		}
+	}
+	a := m.prepare(B, T, training)
+	a.rows, a.targets = a.rows[:0], a.targets[:0]
+	for b := 0; b < B; b++ {
+		for t := 0; t+1 < T; t++ {
+			if y := labels[b*T+t+1]; y != IgnoreIndex {
+				a.rows = append(a.rows, b*T+t)
+				a.targets = append(a.targets, y)
+			}
+		}
+	}
+	return a, nil
+}
+
+// lmHeadLoss evaluates the LM head and cross-entropy on the target rows of a.lnf, R rows at a
+// time, and returns the sum of the losses. With grad it also back-propagates scale·sum:
+//
+//	logits = h·Wᵀ;  dlogits = scale·(softmax − onehot);  dh = dlogits·W;  dW += dlogitsᵀ·h
+//
+// writing dh into a.dlnf (zero on rows without a target) and dW into LMHead.DW if allocated.
+func (m *Model) lmHeadLoss(a *acts, scale float32, grad bool) (sum float64) {
+	V, C := m.Config.VocabSize, m.Config.HiddenSize
+	R, count := lmChunkRows(V), len(a.rows)
+	if grad {
+		clear(a.dlnf)
+	}
+	for c0 := 0; c0 < count; c0 += R {
+		r := min(R, count-c0)
+		for i := 0; i < r; i++ {
+			n := a.rows[c0+i]
+			copy(a.hc[i*C:(i+1)*C], a.lnf[n*C:(n+1)*C])
+		}
+		gemm.Sgemm(false, true, r, V, C, 1, a.hc, C, m.LMHead.W, C, 0, a.lc, V)
+		parallelRange(r, 4, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				row := a.lc[i*V : (i+1)*V]
+				var d []float32
+				if grad {
+					d = row
+				}
+				a.rowLoss[i] = kernels.CrossEntropy(d, row, a.targets[c0+i], scale)
+			}
+		})
+		for _, l := range a.rowLoss[:r] {
+			sum += l
+		}
+		if !grad {
+			continue
+		}
+		gemm.Sgemm(false, false, r, C, V, 1, a.lc, V, m.LMHead.W, C, 0, a.dhc, C)
+		for i := 0; i < r; i++ {
+			n := a.rows[c0+i]
+			copy(a.dlnf[n*C:(n+1)*C], a.dhc[i*C:(i+1)*C])
+		}
+		if m.LMHead.DW != nil {
+			gemm.Sgemm(true, false, V, C, r, 1, a.lc, V, a.hc, C, 1, m.LMHead.DW, C)
+		}
+	}
+	return sum
 }
 
 // blockBackward inverts blockForward for block l. On entry a.dres holds d res[l+1]; on return it
 // holds d res[l] (the residual adds pass the gradient through unchanged, and each branch adds its
 // input gradient). Block 0 skips its input gradient when nothing upstream is trainable.
 func (m *Model) blockBackward(l int, a *acts) {
-	c, b, la := m.Config, &m.Blocks[l], &a.layers[l]
+	c, b, la := m.Config, &m.Blocks[l], a.layer(l)
 	N, C, I := a.N, c.HiddenSize, c.IntermediateSize
 	x := a.res[l]
 

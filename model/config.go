@@ -67,8 +67,10 @@ type Config struct {
 	TorchDType     string          `json:"torch_dtype"`     // v4
 	DType          string          `json:"dtype"`           // v5
 
-	SlidingWindow    *int  `json:"sliding_window"`     // Mistral (and Qwen2 when UseSlidingWindow)
-	UseSlidingWindow *bool `json:"use_sliding_window"` // Qwen2
+	SlidingWindow    *int     `json:"sliding_window"`     // Mistral (and Qwen2 when UseSlidingWindow)
+	UseSlidingWindow *bool    `json:"use_sliding_window"` // Qwen2
+	MaxWindowLayers  int      `json:"max_window_layers"`  // Qwen2 v4: layers ≥ this use the window
+	LayerTypes       []string `json:"layer_types"`        // v5: "full_attention" | "sliding_attention" per layer
 
 	// GPT-2 spellings.
 	NEmbd                      int     `json:"n_embd"`
@@ -90,7 +92,8 @@ type Config struct {
 	NormEps      float64        `json:"-"` // RMSNorm or LayerNorm epsilon
 	Act          string         `json:"-"` // "silu", "gelu_new" or "gelu"
 	Rope         RopeParameters `json:"-"` // resolved rotary settings (Llama family)
-	Window       int            `json:"-"` // sliding attention window, 0 = full causal
+	Window       int            `json:"-"` // sliding attention window, 0 = none
+	Windows      []int          `json:"-"` // (L) window of each layer, 0 = full causal
 	WeightDType  string         `json:"-"` // "float32", "bfloat16", … as declared
 }
 
@@ -209,6 +212,37 @@ func (c *Config) resolveLlama() error {
 		return fmt.Errorf(`unsupported rope type %q (supported: "default", "linear", "llama3")`, rp.RopeType)
 	}
 	c.Rope = rp
+	return c.resolveWindows()
+}
+
+// resolveWindows sets the per-layer sliding windows: the layers layer_types marks
+// "sliding_attention" (v5); without layer_types every Mistral layer, and the Qwen2 layers from
+// max_window_layers on (v4).
+func (c *Config) resolveWindows() error {
+	L := c.NumHiddenLayers
+	c.Windows = make([]int, max(L, 0))
+	if len(c.LayerTypes) > 0 && len(c.LayerTypes) != L {
+		return fmt.Errorf(`"layer_types" lists %d layers, expected %d ("num_hidden_layers")`, len(c.LayerTypes), L)
+	}
+	for i, t := range c.LayerTypes {
+		switch t {
+		case "full_attention":
+		case "sliding_attention":
+			if c.Window <= 0 {
+				return fmt.Errorf(`"layer_types"[%d] is "sliding_attention" but no sliding window is enabled ("sliding_window"/"use_sliding_window")`, i)
+			}
+			c.Windows[i] = c.Window
+		default:
+			return fmt.Errorf(`"layer_types"[%d] is %q, expected "full_attention" or "sliding_attention"`, i, t)
+		}
+	}
+	if len(c.LayerTypes) == 0 && c.Window > 0 {
+		for i := range c.Windows {
+			if c.Architecture != "Qwen2ForCausalLM" || i >= c.MaxWindowLayers {
+				c.Windows[i] = c.Window
+			}
+		}
+	}
 	return nil
 }
 

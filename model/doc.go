@@ -14,6 +14,11 @@
 // Delta.Backward. Adapters attach by Linear.Path, the Hugging Face module path PEFT uses
 // ("model.layers.0.self_attn.q_proj", "transformer.h.0.attn.c_attn").
 //
+// Entry points: Load (a model folder) or FromSource; Forward (logits and hidden states) and Loss;
+// ForwardBackward / ForwardBackwardSum (training step: loss and accumulated gradients, the LM head
+// evaluated in row chunks); EnableFullGrads, Params and ZeroGrads (full fine-tuning);
+// NewKVCache and ForwardCached (incremental decoding); Summarize (config and header only).
+//
 // # Invariants
 //
 //   - Loading is strict: a missing, unexpected or mis-shaped tensor is an error naming the tensor
@@ -23,8 +28,9 @@
 //   - A nil gradient slice means frozen: base weights get input gradients (dX = dY·W) but weight
 //     gradients only after EnableFullGrads. All gradients accumulate (+=); ZeroGrads clears them.
 //   - Activation buffers are allocated once per (batch, seq) shape (grown, never shrunk), so a
-//     training step allocates nothing after the first; a Model is therefore not safe for
-//     concurrent use.
+//     training step allocates no tensors after the first; Forward and ForwardBackward are therefore
+//     not safe for concurrent use. ForwardCached touches only its KVCache, so calls with distinct
+//     caches may run concurrently when the attached Deltas' Forward is safe for that.
 //   - Every matrix product goes through kernels/gemm.Sgemm.
 //   - Batches are right-padded: position of row t is t and a causal mask suffices; the loss is the
 //     mean cross-entropy of logits[:, t] against labels[:, t+1] over labels ≠ IgnoreIndex.

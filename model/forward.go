@@ -138,7 +138,7 @@ func (n *Norm) backward(dx, dout, x, mean, rstd []float32, rows, d int) {
 func (m *Model) attnShape(l int, a *acts) *attnShape {
 	c := m.Config
 	return &attnShape{B: a.B, T: a.T, H: c.NumAttentionHeads, KV: c.NumKeyValueHeads, D: c.HeadDim,
-		scale: m.Blocks[l].attnScale, window: c.Window, nw: workers(), ldo: c.QDim()}
+		scale: m.Blocks[l].attnScale, window: m.Blocks[l].window, nw: workers(), ldo: c.QDim()}
 }
 
 // views returns where block l's q, k, v live in la (and, for gradients, in a's d buffers).
@@ -175,7 +175,7 @@ func (m *Model) rope(x qkv, a *acts, inverse bool) {
 //
 // with act = silu(Gate·)⊙(Up·) for the Llama family and gelu(c_fc·) for GPT-2.
 func (m *Model) blockForward(l int, a *acts) {
-	c, b, la := m.Config, &m.Blocks[l], &a.layers[l]
+	c, b, la := m.Config, &m.Blocks[l], a.layer(l)
 	N, C, I := a.N, c.HiddenSize, c.IntermediateSize
 	x, out := a.res[l], a.res[l+1]
 	b.Norm1.forward(la.ln1, la.mean1, la.rstd1, x, N, C)

@@ -93,7 +93,16 @@ func tinyModel(t *testing.T, fam string) *Model {
 	return m
 }
 
+// smallAttnBlocks makes attention use blocks of 3 query rows for the rest of the test, so short
+// test sequences exercise the blocked (and, with a sliding window, offset) key ranges.
+func smallAttnBlocks(t *testing.T) {
+	old := attnBlock
+	attnBlock = 3
+	t.Cleanup(func() { attnBlock = old })
+}
+
 func TestFullFineTuningGradientsMatchFiniteDifferences(t *testing.T) {
+	smallAttnBlocks(t)
 	for _, fam := range []string{"llama", "mistral", "qwen2", "gpt2"} {
 		t.Run(fam, func(t *testing.T) {
 			m := tinyModel(t, fam)
@@ -141,6 +150,7 @@ func attachLoRA(m *Model, r *rand.Rand, rank int) map[string]*loraDelta {
 }
 
 func TestFrozenBaseAdapterGradientsMatchFiniteDifferences(t *testing.T) {
+	smallAttnBlocks(t)
 	for _, fam := range []string{"llama", "mistral", "qwen2", "gpt2"} {
 		t.Run(fam, func(t *testing.T) {
 			m := tinyModel(t, fam)
@@ -203,6 +213,39 @@ func TestGradientsAccumulateAndZero(t *testing.T) {
 		for _, g := range p.DW {
 			if g != 0 {
 				t.Fatalf("%s: gradient not zeroed", p.Name)
+			}
+		}
+	}
+}
+
+func TestForwardBackwardSumScalesGradients(t *testing.T) {
+	m := tinyModel(t, "gpt2")
+	r := rand.New(rand.NewSource(4))
+	B, T := 2, 5
+	ids, labels := tinyBatch(r, m.Config.VocabSize, B, T)
+	m.EnableFullGrads()
+	mean, err := m.ForwardBackward(ids, labels, B, T)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ref [][]float32
+	for _, p := range m.Params() {
+		ref = append(ref, slices.Clone(p.DW))
+	}
+	m.ZeroGrads()
+	sum, n, err := m.ForwardBackwardSum(ids, labels, B, T, 0.25)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 5 || math.Abs(sum/float64(n)-mean) > 1e-6*mean {
+		t.Errorf("sum %g over %d targets, mean %g (expected 5 targets)", sum, n, mean)
+	}
+	// gradient of 0.25·sum = 0.25·n·(gradient of the mean)
+	f := float32(0.25 * float64(n))
+	for i, p := range m.Params() {
+		for j := range p.DW {
+			if d := math.Abs(float64(p.DW[j] - f*ref[i][j])); d > 1e-5*math.Max(1, math.Abs(float64(p.DW[j]))) {
+				t.Fatalf("%s[%d]: %g, expected %g", p.Name, j, p.DW[j], f*ref[i][j])
 			}
 		}
 	}

@@ -101,7 +101,7 @@ func (m *Model) ForwardCached(ids []int, kc *KVCache) ([]float32, error) {
 			copy(kc.v[l][p0*KVd:(p0+n)*KVd], kc.vn)
 			q, ldq = kc.q, Q
 		}
-		kc.s = m.attentionCached(kc.attY, q, ldq, kc.k[l], kc.v[l], p0, n, b.attnScale, kc.s)
+		kc.s = m.attentionCached(kc.attY, q, ldq, kc.k[l], kc.v[l], p0, n, b.attnScale, b.window, kc.s)
 		b.O.forward(kc.scratch, kc.attY, n)
 		for i := range kc.res2 {
 			kc.res2[i] = x[i] + kc.scratch[i]
@@ -138,7 +138,7 @@ func (m *Model) ForwardCached(ids []int, kc *KVCache) ([]float32, error) {
 //	S = scale·Q_h·K_gᵀ (n, p0+n);  P = softmax over each row's visible span, 0 elsewhere;  out_h = P·V_g
 //
 // It returns the grown score buffer.
-func (m *Model) attentionCached(out, q []float32, ldq int, kc, vc []float32, p0, n int, scale float32, s []float32) []float32 {
+func (m *Model) attentionCached(out, q []float32, ldq int, kc, vc []float32, p0, n int, scale float32, window int, s []float32) []float32 {
 	c := m.Config
 	H, D, KVd, Q := c.NumAttentionHeads, c.HeadDim, c.KVDim(), c.QDim()
 	rep := H / c.NumKeyValueHeads
@@ -150,8 +150,8 @@ func (m *Model) attentionCached(out, q []float32, ldq int, kc, vc []float32, p0,
 		for i := 0; i < n; i++ {
 			pos := p0 + i
 			lo := 0
-			if c.Window > 0 {
-				lo = max(0, pos-c.Window+1)
+			if window > 0 {
+				lo = max(0, pos-window+1)
 			}
 			row := s[i*T : (i+1)*T]
 			clear(row[:lo])

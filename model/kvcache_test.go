@@ -45,6 +45,7 @@ func checkCachedMatchesUncached(t *testing.T, m *Model, ids []int, prompt int) {
 }
 
 func TestCachedForwardMatchesUncached(t *testing.T) {
+	smallAttnBlocks(t) // the uncached reference then runs blocked attention
 	for _, fam := range []string{"llama", "mistral", "qwen2", "gpt2"} {
 		t.Run("tiny-"+fam, func(t *testing.T) {
 			m := tinyModel(t, fam)

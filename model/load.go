@@ -61,9 +61,11 @@ type tensorSpec struct {
 
 // ignored reports tensors that checkpoints carry but that are not parameters: rotary inverse
 // frequency buffers of old Llama checkpoints and GPT-2's attention mask buffers.
-func ignored(name string) bool {
-	return strings.HasSuffix(name, ".rotary_emb.inv_freq") ||
-		strings.HasSuffix(name, ".attn.bias") || strings.HasSuffix(name, ".attn.masked_bias")
+func ignored(f Family, name string) bool {
+	if f == FamilyGPT2 {
+		return strings.HasSuffix(name, ".attn.bias") || strings.HasSuffix(name, ".attn.masked_bias")
+	}
+	return strings.HasSuffix(name, ".rotary_emb.inv_freq")
 }
 
 // FromSource builds a model of the architecture cfg describes from the tensors of src. Loading is
@@ -73,7 +75,7 @@ func FromSource(cfg *Config, src Source) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := loadSpecs(src, specs); err != nil {
+	if err := loadSpecs(src, specs, cfg.Family); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -129,6 +131,7 @@ func skeleton(cfg *Config, src Source) (*Model, []tensorSpec, error) {
 			b.Up = linear(p+"mlp.up_proj", p+"mlp.up_proj", C, I, c.MLPBias, false)
 			b.Down = linear(p+"mlp.down_proj", p+"mlp.down_proj", I, C, c.MLPBias, false)
 			b.attnScale = float32(1 / math.Sqrt(float64(c.HeadDim)))
+			b.window = c.Windows[i]
 		}
 		m.Final = norm("model.norm")
 		m.ropeInv = ropeInvFreq(c)
@@ -182,7 +185,7 @@ func skeleton(cfg *Config, src Source) (*Model, []tensorSpec, error) {
 }
 
 // loadSpecs checks names and shapes of every tensor before reading any data, then reads them.
-func loadSpecs(src Source, specs []tensorSpec) error {
+func loadSpecs(src Source, specs []tensorSpec, f Family) error {
 	want := make(map[string]bool, len(specs))
 	var errs []error
 	for _, s := range specs {
@@ -197,7 +200,7 @@ func loadSpecs(src Source, specs []tensorSpec) error {
 		}
 	}
 	for _, n := range src.Names() {
-		if !want[n] && !ignored(n) {
+		if !want[n] && !ignored(f, n) {
 			errs = append(errs, fmt.Errorf("unexpected tensor %q (not a parameter of this architecture)", n))
 		}
 	}

@@ -3,9 +3,11 @@ package model
 import (
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -229,5 +231,31 @@ func TestShardedCheckpointLoadsLikeSingleFile(t *testing.T) {
 	ob, _ := b.Forward(ids, 1, len(ids), false)
 	if d, _ := maxAbsDiff(oa.Logits, ob.Logits); d != 0 {
 		t.Errorf("sharded model logits differ by %g", d)
+	}
+}
+
+func TestSlidingWindowLayers(t *testing.T) {
+	base := `{"architectures":["%s"],"vocab_size":10,"hidden_size":8,"intermediate_size":8,"num_hidden_layers":3,
+		"num_attention_heads":2,"sliding_window":4%s}`
+	for _, c := range []struct {
+		arch, extra string
+		want        []int
+	}{
+		{"MistralForCausalLM", ``, []int{4, 4, 4}},
+		{"Qwen2ForCausalLM", `,"use_sliding_window":false`, []int{0, 0, 0}},
+		{"Qwen2ForCausalLM", `,"use_sliding_window":true,"max_window_layers":1`, []int{0, 4, 4}},
+		{"Qwen2ForCausalLM", `,"use_sliding_window":true,"layer_types":["sliding_attention","full_attention","sliding_attention"]`, []int{4, 0, 4}},
+		{"LlamaForCausalLM", ``, []int{0, 0, 0}},
+	} {
+		cfg, err := ParseConfig([]byte(fmt.Sprintf(base, c.arch, c.extra)))
+		if err != nil {
+			t.Fatalf("%s %s: %v", c.arch, c.extra, err)
+		}
+		if !slices.Equal(cfg.Windows, c.want) {
+			t.Errorf("%s %s: windows %v, expected %v", c.arch, c.extra, cfg.Windows, c.want)
+		}
+	}
+	if _, err := ParseConfig([]byte(fmt.Sprintf(base, "LlamaForCausalLM", `,"layer_types":["sliding_attention","full_attention","full_attention"]`))); err == nil {
+		t.Error("sliding layer without a window: no error")
 	}
 }

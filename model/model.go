@@ -27,6 +27,7 @@ type Block struct {
 	Q, K, V, QKV, O *Linear
 	Gate, Up, Down  *Linear
 	attnScale       float32 // 1/sqrt(D) (GPT-2: also / (layer+1) with scale_attn_by_inverse_layer_idx)
+	window          int     // sliding attention window, 0 = full causal
 }
 
 // Model is a loaded decoder model with f32 weights. It holds activation buffers for the last

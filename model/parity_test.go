@@ -113,6 +113,13 @@ func TestForwardMatchesTransformers(t *testing.T) {
 			if !(rel <= tolLossRel) {
 				t.Errorf("loss %.8g vs reference %.8g: relative error %.3g > %.3g", loss, wl[0], rel, tolLossRel)
 			}
+			sum, n, err := m.LossSum(ids, labels, B, T)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rel := math.Abs(sum/float64(n)-float64(wl[0])) / float64(wl[0]); !(rel <= tolLossRel) {
+				t.Errorf("LossSum mean %.8g vs reference %.8g: relative error %.3g", sum/float64(n), wl[0], rel)
+			}
 		})
 	}
 }

@@ -32,7 +32,7 @@ func Summarize(dir string) (*Summary, error) {
 	defer closeSrc()
 	s := &Summary{Dir: dir, Config: cfg, WeightFile: file}
 	for _, n := range src.Names() {
-		if ignored(n) {
+		if ignored(cfg.Family, n) {
 			continue
 		}
 		info := src.Info(n)

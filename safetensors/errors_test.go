@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -44,6 +45,7 @@ func TestHostileHeadersAreErrorsNamingTheProblem(t *testing.T) {
 		{"invalid UTF-8", imageOf("{\"\xff\":1}", 0), "not valid UTF-8"},
 		{"duplicate tensor key", imageOf(`{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"a":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}}`, 2), `duplicate key "a"`},
 		{"duplicate field", imageOf(`{"a":{"dtype":"U8","dtype":"F32","shape":[1],"data_offsets":[0,1]}}`, 1), `duplicate key "dtype"`},
+		{"duplicate key spelled with an escape", imageOf(`{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"\u0061":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}}`, 2), `duplicate key "a"`},
 		{"duplicate metadata key", imageOf(`{"__metadata__":{"k":"1","k":"2"}}`, 0), `duplicate key "k"`},
 		{"entry not an object", imageOf(`{"a":5}`, 0), `tensor "a": entry must be an object`},
 		{"missing field", imageOf(`{"a":{"dtype":"U8","shape":[1]}}`, 1), `tensor "a": entry needs dtype, shape and data_offsets`},
@@ -167,5 +169,38 @@ func TestShortReaderIsAnError(t *testing.T) {
 	}
 	if _, _, err := f.Raw("w"); err == nil || !strings.Contains(err.Error(), `reading tensor "w"`) {
 		t.Errorf("got %v", err)
+	}
+}
+
+// A header that claims huge sizes is rejected before anything of that size is allocated.
+func TestHostileSizesAllocateLittle(t *testing.T) {
+	imgs := [][]byte{
+		image(MaxHeaderSize, `{}`, nil), // header length within the limit but past the end
+		imageOf(`{"a":{"dtype":"F64","shape":[1099511627776],"data_offsets":[0,8796093022208]}}`, 8),
+		imageOf(`{"a":{"dtype":"F32","shape":[0,9223372036854775807],"data_offsets":[0,0]}}`, 0),
+		imageOf(`{"a":{"dtype":"U8","shape":[`+strings.Repeat("0,", 1000)+`1],"data_offsets":[0,1]}}`, 1),
+	}
+	for i, img := range imgs {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		f, _ := FromBytes("hostile", img)
+		if f != nil {
+			for _, n := range f.Names() {
+				f.Float32(n)
+				f.Int64(n)
+			}
+		}
+		r, _ := NewReader("hostile", bytes.NewReader(img), int64(len(img)))
+		if r != nil {
+			for _, n := range r.Names() {
+				r.Raw(n)
+			}
+		}
+		runtime.ReadMemStats(&after)
+		if got := after.TotalAlloc - before.TotalAlloc; got > 64<<10+64*uint64(len(img)) {
+			t.Errorf("image %d (%d bytes): parsing allocated %d bytes", i, len(img), got)
+		} else {
+			t.Logf("image %d (%d bytes): %d bytes allocated", i, len(img), got)
+		}
 	}
 }

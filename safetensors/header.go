@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"math/bits"
 	"sort"
@@ -165,10 +164,10 @@ func parseEntry(name string, msg json.RawMessage, dataLen int64) (*Info, error) 
 	shape := make([]int, len(dims))
 	for i, d := range dims {
 		if d < 0 {
-			return nil, fmt.Errorf("negative dimension %d in shape %v", d, dims)
+			return nil, fmt.Errorf("negative dimension %d in shape %s", d, fmtDims(dims))
 		}
 		if d > math.MaxInt {
-			return nil, fmt.Errorf("dimension %d in shape %v is too large", d, dims)
+			return nil, fmt.Errorf("dimension %d in shape %s is too large", d, fmtDims(dims))
 		}
 		shape[i] = int(d)
 		if d == 0 {
@@ -177,7 +176,7 @@ func parseEntry(name string, msg json.RawMessage, dataLen int64) (*Info, error) 
 		}
 		hi, lo := bits.Mul64(nonzero, uint64(d))
 		if hi != 0 || lo > math.MaxInt {
-			return nil, fmt.Errorf("shape %v overflows: its product is too large", dims)
+			return nil, fmt.Errorf("shape %s overflows: its product is too large", fmtDims(dims))
 		}
 		nonzero = lo
 		if elems != 0 {
@@ -186,13 +185,21 @@ func parseEntry(name string, msg json.RawMessage, dataLen int64) (*Info, error) 
 	}
 	hi, want := bits.Mul64(elems, uint64(dt.Size()))
 	if hi != 0 || want != uint64(end-begin) {
-		return nil, fmt.Errorf("%s shape %v needs %d·%d bytes but data_offsets [%d, %d] give %d (dtype/size mismatch)",
-			dt, shape, elems, dt.Size(), begin, end, end-begin)
+		return nil, fmt.Errorf("%s shape %s needs %d·%d bytes but data_offsets [%d, %d] give %d (dtype/size mismatch)",
+			dt, fmtDims(dims), elems, dt.Size(), begin, end, end-begin)
 	}
 	if end-begin > math.MaxInt {
 		return nil, fmt.Errorf("%d bytes do not fit in memory on this platform", end-begin)
 	}
 	return &Info{Name: name, DType: dt, Shape: shape, Begin: begin, End: end}, nil
+}
+
+// fmtDims prints a shape for an error message, eliding the middle of a long one.
+func fmtDims(dims []int64) string {
+	if len(dims) <= 8 {
+		return fmt.Sprint(dims)
+	}
+	return fmt.Sprintf("%v ... %v (%d dimensions)", dims[:4], dims[len(dims)-2:], len(dims))
 }
 
 // jsonString decodes a raw JSON value that must be a string (null is not).
@@ -236,61 +243,79 @@ func jsonInts(raw json.RawMessage) ([]int64, error) {
 
 // checkJSON verifies that data holds exactly one JSON value (trailing whitespace allowed) with no
 // duplicate key in any object. encoding/json would silently keep the last of duplicate keys, so a
-// header could otherwise say two things about one tensor.
+// header could otherwise say two things about one tensor. It allocates little beyond the keys of
+// large objects.
 func checkJSON(data []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
+	var raw json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil { // validates the syntax before decoding
+		if se, ok := err.(*json.SyntaxError); ok && bytes.Contains([]byte(se.Error()), []byte("after top-level value")) {
+			return fmt.Errorf("unexpected data after the JSON object at byte %d", se.Offset)
+		}
+		return err
+	}
+	// data is valid JSON: walk it tracking, per open object, the keys seen so far.
 	type frame struct {
-		keys    map[string]struct{} // nil for an array
-		wantKey bool
+		obj   bool
+		small [][]byte            // keys of a small object (compared without allocating)
+		large map[string]struct{} // keys of an object past 16 keys
 	}
 	var stack []frame
-	done := false
-	valueDone := func() {
-		if len(stack) == 0 {
-			done = true
-		} else if stack[len(stack)-1].keys != nil {
-			stack[len(stack)-1].wantKey = true
-		}
-	}
-	for {
-		tok, err := dec.Token()
-		if err == io.EOF {
-			if !done {
-				return errors.New("unexpected end of JSON")
-			}
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if done {
-			return fmt.Errorf("unexpected data after the JSON object at byte %d", dec.InputOffset())
-		}
-		if n := len(stack); n > 0 && stack[n-1].keys != nil && stack[n-1].wantKey {
-			if tok == json.Delim('}') {
-				stack = stack[:n-1]
-				valueDone()
-				continue
-			}
-			k, _ := tok.(string) // the decoder only yields string keys
-			if _, dup := stack[n-1].keys[k]; dup {
-				return fmt.Errorf("duplicate key %q", k)
-			}
-			stack[n-1].keys[k] = struct{}{}
-			stack[n-1].wantKey = false
-			continue
-		}
-		switch tok {
-		case json.Delim('{'):
-			stack = append(stack, frame{keys: map[string]struct{}{}, wantKey: true})
-		case json.Delim('['):
+	expectKey := false
+	for i := 0; i < len(data); i++ {
+		switch data[i] {
+		case '{':
+			stack = append(stack, frame{obj: true})
+			expectKey = true
+		case '[':
 			stack = append(stack, frame{})
-		case json.Delim(']'):
+			expectKey = false
+		case '}', ']':
 			stack = stack[:len(stack)-1]
-			valueDone()
-		default:
-			valueDone()
+			expectKey = false
+		case ',':
+			expectKey = stack[len(stack)-1].obj
+		case '"':
+			end := i + 1
+			escaped := false
+			for data[end] != '"' {
+				if data[end] == '\\' {
+					escaped = true
+					end++
+				}
+				end++
+			}
+			if expectKey {
+				key := data[i+1 : end]
+				if escaped {
+					var s string
+					json.Unmarshal(data[i:end+1], &s) // valid JSON string
+					key = []byte(s)
+				}
+				top := &stack[len(stack)-1]
+				if top.large != nil {
+					if _, dup := top.large[string(key)]; dup {
+						return fmt.Errorf("duplicate key %q", key)
+					}
+					top.large[string(key)] = struct{}{}
+				} else {
+					for _, k := range top.small {
+						if bytes.Equal(k, key) {
+							return fmt.Errorf("duplicate key %q", key)
+						}
+					}
+					top.small = append(top.small, key)
+					if len(top.small) > 16 {
+						top.large = make(map[string]struct{}, 32)
+						for _, k := range top.small {
+							top.large[string(k)] = struct{}{}
+						}
+						top.small = nil
+					}
+				}
+				expectKey = false
+			}
+			i = end
 		}
 	}
+	return nil
 }

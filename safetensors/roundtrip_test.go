@@ -265,7 +265,7 @@ func TestWriteRejectsInvalidTensors(t *testing.T) {
 		{"empty name", []Tensor{{Name: "", DType: U8, Shape: []int{}, Data: []byte{1}}}, nil, "empty name"},
 		{"bad utf8 name", []Tensor{{Name: "\xff", DType: U8, Shape: []int{}, Data: []byte{1}}}, nil, "UTF-8"},
 		{"bad utf8 metadata", []Tensor{good}, map[string]string{"k": "\xfe"}, "UTF-8"},
-		{"huge shape", []Tensor{{Name: "h", DType: F32, Shape: []int{1 << 40, 1 << 40}}}, nil, "too large"},
+		{"huge shape", []Tensor{{Name: "h", DType: F32, Shape: []int{math.MaxInt, math.MaxInt}}}, nil, "too large"},
 	}
 	for _, c := range cases {
 		path := filepath.Join(t.TempDir(), "x.safetensors")

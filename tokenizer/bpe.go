@@ -2,6 +2,7 @@ package tokenizer
 
 import (
 	"fmt"
+	"hash/maphash"
 	"strings"
 	"unicode/utf8"
 )
@@ -160,27 +161,58 @@ func (m *bpe) tokenizeWord(out []int32, word string, sc *scratch) []int32 {
 	if word == "" {
 		return out
 	}
+	if len(word) >= maxCachedWord {
+		return m.mergeWord(out, word, sc)
+	}
+	slot := sc.recent.slot(word)
+	if slot.word == word {
+		return append(out, slot.ids...)
+	}
+	ids := m.lookupWord(word, sc)
+	slot.word, slot.ids = strings.Clone(word), ids
+	return append(out, ids...)
+}
+
+// lookupWord returns the ids of a short word from the vocabulary (ignore_merges), the shared cache,
+// or by merging (then cached). The result is shared and must not be modified.
+func (m *bpe) lookupWord(word string, sc *scratch) []int32 {
 	if m.ignoreMerges {
 		vocab := m.vocab
 		if m.raw {
 			vocab = m.rawVocab
 		}
 		if id, ok := vocab[word]; ok {
-			return append(out, id)
+			return []int32{id}
 		}
 	}
-	cacheable := len(word) < maxCachedWord
-	if cacheable {
-		if ids, ok := m.cache.get(word); ok {
-			return append(out, ids...)
-		}
+	if ids, ok := m.cache.get(word); ok {
+		return ids
 	}
-	start := len(out)
-	out = m.mergeWord(out, word, sc)
-	if cacheable {
-		m.cache.put(word, out[start:])
+	sc.ids2 = m.mergeWord(sc.ids2[:0], word, sc)
+	return m.cache.put(word, sc.ids2)
+}
+
+// recentWords is a small direct-mapped memo of the last words one goroutine tokenized, in front of
+// the shared cache: frequent words then cost one hash and one comparison, without locks or the
+// cache misses of the large maps.
+type recentWords struct {
+	seed  maphash.Seed
+	slots []recentSlot
+}
+
+type recentSlot struct {
+	word string
+	ids  []int32 // shared with the word cache; never modified
+}
+
+const recentSlots = 4096 // a power of two
+
+func (r *recentWords) slot(word string) *recentSlot {
+	if r.slots == nil {
+		r.seed = maphash.MakeSeed()
+		r.slots = make([]recentSlot, recentSlots)
 	}
-	return out
+	return &r.slots[maphash.String(r.seed, word)&(recentSlots-1)]
 }
 
 // symbol is one node of the doubly linked list of a word being merged.

@@ -44,8 +44,9 @@ func (c *wordCache) get(word string) ([]int32, bool) {
 	return ids, ok
 }
 
-// put stores a copy of ids under a copy of word (which may point into a large text).
-func (c *wordCache) put(word string, ids []int32) {
+// put stores a copy of ids under a copy of word (which may point into a large text) and returns
+// the stored copy.
+func (c *wordCache) put(word string, ids []int32) []int32 {
 	s := c.shard(word)
 	v := append([]int32(nil), ids...)
 	s.mu.Lock()
@@ -54,4 +55,5 @@ func (c *wordCache) put(word string, ids []int32) {
 	}
 	s.m[strings.Clone(word)] = v
 	s.mu.Unlock()
+	return v
 }

@@ -46,7 +46,8 @@ type scratch struct {
 	raw, norm           []addedSplit
 	syms                []symbol
 	heap                mergeHeap
-	ids                 []int32
+	ids, ids2           []int32
+	recent              recentWords
 }
 
 func (sc *scratch) pieceBuf(k int) []piece {

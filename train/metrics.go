@@ -14,15 +14,14 @@ const MetricsFile = "metrics.jsonl"
 
 // Metric is one line of metrics.jsonl, written after each optimizer update.
 type Metric struct {
-	Step       int      `json:"step"`               // 1-based number of optimizer updates done
-	Epoch      float64  `json:"epoch"`              // fractional epoch reached
-	Loss       float64  `json:"loss"`               // mean training loss of the update (over its micro-batches)
-	LR         float64  `json:"lr"`                 // learning rate used by the update
-	GradNorm   float64  `json:"grad_norm"`          // global L2 norm of the gradient before clipping
-	TokensPerS float64  `json:"tokens_per_s"`       // input tokens per second over this update
-	Tokens     int64    `json:"tokens"`             // input tokens seen so far
-	ElapsedS   float64  `json:"elapsed_s"`          // training seconds so far (resumed runs include earlier ones)
-	EvalNLL    *float64 `json:"eval_nll,omitempty"` // --eval set: completion NLL per token, when evaluated
+	Step       int     `json:"step"`         // 1-based number of optimizer updates done
+	Epoch      float64 `json:"epoch"`        // fractional epoch reached
+	Loss       float64 `json:"loss"`         // mean training loss of the update (over its micro-batches)
+	LR         float64 `json:"lr"`           // learning rate used by the update
+	GradNorm   float64 `json:"grad_norm"`    // global L2 norm of the gradient before clipping
+	TokensPerS float64 `json:"tokens_per_s"` // input tokens per second over this update
+	Tokens     int64   `json:"tokens"`       // input tokens seen so far
+	ElapsedS   float64 `json:"elapsed_s"`    // training seconds so far (resumed runs include earlier ones)
 }
 
 // appendMetric appends one JSON line with a single write(2) on an O_APPEND file, so a crash never

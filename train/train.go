@@ -211,7 +211,7 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 		st.Step++
 		st.Tokens += int64(tokens)
 		st.ElapsedS = elapsed0 + time.Since(start).Seconds()
-		loss := math.NaN()
+		loss := 0.0 // no micro-batch had a target (cannot happen with data.Encode's examples)
 		if used > 0 {
 			loss = lossSum / float64(used)
 		}

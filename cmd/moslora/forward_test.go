@@ -7,6 +7,7 @@ import (
 
 	"github.com/moslora/moslora/internal/shared"
 	"github.com/moslora/moslora/safetensors"
+	"github.com/spf13/pflag"
 )
 
 // TestForwardCommandReproducesReference runs `moslora forward --hidden` on the GPT-2 fixture's
@@ -15,6 +16,15 @@ func TestForwardCommandReproducesReference(t *testing.T) {
 	dir := shared.Path(t, "fixtures", "hf", "gpt2")
 	ref := filepath.Join(dir, "reference.safetensors")
 	out := filepath.Join(t.TempDir(), "out.safetensors")
+	// cobra keeps flag values between Execute calls on the shared rootCmd: start from defaults.
+	for _, c := range rootCmd.Commands() {
+		if c.Name() == "forward" {
+			c.Flags().VisitAll(func(f *pflag.Flag) {
+				f.Value.Set(f.DefValue)
+				f.Changed = false
+			})
+		}
+	}
 	rootCmd.SetArgs([]string{"forward", "--model", filepath.Join(dir, "model"), "--input", ref, "--out", out, "--hidden"})
 	if err := rootCmd.Execute(); err != nil {
 		t.Fatal(err)

@@ -3,8 +3,19 @@ package gemm
 import (
 	"math"
 	"math/rand/v2"
+	"os"
+	"strconv"
 	"testing"
 )
+
+// Tuning knobs for benchmark runs only: GEMM_KC, GEMM_MC, GEMM_NC_BYTES override the blocking.
+func init() {
+	for env, p := range map[string]*int{"GEMM_KC": &defaultConfig.kc, "GEMM_MC": &defaultConfig.mc, "GEMM_NC_BYTES": &defaultConfig.ncBytes} {
+		if v, err := strconv.Atoi(os.Getenv(env)); err == nil && v > 0 {
+			*p = v
+		}
+	}
+}
 
 // Run with: go test ./kernels/gemm -run '^$' -bench . -cpu 1,2   (-short skips the vocabulary shape)
 

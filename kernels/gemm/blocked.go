@@ -25,7 +25,7 @@ var defaultConfig = config{
 	kernel:           kernelGo,
 	kc:               256,
 	mc:               96,
-	ncBytes:          4 << 20,
+	ncBytes:          16 << 20,
 	minParallelFlops: 4 << 20,
 }
 
@@ -64,14 +64,25 @@ type call struct {
 	npanels int // NR panels in the block
 	chunk   int // panels per work item of the compute phase
 	nchunks int
-	packing bool         // phase: packing B (true) or computing (false)
+	phase   phase
+	sharedA bool // A (one block of rows) packed once for all of k and shared by all items
 	items   int          // work items in the phase
 	next    atomic.Int64 // next work item
 	wg      sync.WaitGroup
 	bufB    []float32   // packed B: npanels × k × NR (in place: the one edge panel)
 	bufA    [][]float32 // per goroutine: packed A block, mc(rounded) × kc
+	bufAS   []float32   // shared A: panels of block pc at pc·mr, mr = m rounded up to MR
 	tile    [][]float32 // per goroutine: MR×NR scratch for edge tiles
 }
+
+// phase is what the work items of call.run do.
+type phase int
+
+const (
+	packingA  phase = iota // pack one k block of A into bufAS
+	packingB               // pack four panels of B into bufB
+	computing              // one (row block, panel chunk) of C
+)
 
 var callPool = sync.Pool{New: func() any { return new(call) }}
 
@@ -85,12 +96,17 @@ func blocked(cfg *config, transA, transB bool, m, n, k int, alpha float32, a []f
 		return
 	}
 	g := callPool.Get().(*call)
-	*g = call{bufB: g.bufB, bufA: g.bufA, tile: g.tile} // keep the buffers, reset the rest
+	*g = call{bufB: g.bufB, bufA: g.bufA, bufAS: g.bufAS, tile: g.tile} // keep the buffers, reset the rest
 	g.cfg = cfg
 	g.transA, g.transB, g.m, g.n, g.k = transA, transB, m, n, k
 	g.alpha, g.beta = alpha, beta
 	g.a, g.lda, g.b, g.b16, g.ldb, g.c, g.ldc = a, lda, b, b16, ldb, c, ldc
+	// Even k blocks of at most cfg.kc (a multiple of 8 where possible): K = 576 splits 288 + 288,
+	// not 256 + 256 + 64, so C is read and written back fewer times.
 	g.kc, g.mc = cfg.kc, cfg.mc
+	if nb := (k + cfg.kc - 1) / cfg.kc; nb > 0 {
+		g.kc = min(cfg.kc, ((k+nb-1)/nb+7)/8*8)
+	}
 
 	switch {
 	case cfg.inPlace > 0:
@@ -109,15 +125,27 @@ func blocked(cfg *config, transA, transB bool, m, n, k int, alpha float32, a []f
 	}
 	g.nc = n
 	if !g.inB {
-		g.nc = max(NR, cfg.ncBytes/(4*k)/NR*NR)
+		// Even column blocks of at most ncBytes of packed B.
+		ncmax := max(NR, cfg.ncBytes/(4*k)/NR*NR)
+		nb := (n + ncmax - 1) / ncmax
+		g.nc = ((n+nb-1)/nb + NR - 1) / NR * NR
 	}
+	icb := (m + g.mc - 1) / g.mc
+	// One block of rows split over several items (few rows, or several column blocks): pack A
+	// once instead of once per item.
+	g.sharedA = !g.inA && icb == 1 && (g.nw > 1 || g.nc < n)
 	g.buffers()
 
+	if g.sharedA {
+		g.phase = packingA
+		g.items = (k + g.kc - 1) / g.kc
+		g.run()
+	}
 	for g.j0 = 0; g.j0 < n; g.j0 += g.nc {
 		nc := min(g.nc, n-g.j0)
 		g.npanels = (nc + NR - 1) / NR
 		// Phase 1: pack the block of B (in place: only a partial last panel).
-		g.packing = true
+		g.phase = packingB
 		g.items = (g.npanels + 3) / 4
 		if g.inB {
 			g.items = 0
@@ -127,8 +155,7 @@ func blocked(cfg *config, transA, transB bool, m, n, k int, alpha float32, a []f
 		}
 		g.run()
 		// Phase 2: (row block, panel chunk) items.
-		g.packing = false
-		icb := (m + g.mc - 1) / g.mc
+		g.phase = computing
 		g.chunk, g.nchunks = g.npanels, 1
 		if want := 4 * g.nw; g.nw > 1 && icb < want {
 			g.nchunks = min(g.npanels, (want+icb-1)/icb)
@@ -160,6 +187,11 @@ func (g *call) buffers() {
 	for len(g.bufA) < g.nw {
 		g.bufA = append(g.bufA, nil)
 		g.tile = append(g.tile, make([]float32, MR*NR))
+	}
+	if g.sharedA {
+		if nas := (g.m + MR - 1) / MR * MR * g.k; cap(g.bufAS) < nas {
+			g.bufAS = make([]float32, nas)
+		}
 	}
 	for w := 0; w < g.nw; w++ {
 		if cap(g.bufA[w]) < na {
@@ -195,9 +227,13 @@ func (g *call) work(w int) {
 		if it >= g.items {
 			return
 		}
-		if g.packing {
+		switch g.phase {
+		case packingA:
+			pc := it * g.kc
+			packA(g.bufAS[pc*((g.m+MR-1)/MR*MR):], g.a, g.lda, g.transA, 0, g.m, pc, min(g.kc, g.k-pc))
+		case packingB:
 			g.packPanels(it)
-		} else {
+		default:
 			g.compute(w, it)
 		}
 	}
@@ -239,9 +275,12 @@ func (g *call) compute(w, it int) {
 		if pc > 0 {
 			beta = 1
 		}
-		if !g.inA {
+		switch {
+		case g.sharedA:
+			bufA = g.bufAS[pc*((g.m+MR-1)/MR*MR):]
+		case !g.inA:
 			packA(bufA, a, lda, g.transA, i0, mc, pc, kc)
-		} else if full < mc {
+		case full < mc:
 			packA(bufA, a, lda, g.transA, i0+full, mc-full, pc, kc)
 		}
 		for jp := p0; jp < p1; jp++ {

@@ -272,3 +272,18 @@ func TestBadArgumentsPanic(t *testing.T) {
 		}()
 	}
 }
+
+// TestSgemmReusesBuffers checks that a call in the steady state allocates nothing (packing
+// buffers come from the pool, workers are persistent), on a product large enough to go parallel.
+func TestSgemmReusesBuffers(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool drops items at random under the race detector")
+	}
+	const m, n, k = 130, 150, 170
+	a, b, c := make([]float32, m*k), make([]float32, k*n), make([]float32, m*n)
+	f := func() { Sgemm(false, true, m, n, k, 1, a, k, b, k, 0, c, n) }
+	f()
+	if allocs := testing.AllocsPerRun(20, f); allocs > 0 {
+		t.Errorf("Sgemm allocates %v times per call in the steady state", allocs)
+	}
+}

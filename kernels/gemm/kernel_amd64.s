@@ -5,6 +5,7 @@
 // One k step: two rows of B (16 floats) in Y0/Y1, A(r, p) broadcast in Y2/Y3,
 // accumulators Y4..Y15 = tile rows 0..5, two ymm per row.
 #define STEP \
+	PREFETCHT0 (DI)(R11*8); \
 	VMOVUPS (DI), Y0; \
 	VMOVUPS 32(DI), Y1; \
 	VBROADCASTSS (SI), Y2; \
@@ -60,6 +61,25 @@ TEXT ·kernelAVX2(SB), NOSPLIT, $0-72
 	SHLQ $2, R11
 	LEAQ (SI)(R9*2), BX
 	ADDQ R9, BX // BX = A row 3
+
+	// Prefetch the C tile (6 rows of 64 bytes, possibly straddling two lines each).
+	MOVQ       c+48(FP), DX
+	MOVQ       ldc+56(FP), R8
+	SHLQ       $2, R8
+	PREFETCHT0 (DX)
+	PREFETCHT0 60(DX)
+	PREFETCHT0 (DX)(R8*1)
+	PREFETCHT0 60(DX)(R8*1)
+	PREFETCHT0 (DX)(R8*2)
+	PREFETCHT0 60(DX)(R8*2)
+	LEAQ       (DX)(R8*2), AX
+	ADDQ       R8, AX
+	PREFETCHT0 (AX)
+	PREFETCHT0 60(AX)
+	PREFETCHT0 (AX)(R8*1)
+	PREFETCHT0 60(AX)(R8*1)
+	PREFETCHT0 (AX)(R8*2)
+	PREFETCHT0 60(AX)(R8*2)
 
 	VXORPS Y4, Y4, Y4
 	VXORPS Y5, Y5, Y5

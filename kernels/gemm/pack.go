@@ -8,20 +8,30 @@ package gemm
 // packA packs rows [i0, i0+mc) × steps [p0, p0+kc) of op(A) into ceil(mc/MR) consecutive panels of
 // kc·MR floats each.
 func packA(dst []float32, a []float32, lda int, transA bool, i0, mc, p0, kc int) {
+	if transA {
+		// op(A)(i, p) = a[p*lda + i]: one contiguous run of mc floats per step, dealt out to
+		// the panels.
+		full := mc / MR * MR
+		if full < mc {
+			clear(dst[full*kc : (full+MR)*kc])
+		}
+		for p := 0; p < kc; p++ {
+			s := a[(p0+p)*lda+i0 : (p0+p)*lda+i0+mc]
+			for ir := 0; ir < full; ir += MR {
+				d := dst[ir*kc+p*MR : ir*kc+p*MR+MR : ir*kc+p*MR+MR]
+				r := s[ir : ir+MR : ir+MR]
+				d[0], d[1], d[2], d[3], d[4], d[5] = r[0], r[1], r[2], r[3], r[4], r[5]
+			}
+			if full < mc {
+				copy(dst[full*kc+p*MR:], s[full:])
+			}
+		}
+		return
+	}
 	for ir := 0; ir < mc; ir += MR {
 		d := dst[(ir/MR)*kc*MR : (ir/MR+1)*kc*MR]
 		rows := min(MR, mc-ir)
 		i := i0 + ir
-		if transA {
-			// op(A)(i, p) = a[p*lda + i]: MR consecutive floats per step.
-			for p := 0; p < kc; p++ {
-				s := a[(p0+p)*lda+i:]
-				dp := d[p*MR : p*MR+MR : p*MR+MR]
-				copy(dp, s[:rows])
-				clear(dp[rows:])
-			}
-			continue
-		}
 		// op(A)(i, p) = a[i*lda + p]: MR rows read in step.
 		if rows == MR {
 			s0 := a[i*lda+p0 : i*lda+p0+kc]
