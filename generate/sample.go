@@ -1,10 +1,11 @@
 package generate
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"sort"
+	"slices"
 )
 
 // Sampling selects the next token from a step's logits. The zero value is greedy decoding.
@@ -36,8 +37,9 @@ func (s Sampling) Validate() error {
 type Sampler struct {
 	cfg  Sampling
 	rng  *rand.Rand
-	idx  []int     // (V) token ids sorted by logit, descending
-	prob []float64 // (V) probabilities in idx order
+	cand []int     // candidate ids, sorted by logit (descending, ties by id)
+	prob []float64 // unnormalised probabilities of cand
+	e    []float64 // (V) unnormalised probabilities exp((l − max)/T)
 }
 
 // NewSampler returns a sampler for cfg (already validated).
@@ -57,61 +59,146 @@ func Greedy(logits []float32) int {
 	return best
 }
 
+// byLogit orders ids by logit, descending, equal logits by id (a stable sort's order).
+func byLogit(logits []float32) func(a, b int) int {
+	return func(a, b int) int {
+		switch la, lb := logits[a], logits[b]; {
+		case la > lb:
+			return -1
+		case la < lb:
+			return 1
+		}
+		return cmp.Compare(a, b)
+	}
+}
+
 // Next picks the next token from one step's logits (V).
+//
+// The kept set is found without sorting the whole vocabulary: top-k keeps a size-k heap; top-p
+// alone sorts only the ids with p_i ≥ (1−p)/(2V), since the ids below that bound hold less than
+// (1−p)/2 of the mass, so the ids above it reach mass p and contain the nucleus.
 func (s *Sampler) Next(logits []float32) int {
 	c := s.cfg
 	if c.Temperature == 0 {
 		return Greedy(logits)
 	}
 	V := len(logits)
-	// Sort ids by logit, descending (stable: equal logits keep id order, as torch.topk does in
-	// practice for these sizes). Only needed for top-k / top-p; otherwise draw over all ids.
-	cut := (c.TopK > 0 && c.TopK < V) || (c.TopP > 0 && c.TopP < 1)
-	if cap(s.idx) < V {
-		s.idx, s.prob = make([]int, V), make([]float64, V)
+	topK := c.TopK > 0 && c.TopK < V
+	topP := c.TopP > 0 && c.TopP < 1
+	s.e = grow64(s.e, V)
+	maxL := float64(logits[Greedy(logits)])
+	var z float64 // Σ over all ids of exp((l − max)/T)
+	for i, l := range logits {
+		s.e[i] = math.Exp((float64(l) - maxL) / c.Temperature)
+		z += s.e[i]
 	}
-	idx, prob := s.idx[:V], s.prob[:V]
-	for i := range idx {
-		idx[i] = i
+	if !topK && !topP {
+		return s.draw(nil, s.e, z)
 	}
-	if cut {
-		sort.SliceStable(idx, func(a, b int) bool { return logits[idx[a]] > logits[idx[b]] })
+	cand := s.cand[:0]
+	if topK {
+		cand = topKIDs(cand, logits, c.TopK)
+	} else {
+		t := z * (1 - c.TopP) / float64(2*V)
+		for i, e := range s.e {
+			if e >= t {
+				cand = append(cand, i)
+			}
+		}
 	}
-	n := V
-	if c.TopK > 0 && c.TopK < n {
-		n = c.TopK
+	slices.SortFunc(cand, byLogit(logits))
+	s.cand = cand
+	s.prob = grow64(s.prob, len(cand))
+	prob := s.prob[:len(cand)]
+	var kept float64 // mass of the candidates (= z for top-p alone, the top-k mass otherwise)
+	for j, id := range cand {
+		prob[j] = s.e[id]
+		kept += prob[j]
 	}
-	// p_i = exp((l_i − max)/T) / Σ over the kept set.
-	maxL := math.Inf(-1)
-	for _, id := range idx[:n] {
-		maxL = math.Max(maxL, float64(logits[id]))
+	if !topK {
+		kept = z
 	}
-	var sum float64
-	for j, id := range idx[:n] {
-		prob[j] = math.Exp((float64(logits[id]) - maxL) / c.Temperature)
-		sum += prob[j]
-	}
-	if c.TopP > 0 && c.TopP < 1 {
+	n := len(cand)
+	if topP {
 		// Keep the smallest prefix whose mass reaches TopP (at least one token).
 		var acc float64
 		for j := 0; j < n; j++ {
-			acc += prob[j] / sum
+			acc += prob[j] / kept
 			if acc >= c.TopP {
 				n = j + 1
 				break
 			}
 		}
-		sum = 0
-		for _, p := range prob[:n] {
-			sum += p
-		}
 	}
+	var sum float64
+	for _, p := range prob[:n] {
+		sum += p
+	}
+	return s.draw(cand[:n], prob[:n], sum)
+}
+
+// draw samples index j with probability p[j]/sum and returns ids[j] (j itself when ids is nil).
+func (s *Sampler) draw(ids []int, p []float64, sum float64) int {
 	u := s.rng.Float64() * sum
-	for j := 0; j < n; j++ {
-		u -= prob[j]
+	j := 0
+	for ; j < len(p)-1; j++ {
+		u -= p[j]
 		if u < 0 {
-			return idx[j]
+			break
 		}
 	}
-	return idx[n-1] // rounding left u ≥ 0: the last kept token
+	if ids == nil {
+		return j
+	}
+	return ids[j]
+}
+
+// topKIDs appends to dst the ids of the k largest logits (ties by lower id), in no order, using a
+// min-heap of size k: O(V log k).
+func topKIDs(dst []int, logits []float32, k int) []int {
+	less := byLogit(logits) // less(a, b) < 0: a ranks before b
+	h := dst[:0]
+	worse := func(a, b int) bool { return less(h[a], h[b]) > 0 } // heap root = the worst kept
+	down := func(i int) {
+		for {
+			l, w := 2*i+1, i
+			if l < len(h) && worse(l, w) {
+				w = l
+			}
+			if r := l + 1; r < len(h) && worse(r, w) {
+				w = r
+			}
+			if w == i {
+				return
+			}
+			h[i], h[w] = h[w], h[i]
+			i = w
+		}
+	}
+	for id := range logits {
+		if len(h) < k {
+			h = append(h, id)
+			for i := len(h) - 1; i > 0; {
+				p := (i - 1) / 2
+				if !worse(i, p) {
+					break
+				}
+				h[i], h[p] = h[p], h[i]
+				i = p
+			}
+			continue
+		}
+		if less(id, h[0]) < 0 {
+			h[0] = id
+			down(0)
+		}
+	}
+	return h
+}
+
+func grow64(b []float64, n int) []float64 {
+	if cap(b) < n {
+		return make([]float64, n)
+	}
+	return b[:n]
 }

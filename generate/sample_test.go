@@ -141,3 +141,41 @@ func TestSamplingValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestKeptSetsMatchFullSort: the top-k heap and the top-p prefilter keep exactly the sets a full
+// sort of the vocabulary gives, on a large vocabulary with tied logits.
+func TestKeptSetsMatchFullSort(t *testing.T) {
+	l := randomLogits(11, 5000)
+	for i := 0; i < len(l); i += 7 {
+		l[i] = float32(math.Round(float64(l[i]))) // ties
+	}
+	for _, c := range []Sampling{{Temperature: 1, TopK: 40}, {Temperature: 0.5, TopP: 0.7}, {Temperature: 2, TopP: 0.95}, {Temperature: 1, TopK: 300, TopP: 0.5}} {
+		want := refProbs(l, c)
+		s := NewSampler(c)
+		seen := map[int]bool{}
+		for i := 0; i < 20000; i++ {
+			id := s.Next(l)
+			if want[id] == 0 {
+				t.Fatalf("%+v: drew %d outside the reference's kept set", c, id)
+			}
+			seen[id] = true
+		}
+		kept := 0
+		for _, p := range want {
+			if p > 0 {
+				kept++
+			}
+		}
+		t.Logf("%+v: reference keeps %d ids, %d drawn", c, kept, len(seen))
+	}
+	ids := topKIDs(nil, l, 25)
+	slices.SortFunc(ids, byLogit(l))
+	all := make([]int, len(l))
+	for i := range all {
+		all[i] = i
+	}
+	sort.SliceStable(all, func(a, b int) bool { return l[all[a]] > l[all[b]] })
+	if !slices.Equal(ids, all[:25]) {
+		t.Errorf("top-25 heap %v, full stable sort %v", ids, all[:25])
+	}
+}

@@ -26,9 +26,9 @@ type header struct {
 }
 
 // parseHeader validates the JSON header hdr of a file whose data section is dataLen bytes. It
-// accepts exactly what the reference implementation accepts, and is stricter in a few corners
-// (duplicate keys, unknown entry fields, a dimension product that overflows even when another
-// dimension is zero): UTF-8 JSON starting with '{' (trailing whitespace allowed, as writers pad
+// accepts what the reference implementation accepts, except in a few corners where it is
+// stricter (duplicate keys, unknown entry fields, a dimension product that overflows even when
+// another dimension is zero): UTF-8 JSON starting with '{' (trailing whitespace allowed, as writers pad
 // with spaces), an object whose values are tensor entries {"dtype", "shape", "data_offsets"}
 // besides an optional "__metadata__" object of strings; known dtypes; non-negative integer
 // dimensions; data_offsets [begin, end] with end-begin = product(shape)·dtype size; and tensors

@@ -205,7 +205,7 @@ type recentSlot struct {
 	ids  []int32 // shared with the word cache; never modified
 }
 
-const recentSlots = 4096 // a power of two
+const recentSlots = 16384 // a power of two
 
 func (r *recentWords) slot(word string) *recentSlot {
 	if r.slots == nil {

@@ -77,3 +77,35 @@ func TestCacheDoesNotChangeResults(t *testing.T) {
 		t.Fatal("no tokens")
 	}
 }
+
+// TestConcurrentEncodeMatchesSequential encodes paragraphs from several goroutines at once (shared
+// word cache, pooled scratch buffers) and requires the sequential results.
+func TestConcurrentEncodeMatchesSequential(t *testing.T) {
+	for _, name := range []string{"gpt2", "llama2"} {
+		tok := fixture(t, name)
+		docs := documents(corpus(t, "val_code", 60_000))
+		want := make([][]int, len(docs))
+		for i, d := range docs {
+			want[i] = tok.Encode(d, true)
+		}
+		fresh := variant(t, name, func(map[string]any) {}) // cold caches
+		errs := make(chan string, 4)
+		for g := 0; g < 4; g++ {
+			go func(g int) {
+				bad := ""
+				for k := range docs {
+					i := (k*7 + g*13) % len(docs)
+					if got := fresh.Encode(docs[i], true); !slices.Equal(got, want[i]) && bad == "" {
+						bad = short(docs[i])
+					}
+				}
+				errs <- bad
+			}(g)
+		}
+		for g := 0; g < 4; g++ {
+			if bad := <-errs; bad != "" {
+				t.Errorf("%s: concurrent encode of %q differs from sequential", name, bad)
+			}
+		}
+	}
+}

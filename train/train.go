@@ -59,7 +59,7 @@ type Result struct {
 	Steps     int              // updates done in total
 	FinalLoss float64          // loss of the last update
 	Tokens    int64
-	Elapsed   time.Duration // training time, this run only
+	Elapsed   time.Duration // training time, including the runs this one resumed
 	Resumed   int           // step resumed from (0: fresh)
 }
 
@@ -237,7 +237,7 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 	if res.Adapter != nil {
 		res.Adapter.SetTraining(false)
 	}
-	res.Steps, res.Tokens, res.Elapsed = st.Step, st.Tokens, time.Since(start)
+	res.Steps, res.Tokens, res.Elapsed = st.Step, st.Tokens, time.Duration(st.ElapsedS*float64(time.Second))
 	return res, nil
 }
 

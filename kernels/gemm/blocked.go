@@ -65,7 +65,7 @@ type call struct {
 	chunk   int // panels per work item of the compute phase
 	nchunks int
 	phase   phase
-	sharedA bool // A (one block of rows) packed once for all of k and shared by all items
+	sharedA bool         // A (one block of rows) packed once for all of k and shared by all items
 	items   int          // work items in the phase
 	next    atomic.Int64 // next work item
 	wg      sync.WaitGroup

@@ -15,17 +15,25 @@
 //
 // # Implementation
 //
-// The fast path is BLIS-style (blocked.go): B is packed into NR-column panels (NR = 16) covering
-// all of K for an NC-wide block of columns, A into MR-row panels (MR = 6) per MC×KC block, and an
-// MR×NR register-tile micro-kernel accumulates a 6×16 tile of C over KC. The micro-kernel is Go
+// The fast path is BLIS-style (blocked.go). For each block of NC columns, B is packed into
+// NR-column panels (NR = 16) covering all of K; C is then cut into work items (a block of MC rows
+// × a chunk of panels), and for each KC block of k an item packs its rows of A into MR-row panels
+// (MR = 6) and runs the MR×NR register-tile micro-kernel over every (A panel, B panel) pair, so a
+// B micro-panel (KC×NR) stays in L1 and the A block (MC×KC) in L2. The micro-kernel is Go
 // assembly for amd64 AVX2+FMA (kernel_amd64.s, 12 ymm accumulators), chosen at run time with
 // golang.org/x/sys/cpu, or portable Go (kernel.go) elsewhere, without AVX2, or with the purego
-// build tag. Edge tiles are zero-padded in the packing and written back through a scalar,
-// bounds-respecting loop. Skinny products (LoRA: N, M or K = r ≤ 64) skip the packing of the big
-// operand: the micro-kernel reads A (or B) in place through strides, so packing does not dominate.
-// Work is split across GOMAXPROCS goroutines (a persistent pool; blocks of rows, or of columns
-// when there are few rows); small products run on the calling goroutine. Packing buffers are
-// reused through a sync.Pool.
+// build tag. Packing reads either layout (so NN, NT, TN and TT are all one code path) and widens
+// bf16; edge panels are zero-padded and edge tiles go through a scratch tile and a bounded
+// write-back.
+//
+// Skinny products (LoRA: N, M or K = r ≤ 64) do not waste the tile or drown in packing: with
+// N ≤ 64 the micro-kernel reads A in place through its strides, with M ≤ 64 it reads an
+// untransposed float32 B in place, and a lone block of rows is packed once and shared rather than
+// once per item; K ≤ 64 needs nothing special (packing is cheap next to writing C).
+//
+// Items are taken dynamically by GOMAXPROCS goroutines (the caller and a persistent pool), rows
+// split first and columns too when there are few rows; products under 4 MFLOP run on the calling
+// goroutine. Packing buffers live in pooled call states, so a steady-state call allocates nothing.
 //
 // # Invariants
 //

@@ -1,0 +1,33 @@
+// Package train owns the training loop: adapter (lora, moslora, global, gated) or full
+// fine-tuning with AdamW, warm-up + cosine/linear/constant learning-rate schedules, gradient
+// accumulation and clipping, metrics.jsonl, checkpoints and resumption, and the output folders.
+//
+// # One update
+//
+//	zero grads
+//	for each of up to GradAccum micro-batches of the current epoch:
+//	    loss_i = model.ForwardBackward(batch)          (mean CE over the batch's target tokens)
+//	g = mean over micro-batches of their gradients     (Hugging Face Trainer convention)
+//	norm = ‖g‖₂; g *= min(1, clip/(norm + 1e-6))      (torch clip_grad_norm_)
+//	lr = LR · LRFactor(schedule, step, warmup, total)  (transformers' schedules, step 0-based)
+//	AdamW (torch.optim.AdamW) on every trainable tensor; weight decay only on matrices
+//
+// An epoch is the seed-shuffled order of the examples (data.Order), optionally packed, cut into
+// micro-batches; the last update of an epoch may have fewer micro-batches. --steps counts updates
+// and runs through as many epochs as needed.
+//
+// # Invariants
+//
+//   - Resumption is exact: a checkpoint holds every trainable tensor, both AdamW moments, the
+//     update count and the data position (epoch, micro-batch); data order is a pure function of
+//     (seed, epoch) and initialisation of the seed, so a run interrupted at step k and resumed
+//     produces bit-identical parameters to an uninterrupted run (as long as the model's own
+//     arithmetic is deterministic). A resume with other settings or other data is an error.
+//   - Every file is written atomically (temporary file or folder in the destination, then
+//     rename); metrics lines are appended with one write each, and a resume drops the lines
+//     after the checkpoint's step.
+//   - A non-finite loss or gradient norm is an error naming the step; nothing is saved over the
+//     last good checkpoint.
+//   - Cancelling the context (Ctrl-C) saves a checkpoint at the next update boundary and returns
+//     an error wrapping ErrInterrupted.
+package train
