@@ -21,6 +21,9 @@
 // module whose scale differs (rsLoRA, rank or alpha patterns) has the difference folded into its
 // lora_b. For the llama architecture the q and k rows are permuted as convert_hf_to_gguf.py
 // permutes the base q_proj / k_proj weights (rotary halves interleaved), so lora_b follows them.
+// Shapes follow llama.cpp's loader check (lora_a ne[0] = base ne[0] = in, lora_b ne[1] = base
+// ne[1] = out): GPT-2's Conv1D weights are (out, in) in GGUF after the converter's transpose, and
+// our A (r, in), B (out, r) are already in that orientation.
 //
 // # Invariants
 //
@@ -29,6 +32,7 @@
 //     unless force is set, in which case it is replaced only after the new output is complete.
 //   - The model and the adapter passed in are not modified, except that PEFT folds the adapter
 //     it is given (documented there).
-//   - A gated mixer (input-dependent ΔW) is an error for every form except PEFTMoSLoRA's refusal
-//     message, which says so too; an architecture GGUF cannot name is an error.
+//   - A gated mixer has an input-dependent ΔW: Merged, PEFT and GGUF refuse it with a message
+//     saying why; PEFTMoSLoRA accepts only a dense mixer. An architecture GGUF cannot name, or a
+//     module llama.cpp has no tensor for, is an error.
 package export

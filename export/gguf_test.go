@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/moslora/moslora/adapter"
+	"github.com/moslora/moslora/internal/shared"
+	"github.com/moslora/moslora/model"
 )
 
 // unpermuteRows inverts llama.cpp's q/k row order: GGUF row h·D + 2j + s holds HF row
@@ -34,75 +36,7 @@ func TestGGUFAdapterHoldsFoldedLoRA(t *testing.T) {
 	} {
 		t.Run(c.family+"/"+c.dir, func(t *testing.T) {
 			_, m, a, _, _, _ := fixture(t, c.family, c.dir)
-			out := filepath.Join(t.TempDir(), "adapter.gguf")
-			if err := GGUF(out, m, a, false); err != nil {
-				t.Fatal(err)
-			}
-			f, err := ReadGGUF(out)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for k, want := range map[string]any{"general.architecture": c.arch, "general.type": "adapter", "adapter.type": "lora"} {
-				if f.KV[k] != want {
-					t.Errorf("%s = %v, want %v", k, f.KV[k], want)
-				}
-			}
-			alpha, ok := f.KV["adapter.lora.alpha"].(float32)
-			wantAlpha := a.Config.LoraAlpha
-			if a.Config.UseRSLoRA {
-				wantAlpha *= math.Sqrt(float64(a.Config.R))
-			}
-			if !ok || math.Abs(float64(alpha)-wantAlpha) > 1e-5*wantAlpha {
-				t.Errorf("adapter.lora.alpha = %v (%T), want float32 %v", f.KV["adapter.lora.alpha"], f.KV["adapter.lora.alpha"], wantAlpha)
-			}
-			if len(f.Tensors) != 2*len(a.Linears) {
-				t.Errorf("%d tensors, want %d", len(f.Tensors), 2*len(a.Linears))
-			}
-			worst := 0.0
-			for _, l := range a.Linears {
-				name, ok := GGUFTensorName(l.Path)
-				if !ok || !strings.HasPrefix(name, "blk.") {
-					t.Fatalf("no GGUF name for %s", l.Path)
-				}
-				ta, tb := f.Tensor(name+".lora_a"), f.Tensor(name+".lora_b")
-				if ta == nil || tb == nil {
-					t.Fatalf("missing %s.lora_a / .lora_b", name)
-				}
-				if ta.Type != GGMLTypeF32 || tb.Type != GGMLTypeF32 ||
-					len(ta.Dims) != 2 || ta.Dims[0] != uint64(l.In) || ta.Dims[1] != uint64(l.R) ||
-					len(tb.Dims) != 2 || tb.Dims[0] != uint64(l.R) || tb.Dims[1] != uint64(l.Out) {
-					t.Errorf("%s: lora_a ne %v type %d, lora_b ne %v type %d; want [%d %d] and [%d %d] F32", name, ta.Dims, ta.Type, tb.Dims, tb.Type, l.In, l.R, l.R, l.Out)
-					continue
-				}
-				av, _ := f.Float32(name + ".lora_a")
-				bv, _ := f.Float32(name + ".lora_b")
-				if c.arch == "llama" && strings.HasSuffix(l.Path, "q_proj") {
-					bv = unpermuteRows(bv, l.Out, l.R, m.Config.NumAttentionHeads)
-				}
-				if c.arch == "llama" && strings.HasSuffix(l.Path, "k_proj") {
-					bv = unpermuteRows(bv, l.Out, l.R, m.Config.NumKeyValueHeads)
-				}
-				want, _ := l.DeltaW()
-				s := float64(alpha) / float64(l.R)
-				var d, norm float64
-				for o := 0; o < l.Out; o++ {
-					for i := 0; i < l.In; i++ {
-						var acc float64
-						for p := 0; p < l.R; p++ {
-							acc += float64(bv[o*l.R+p]) * float64(av[p*l.In+i])
-						}
-						e := s*acc - float64(want[o*l.In+i])
-						d += e * e
-						norm += float64(want[o*l.In+i]) * float64(want[o*l.In+i])
-					}
-				}
-				rel := math.Sqrt(d / norm)
-				worst = math.Max(worst, rel)
-				if !(rel <= 1e-5) {
-					t.Errorf("%s: ΔW from the GGUF factors differs from the adapter's by rel L2 %.3g", name, rel)
-				}
-			}
-			t.Logf("%d modules, worst ΔW rel L2 err %.3g", len(a.Linears), worst)
+			checkGGUF(t, m, a, c.arch)
 		})
 	}
 }
@@ -164,4 +98,106 @@ func TestReadGGUFRejectsDamage(t *testing.T) {
 			t.Errorf("a file cut to %d of %d bytes parsed", n, len(b))
 		}
 	}
+}
+
+// checkGGUF exports a to GGUF and checks metadata, names, shapes, types and
+// alpha/r · lora_b · lora_a = ΔW (q/k rows un-permuted for llama).
+func checkGGUF(t *testing.T, m *model.Model, a *adapter.Adapter, arch string) {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "adapter.gguf")
+	if err := GGUF(out, m, a, false); err != nil {
+		t.Fatal(err)
+	}
+	f, err := ReadGGUF(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string]any{"general.architecture": arch, "general.type": "adapter", "adapter.type": "lora"} {
+		if f.KV[k] != want {
+			t.Errorf("%s = %v, want %v", k, f.KV[k], want)
+		}
+	}
+	alpha, ok := f.KV["adapter.lora.alpha"].(float32)
+	wantAlpha := a.Config.LoraAlpha
+	if a.Config.UseRSLoRA {
+		wantAlpha *= math.Sqrt(float64(a.Config.R))
+	}
+	if !ok || math.Abs(float64(alpha)-wantAlpha) > 1e-5*wantAlpha {
+		t.Errorf("adapter.lora.alpha = %v (%T), want float32 %v", f.KV["adapter.lora.alpha"], f.KV["adapter.lora.alpha"], wantAlpha)
+	}
+	if len(f.Tensors) != 2*len(a.Linears) {
+		t.Errorf("%d tensors, want %d", len(f.Tensors), 2*len(a.Linears))
+	}
+	worst := 0.0
+	for _, l := range a.Linears {
+		name, ok := GGUFTensorName(l.Path)
+		if !ok || !strings.HasPrefix(name, "blk.") {
+			t.Fatalf("no GGUF name for %s", l.Path)
+		}
+		ta, tb := f.Tensor(name+".lora_a"), f.Tensor(name+".lora_b")
+		if ta == nil || tb == nil {
+			t.Fatalf("missing %s.lora_a / .lora_b", name)
+		}
+		if ta.Type != GGMLTypeF32 || tb.Type != GGMLTypeF32 ||
+			len(ta.Dims) != 2 || ta.Dims[0] != uint64(l.In) || ta.Dims[1] != uint64(l.R) ||
+			len(tb.Dims) != 2 || tb.Dims[0] != uint64(l.R) || tb.Dims[1] != uint64(l.Out) {
+			t.Errorf("%s: lora_a ne %v type %d, lora_b ne %v type %d; want [%d %d] and [%d %d] F32", name, ta.Dims, ta.Type, tb.Dims, tb.Type, l.In, l.R, l.R, l.Out)
+			continue
+		}
+		av, _ := f.Float32(name + ".lora_a")
+		bv, _ := f.Float32(name + ".lora_b")
+		if arch == "llama" && strings.HasSuffix(l.Path, "q_proj") {
+			bv = unpermuteRows(bv, l.Out, l.R, m.Config.NumAttentionHeads)
+		}
+		if arch == "llama" && strings.HasSuffix(l.Path, "k_proj") {
+			bv = unpermuteRows(bv, l.Out, l.R, m.Config.NumKeyValueHeads)
+		}
+		want, _ := l.DeltaW()
+		s := float64(alpha) / float64(l.R)
+		var d, norm float64
+		for o := 0; o < l.Out; o++ {
+			for i := 0; i < l.In; i++ {
+				var acc float64
+				for p := 0; p < l.R; p++ {
+					acc += float64(bv[o*l.R+p]) * float64(av[p*l.In+i])
+				}
+				e := s*acc - float64(want[o*l.In+i])
+				d += e * e
+				norm += float64(want[o*l.In+i]) * float64(want[o*l.In+i])
+			}
+		}
+		rel := math.Sqrt(d / norm)
+		worst = math.Max(worst, rel)
+		if !(rel <= 1e-5) {
+			t.Errorf("%s: ΔW from the GGUF factors differs from the adapter's by rel L2 %.3g", name, rel)
+		}
+	}
+	t.Logf("%d modules, worst ΔW rel L2 err %.3g", len(a.Linears), worst)
+}
+
+// TestGGUFFoldsMixerAndPerModuleScales: a global mixer and rank / alpha patterns (scales alpha/r
+// cannot express) survive the export: the factors still give each module's ΔW.
+func TestGGUFFoldsMixerAndPerModuleScales(t *testing.T) {
+	m, err := model.Load(filepath.Join(shared.Path(t, "fixtures", "hf", "llama"), "model"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := adapter.DefaultConfig()
+	cfg.R, cfg.LoraAlpha, cfg.Mixer, cfg.Subspaces = 4, 8, adapter.MixerGlobal, 2
+	cfg.TargetModules = adapter.Targets{List: []string{"q_proj", "k_proj", "v_proj", "o_proj"}}
+	cfg.RankPattern = map[string]int{"o_proj": 2}
+	cfg.AlphaPattern = map[string]float64{"v_proj": 32}
+	a, err := adapter.New(cfg, m, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range a.Linears {
+		for i := range l.B {
+			l.B[i] = float32(i%5-2) * 0.1
+		}
+		for i := range l.Pi {
+			l.Pi[i] = float32(i) * 0.7
+		}
+	}
+	checkGGUF(t, m, a, "llama")
 }

@@ -3,6 +3,7 @@ package tokenizer
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // documents cuts a corpus into paragraphs (blank-line separated), the unit a data loader encodes.
@@ -33,11 +34,13 @@ func BenchmarkEncode(b *testing.B) {
 				}
 				b.SetBytes(int64(n))
 				b.ResetTimer()
+				cpu0 := processCPUTime()
 				for i := 0; i < b.N; i++ {
 					for _, d := range docs {
 						tok.Encode(d, false)
 					}
 				}
+				reportCPU(b, cpu0, n)
 			})
 		}
 	}
@@ -65,15 +68,28 @@ func BenchmarkSplit(b *testing.B) {
 						n += len(d)
 					}
 					b.SetBytes(int64(n))
+					b.ResetTimer()
+					cpu0 := processCPUTime()
 					var buf []span
 					for i := 0; i < b.N; i++ {
 						for _, d := range docs {
 							buf = e.s.findAll(buf[:0], d)
 						}
 					}
+					reportCPU(b, cpu0, n)
 				})
 			}
 		}
+	}
+}
+
+// reportCPU adds the throughput per CPU-second of this process (MB/cpu-s) since cpu0.
+func reportCPU(b *testing.B, cpu0 time.Duration, bytesPerOp int) {
+	if cpu0 == 0 {
+		return
+	}
+	if d := processCPUTime() - cpu0; d > 0 {
+		b.ReportMetric(float64(bytesPerOp)*float64(b.N)/1e6/d.Seconds(), "MB/cpu-s")
 	}
 }
 

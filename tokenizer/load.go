@@ -77,7 +77,7 @@ type fileJSON struct {
 	AddedTokens   []addedTokenJSON `json:"added_tokens"`
 	Normalizer    json.RawMessage  `json:"normalizer"`
 	PreTokenizer  json.RawMessage  `json:"pre_tokenizer"`
-	Model         json.RawMessage  `json:"model"`
+	Model         *modelJSON       `json:"model"` // decoded in place: it is most of the file
 	PostProcessor json.RawMessage  `json:"post_processor"`
 	Decoder       json.RawMessage  `json:"decoder"`
 }
@@ -178,7 +178,7 @@ func build(file string, data []byte, cfgFile string, cfg []byte) (*Tokenizer, er
 			return nil, errf("pre_tokenizer", err)
 		}
 	}
-	if isNull(f.Model) {
+	if f.Model == nil {
 		return nil, errf("model", errors.New("missing; expected a BPE model"))
 	}
 	if t.model, err = parseModel(f.Model); err != nil {
@@ -404,11 +404,7 @@ func parsePreTokenizer(raw json.RawMessage) (preTokenizer, error) {
 	return nil, fmt.Errorf("unsupported pre-tokenizer %q (supported: Sequence, ByteLevel, Split, Metaspace, Digits, WhitespaceSplit)", c.Type)
 }
 
-func parseModel(raw json.RawMessage) (*bpe, error) {
-	var m modelJSON
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, err
-	}
+func parseModel(m *modelJSON) (*bpe, error) {
 	if m.Type == "" && m.Merges != nil {
 		m.Type = "BPE" // files from before the type field
 	}

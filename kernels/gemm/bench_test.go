@@ -29,6 +29,9 @@ func benchOperands(s Shape) (a []float32, lda int, b []float32, ldb int, c []flo
 	for i := range b {
 		b[i] = rng.Float32() - 0.5
 	}
+	for i := range c {
+		c[i] = 1 // fault the pages in before timing
+	}
 	lda, ldb = s.K, s.N
 	if s.TransA {
 		lda = s.M
@@ -71,7 +74,7 @@ func BenchmarkSgemm(b *testing.B) {
 // BenchmarkSgemmGoKernel is Sgemm with the portable micro-kernel (the path of CPUs without AVX2).
 func BenchmarkSgemmGoKernel(b *testing.B) {
 	cfg := defaultConfig
-	cfg.kernel = kernelGo
+	cfg.kernel, cfg.packed = kernelGo, nil
 	for _, s := range BenchShapes {
 		if s.Huge {
 			continue
@@ -111,7 +114,7 @@ func BenchmarkSgemmBF16B(b *testing.B) {
 func BenchmarkKernel(b *testing.B) {
 	const kc = 256
 	a, bb, c := make([]float32, MR*kc), make([]float32, NR*kc), make([]float32, MR*NR)
-	for _, kn := range append([]namedKernel{{"go", kernelGo}}, asmKernels...) {
+	for _, kn := range append([]namedKernel{{name: "go", k: kernelGo}}, asmKernels...) {
 		b.Run(kn.name, func(b *testing.B) {
 			cpu0 := cpuSeconds()
 			for b.Loop() {

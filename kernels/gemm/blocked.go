@@ -10,10 +10,11 @@ import (
 // defaultConfig; tests build their own to reach every path (pure-Go kernel on an AVX2 machine,
 // tiny blocks, forced in-place operands).
 type config struct {
-	kernel  kernelFunc
-	threads int // 0: GOMAXPROCS
-	kc, mc  int // k and row blocking (mc a multiple of MR)
-	ncBytes int // packed-B budget: columns per block = ncBytes / (4·k)
+	kernel  kernelFunc // any strides
+	packed  kernelFunc // packed A and B panels only; nil: kernel
+	threads int        // 0: GOMAXPROCS
+	kc, mc  int        // k and row blocking (mc a multiple of MR)
+	ncBytes int        // packed-B budget: columns per block = ncBytes / (4·k)
 	// inPlace: 0 chooses by shape (skinny operands are read in place), -1 always packs,
 	// +1 reads A and B in place wherever the layout allows.
 	inPlace int
@@ -34,8 +35,9 @@ var defaultConfig = config{
 const skinny = 64
 
 type namedKernel struct {
-	name string
-	k    kernelFunc
+	name       string
+	k          kernelFunc
+	packedOnly bool // takes packed panels only (rsa = 1, csa = MR, rsb = NR)
 }
 
 // asmKernels lists the assembly micro-kernels the running CPU supports (for tests and benchmarks).
@@ -262,6 +264,9 @@ func (g *call) compute(w, it int) {
 	end := g.j0 + min(g.nc, g.n-g.j0)
 	bufA, tile := g.bufA[w], g.tile[w]
 	kern := g.cfg.kernel
+	if g.cfg.packed != nil && !g.inA && !g.inB {
+		kern = g.cfg.packed
+	}
 	a, lda, ldc := g.a, g.lda, g.ldc
 	// In-place A strides: op(A)(i, p) = a[i*rsa + p*csa].
 	rsa, csa := lda, 1

@@ -14,7 +14,7 @@ func testConfigs() []struct {
 	name string
 	cfg  config
 } {
-	kernels := append([]namedKernel{{"go", kernelGo}}, asmKernels...)
+	kernels := append([]namedKernel{{name: "go", k: kernelGo}}, asmKernels...)
 	var out []struct {
 		name string
 		cfg  config
@@ -31,13 +31,22 @@ func testConfigs() []struct {
 						cfg  config
 					}{
 						fmt.Sprintf("%s/%s/inplace%+d/t%d", kn.name, blk.name, inPlace, threads),
-						config{kernel: kn.k, threads: threads, kc: blk.kc, mc: blk.mc, ncBytes: blk.ncb, inPlace: inPlace},
+						kernelConfig(kn, config{threads: threads, kc: blk.kc, mc: blk.mc, ncBytes: blk.ncb, inPlace: inPlace}),
 					})
 				}
 			}
 		}
 	}
 	return out
+}
+
+// kernelConfig sets cfg's kernels to kn (a packed-only kernel beside the general one of its ISA).
+func kernelConfig(kn namedKernel, cfg config) config {
+	cfg.kernel, cfg.packed = kn.k, nil
+	if kn.packedOnly {
+		cfg.kernel, cfg.packed = defaultConfig.kernel, kn.k
+	}
+	return cfg
 }
 
 // operand is a matrix stored row-major with padding: rows × cols inside a buffer with stride
@@ -217,8 +226,8 @@ func TestSgemmMatchesNaive(t *testing.T) {
 	t.Logf("Sgemm: worst error / bound = %.3g", worst)
 }
 
-// TestKernelsAgree runs each micro-kernel alone on one tile with in-place strides and both
-// write-back modes, against the pure-Go kernel.
+// TestKernelsAgree runs each micro-kernel alone on one tile with in-place strides (packed ones
+// for packed-only kernels) and both write-back modes, against the pure-Go kernel.
 func TestKernelsAgree(t *testing.T) {
 	if len(asmKernels) == 0 {
 		t.Skip("no assembly micro-kernel on this CPU/build")
@@ -240,8 +249,12 @@ func TestKernelsAgree(t *testing.T) {
 					want[i] = float32(rng.NormFloat64())
 				}
 				got := append([]float32(nil), want...)
-				kernelGo(kc, &a[0], 40, 1, &b[0], 19, &want[0], 21, 1.25, beta)
-				kn.k(kc, &a[0], 40, 1, &b[0], 19, &got[0], 21, 1.25, beta)
+				rsa, csa, rsb := 40, 1, 19
+				if kn.packedOnly {
+					rsa, csa, rsb = 1, MR, NR
+				}
+				kernelGo(kc, &a[0], rsa, csa, &b[0], rsb, &want[0], 21, 1.25, beta)
+				kn.k(kc, &a[0], rsa, csa, &b[0], rsb, &got[0], 21, 1.25, beta)
 				for i := range got {
 					if d := math.Abs(float64(got[i] - want[i])); d > 1e-4*float64(kc+1) {
 						t.Fatalf("%s kc=%d beta=%g: element %d = %g, go kernel %g", kn.name, kc, beta, i, got[i], want[i])

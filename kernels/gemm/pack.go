@@ -66,6 +66,12 @@ func packB(d []float32, b []float32, b16 []uint16, ldb int, transB bool, j, cols
 	switch {
 	case b != nil && !transB:
 		// op(B)(p, j) = b[p*ldb + j]: a contiguous run per step.
+		if cols == NR {
+			for p := 0; p < k; p++ {
+				*(*[NR]float32)(d[p*NR:]) = *(*[NR]float32)(b[p*ldb+j:])
+			}
+			break
+		}
 		for p := 0; p < k; p++ {
 			copy(d[p*NR:p*NR+cols], b[p*ldb+j:p*ldb+j+cols])
 		}

@@ -67,6 +67,9 @@ func bench(b *testing.B, s gemm.Shape, f sgemmFunc) {
 	for i := range bb {
 		bb[i] = rng.Float32() - 0.5
 	}
+	for i := range c {
+		c[i] = 1 // fault the pages in before timing
+	}
 	lda, ldb := s.K, s.N
 	if s.TransA {
 		lda = s.M

@@ -1,0 +1,271 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/exec"
+	"runtime"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/moslora/moslora/kernels/gemm"
+	"github.com/moslora/moslora/kernels/gemm/openblas"
+	"github.com/moslora/moslora/model"
+)
+
+// Options configures a bench run.
+type Options struct {
+	Only        string // comma-separated cases or groups (Select); empty: all
+	Warmup      int    // untimed steps before the timed ones
+	Steps       int    // timed steps of each training / forward case
+	ModelDir    string // the base-19m model folder
+	Compare     string // "" or "torch"
+	Python      string // interpreter of the PyTorch anchor
+	TorchScript string // path of torch_anchor.py
+	JSON        bool   // one JSON object per measurement instead of aligned text
+
+	// ChildArgs returns the arguments that make this program's executable run exactly one
+	// training / forward case in child mode (RunChild), e.g. ["bench", "--only", name, "--child",
+	// …]. Each such case runs in its own process so its peak RSS is its own.
+	ChildArgs func(name string) []string
+}
+
+// Measurement is one reported number. Ratio, when set, is ours / theirs.
+type Measurement struct {
+	Name  string   `json:"name"`
+	Value float64  `json:"value"`
+	Unit  string   `json:"unit"`
+	Ratio *float64 `json:"ratio,omitempty"`
+}
+
+// Validate checks the options a user sets.
+func (o *Options) Validate() error {
+	if o.Steps < 1 || o.Warmup < 0 {
+		return fmt.Errorf("bench: --steps must be ≥ 1 and --warmup ≥ 0 (got %d, %d)", o.Steps, o.Warmup)
+	}
+	if o.Compare != "" && o.Compare != "torch" {
+		return fmt.Errorf("bench: --compare %q: only \"torch\" is supported", o.Compare)
+	}
+	if o.Compare == "torch" {
+		if _, err := os.Stat(o.TorchScript); err != nil {
+			return fmt.Errorf("bench: --compare torch needs the anchor script (--torch-script): %w", err)
+		}
+	}
+	return nil
+}
+
+// RunChild runs the single case named by o.Only in this process and writes its StepResult as one
+// JSON line to w.
+func RunChild(o Options, w io.Writer) error {
+	c, err := Lookup(o.Only)
+	if err != nil {
+		return err
+	}
+	r, err := RunStep(c, o.ModelDir, o.Warmup, o.Steps)
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(w).Encode(r)
+}
+
+// Run measures the selected cases and writes their measurements to out (progress goes to log):
+// GEMM shapes in this process, then each training / forward case in a child process, with the
+// PyTorch anchor after it when o.Compare is "torch".
+func Run(ctx context.Context, o Options, out, log io.Writer) error {
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	cases, err := Select(o.Only)
+	if err != nil {
+		return err
+	}
+	threads := runtime.GOMAXPROCS(0)
+	emit := func(m Measurement) {
+		if o.JSON {
+			b, _ := json.Marshal(m)
+			fmt.Fprintf(out, "%s\n", b)
+			return
+		}
+		fmt.Fprintf(out, "%-40s %12s %-12s", m.Name, format(m.Value), m.Unit)
+		if m.Ratio != nil {
+			fmt.Fprintf(out, " ratio %.3f", *m.Ratio)
+		}
+		fmt.Fprintln(out)
+	}
+	ratio := func(ours, theirs float64) *float64 { r := ours / theirs; return &r }
+	fmt.Fprintf(log, "bench: %d threads (GOMAXPROCS), %s/%s, OpenBLAS linked: %v\n", threads, runtime.GOOS, runtime.GOARCH, openblas.Available)
+
+	// GEMM shapes.
+	best := map[string]float64{} // shape name → best rate (OpenBLAS's when linked, else ours)
+	for _, c := range cases {
+		if c.Shape == nil {
+			continue
+		}
+		s := *c.Shape
+		fmt.Fprintf(log, "bench: %s (%.2f GFLOP)\n", c.Name, s.Flops()/1e9)
+		o := newOperands(s)
+		reps, dur := gemmReps(s)
+		ours := timeGemm(s, o, gemm.Sgemm, reps, dur).GFLOPS(s)
+		emit(Measurement{Name: c.Name, Value: ours, Unit: "GFLOP/s"})
+		best[s.Name()] = ours
+		if openblas.Available {
+			openblas.SetThreads(threads)
+			theirs := timeGemm(s, o, openblas.Sgemm, reps, dur).GFLOPS(s)
+			emit(Measurement{Name: c.Name + "/openblas", Value: theirs, Unit: "GFLOP/s", Ratio: ratio(ours, theirs)})
+			best[s.Name()] = theirs
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+
+	// Training and forward cases.
+	var peak Peak
+	steps := map[string]float64{} // case name → median step seconds, for MoSLoRA vs LoRA
+	for _, c := range cases {
+		if c.Shape != nil {
+			continue
+		}
+		if peak.GFLOPS == 0 {
+			peak = peakFrom(best)
+			if peak.GFLOPS == 0 {
+				fmt.Fprintf(log, "bench: measuring the machine peak (large GEMM shapes)\n")
+				peak = measurePeak(threads)
+			}
+			emit(Measurement{Name: "peak/" + peak.Source + "/" + peak.Shape, Value: peak.GFLOPS, Unit: "GFLOP/s"})
+		}
+		cfg, err := caseConfig(c, o.ModelDir)
+		if err != nil {
+			return err
+		}
+		fl, err := Count(cfg, c.Method, Rank, Seq)
+		if err != nil {
+			return err
+		}
+		perTok := fl.Total()
+		fmt.Fprintf(log, "bench: %s (%.1f MFLOP/token, %d warm-up + %d timed steps, child process)\n", c.Name, perTok/1e6, o.Warmup, o.Steps)
+		r, err := runChild(ctx, o, c, log)
+		if err != nil {
+			return err
+		}
+		step := median(r.StepS)
+		tps := float64(r.Tokens) / step
+		mfu := func(tokensPerS float64) float64 { return 100 * tokensPerS * perTok / (peak.GFLOPS * 1e9) }
+		emit(Measurement{Name: c.Name + "/tokens_per_s", Value: tps, Unit: "tokens/s"})
+		emit(Measurement{Name: c.Name + "/step_s", Value: step, Unit: "s"})
+		emit(Measurement{Name: c.Name + "/cpu_per_step", Value: median(r.CPUS), Unit: "CPU-s"})
+		emit(Measurement{Name: c.Name + "/peak_rss", Value: r.PeakRSSMiB, Unit: "MiB"})
+		emit(Measurement{Name: c.Name + "/flops_per_token", Value: perTok / 1e6, Unit: "MFLOP/token"})
+		emit(Measurement{Name: c.Name + "/model_flops", Value: tps * perTok / 1e9, Unit: "GFLOP/s"})
+		emit(Measurement{Name: c.Name + "/mfu", Value: mfu(tps), Unit: "%"})
+		if cpu := median(r.CPUS); cpu > 0 {
+			perThread := peak.GFLOPS * 1e9 / float64(threads)
+			emit(Measurement{Name: c.Name + "/cpu_mfu", Value: 100 * float64(r.Tokens) * perTok / cpu / perThread, Unit: "%"})
+		}
+		steps[c.Name] = step
+		if c.Method == MethodMoSLoRA {
+			if lora, ok := steps[c.Model+"/"+string(MethodLoRA)]; ok {
+				emit(Measurement{Name: c.Name + "/lora/step_s", Value: lora, Unit: "s", Ratio: ratio(step, lora)})
+			}
+		}
+		if o.Compare == "torch" {
+			fmt.Fprintf(log, "bench: %s with the PyTorch anchor\n", c.Name)
+			t, err := runTorch(ctx, o.Python, o.TorchScript, c, o.ModelDir, o.Warmup, o.Steps, threads, log)
+			if err != nil {
+				return err
+			}
+			ttps := float64(r.Tokens) / t.StepSMedian
+			emit(Measurement{Name: c.Name + "/torch/tokens_per_s", Value: ttps, Unit: "tokens/s", Ratio: ratio(tps, ttps)})
+			emit(Measurement{Name: c.Name + "/torch/step_s", Value: t.StepSMedian, Unit: "s", Ratio: ratio(step, t.StepSMedian)})
+			emit(Measurement{Name: c.Name + "/torch/peak_rss", Value: t.PeakRSSMiB, Unit: "MiB", Ratio: ratio(r.PeakRSSMiB, t.PeakRSSMiB)})
+			emit(Measurement{Name: c.Name + "/torch/mfu", Value: mfu(ttps), Unit: "%", Ratio: ratio(mfu(tps), mfu(ttps))})
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// peakFrom is the best rate among the large shapes when all of them were measured, else zero.
+func peakFrom(best map[string]float64) Peak {
+	p := Peak{Source: "ours"}
+	if openblas.Available {
+		p.Source = "openblas"
+	}
+	for _, s := range peakShapes() {
+		g, ok := best[s.Name()]
+		if !ok {
+			return Peak{}
+		}
+		if g > p.GFLOPS {
+			p.GFLOPS, p.Shape = g, s.Name()
+		}
+	}
+	return p
+}
+
+// caseConfig is the model config of a training / forward case (the parent counts FLOPs from it
+// without loading weights).
+func caseConfig(c Case, modelDir string) (*model.Config, error) {
+	if c.Model == Model135M {
+		return Parse135M(), nil
+	}
+	cfg, err := model.LoadConfig(modelDir + "/config.json")
+	if err != nil {
+		return nil, fmt.Errorf("bench: case %s needs a model folder (--model): %w", c.Name, err)
+	}
+	return cfg, nil
+}
+
+// runChild runs case c in a child process of this executable and parses its StepResult.
+func runChild(ctx context.Context, o Options, c Case, log io.Writer) (*StepResult, error) {
+	if o.ChildArgs == nil {
+		return nil, fmt.Errorf("bench: no child command configured for %s", c.Name)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("bench: locating this executable for the child process: %w", err)
+	}
+	start := time.Now()
+	cmd := exec.CommandContext(ctx, exe, o.ChildArgs(c.Name)...)
+	cmd.Stderr = log
+	b, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("bench: child process for %s: %w", c.Name, err)
+	}
+	var r StepResult
+	if err := json.Unmarshal(lastLine(b), &r); err != nil || len(r.StepS) == 0 {
+		return nil, fmt.Errorf("bench: child process for %s: want a JSON StepResult line, got %q", c.Name, lastLine(b))
+	}
+	if c.Method == MethodForward {
+		fmt.Fprintf(log, "bench: %s done in %.1f s\n", c.Name, time.Since(start).Seconds())
+	} else {
+		fmt.Fprintf(log, "bench: %s done in %.1f s (last loss %.4f)\n", c.Name, time.Since(start).Seconds(), r.Loss)
+	}
+	return &r, nil
+}
+
+// median of v (the upper middle for an even count); v is not modified.
+func median(v []float64) float64 {
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	return s[len(s)/2]
+}
+
+// format prints a value with 4–5 significant digits without an exponent for the usual ranges.
+func format(v float64) string {
+	switch a := math.Abs(v); {
+	case a >= 100:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	case a >= 1:
+		return strconv.FormatFloat(v, 'f', 3, 64)
+	default:
+		return strconv.FormatFloat(v, 'f', 4, 64)
+	}
+}

@@ -1,0 +1,116 @@
+package bench
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"time"
+
+	"github.com/moslora/moslora/adapter"
+	"github.com/moslora/moslora/kernels"
+	"github.com/moslora/moslora/model"
+)
+
+// StepResult is what a child process measures for one training or forward case; it travels to
+// the parent as one JSON line on the child's standard output.
+type StepResult struct {
+	Case       string    `json:"case"`
+	Tokens     int       `json:"tokens"`       // per step: Batch × Seq
+	Trainable  int       `json:"trainable"`    // trained parameters (0 for forward)
+	StepS      []float64 `json:"step_s"`       // wall seconds of each timed step
+	CPUS       []float64 `json:"cpu_s"`        // CPU seconds (all threads) of each timed step
+	PeakRSSMiB float64   `json:"peak_rss_mib"` // the child's peak resident set, loading included
+	Loss       float64   `json:"loss"`         // loss of the last training step (a sanity value)
+}
+
+// Targets are the seven projections every adapter case adapts.
+var Targets = []string{"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}
+
+// trainable is one trained tensor with its AdamW state.
+type trainable struct {
+	w, g []float32
+	opt  *kernels.AdamWState
+}
+
+// loadModel builds the model of a case: the folder modelDir for base-19m, random weights for 135m.
+func loadModel(c Case, modelDir string) (*model.Model, error) {
+	if c.Model == Model135M {
+		return model.NewRandom(Parse135M(), 1)
+	}
+	if _, err := model.LoadConfig(filepath.Join(modelDir, "config.json")); err != nil {
+		return nil, fmt.Errorf("bench: case %s needs a model folder (--model): %w", c.Name, err)
+	}
+	return model.Load(modelDir)
+}
+
+// RunStep loads the case's model and times warmup + steps steps of it (training: forward,
+// backward and one AdamW update with torch's defaults at lr 1e-4, as the PyTorch anchor does;
+// forward: the logits of the batch). Run it in a fresh process so PeakRSSMiB is this case's.
+func RunStep(c Case, modelDir string, warmup, steps int) (*StepResult, error) {
+	if c.Shape != nil || c.Method == "" {
+		return nil, fmt.Errorf("bench: %s is not a training or forward case", c.Name)
+	}
+	m, err := loadModel(c, modelDir)
+	if err != nil {
+		return nil, err
+	}
+	var ps []trainable
+	var zero func()
+	switch c.Method {
+	case MethodFull:
+		m.EnableFullGrads()
+		for _, p := range m.Params() {
+			ps = append(ps, trainable{w: p.W, g: p.DW, opt: kernels.NewAdamWState(len(p.W))})
+		}
+		zero = m.ZeroGrads
+	case MethodLoRA, MethodMoSLoRA:
+		cfg := adapter.DefaultConfig()
+		cfg.R, cfg.LoraAlpha = Rank, Alpha
+		cfg.TargetModules = adapter.Targets{List: Targets}
+		cfg.LoraUseMixer = c.Method == MethodMoSLoRA
+		a, err := adapter.New(cfg, m, 1)
+		if err != nil {
+			return nil, err
+		}
+		a.SetTraining(true)
+		for _, p := range a.Params() {
+			ps = append(ps, trainable{w: p.W, g: p.G, opt: kernels.NewAdamWState(len(p.W))})
+		}
+		zero = a.ZeroGrad
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	ids := make([]int, Batch*Seq) // (Batch, Seq) random tokens; labels = ids (next-token loss)
+	for i := range ids {
+		ids[i] = rng.IntN(m.Config.VocabSize)
+	}
+	opt := kernels.DefaultAdamW()
+	opt.LR = 1e-4
+	res := &StepResult{Case: c.Name, Tokens: Batch * Seq}
+	for _, p := range ps {
+		res.Trainable += len(p.w)
+	}
+	for i := 0; i < warmup+steps; i++ {
+		t0, c0 := time.Now(), cpuSeconds()
+		if c.Method == MethodForward {
+			if _, err := m.Forward(ids, Batch, Seq, false); err != nil {
+				return nil, err
+			}
+		} else {
+			zero()
+			loss, err := m.ForwardBackward(ids, ids, Batch, Seq)
+			if err != nil {
+				return nil, err
+			}
+			for _, p := range ps {
+				kernels.AdamWStep(p.w, p.g, p.opt, opt)
+			}
+			res.Loss = loss
+		}
+		if i >= warmup {
+			res.StepS = append(res.StepS, time.Since(t0).Seconds())
+			res.CPUS = append(res.CPUS, cpuSeconds()-c0)
+		}
+	}
+	res.PeakRSSMiB = peakRSSMiB()
+	return res, nil
+}

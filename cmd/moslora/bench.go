@@ -1,0 +1,55 @@
+package main
+
+import (
+	"path/filepath"
+	"strconv"
+
+	"github.com/moslora/moslora/bench"
+	"github.com/moslora/moslora/internal/shared"
+	"github.com/spf13/cobra"
+)
+
+func init() {
+	var o bench.Options
+	var child bool
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure GEMM GFLOP/s, training and forward tokens/s, peak RSS and MFU (optionally beside PyTorch)",
+		Long: `Measure the GEMM shapes of a 135M Llama, and training steps (lora, moslora, full: batch 4 × 512,
+r 16, alpha 32, one AdamW update) and forward steps of base-19m and the 135M shape, each training or
+forward case in a child process so its peak RSS is its own. MFU is the step's model FLOPs per second
+over the machine peak measured in the same run (see the bench package documentation).
+
+Cases: gemm/NT/2048x1536x576 (or gemm/2048x576x1536 for every form of M×N×K), base-19m/lora,
+base-19m/moslora, base-19m/full, base-19m/forward, 135m/lora, …; groups: gemm, base-19m, 135m.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if child {
+				return bench.RunChild(o, cmd.OutOrStdout())
+			}
+			o.ChildArgs = func(name string) []string {
+				return []string{"bench", "--child", "--only", name, "--model", o.ModelDir,
+					"--steps", strconv.Itoa(o.Steps), "--warmup", strconv.Itoa(o.Warmup)}
+			}
+			return bench.Run(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	root := shared.Root()
+	defModel, defScript := "", ""
+	if root != "" {
+		defModel = filepath.Join(root, "models", "base-19m")
+		defScript = filepath.Join(root, "bench", "torch_anchor.py")
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&o.Only, "only", "", "comma-separated cases or groups to run (default: all)")
+	fl.IntVar(&o.Steps, "steps", 3, "timed steps of each training / forward case")
+	fl.IntVar(&o.Warmup, "warmup", 1, "untimed warm-up steps before the timed ones")
+	fl.StringVar(&o.ModelDir, "model", defModel, "model folder of the base-19m cases")
+	fl.StringVar(&o.Compare, "compare", "", `"torch": run the PyTorch anchor with the same settings and print ratios`)
+	fl.StringVar(&o.Python, "python", "/usr/bin/python3", "Python interpreter with torch, for --compare torch")
+	fl.StringVar(&o.TorchScript, "torch-script", defScript, "the PyTorch anchor script")
+	fl.BoolVar(&o.JSON, "json", false, "print one JSON object per measurement")
+	fl.BoolVar(&child, "child", false, "internal: run the one case named by --only and print its JSON result")
+	_ = fl.MarkHidden("child")
+	rootCmd.AddCommand(cmd)
+}
