@@ -46,9 +46,11 @@
 // rate of OpenBLAS with all threads over the large GEMM shapes when built with -tags openblas (and
 // cgo), else the best rate of our own gemm.Sgemm over those shapes. A GEMM rate is that of the
 // fastest of several calls, so the peak is the machine's capability when no other process took its
-// cores; MFU is conservative on a shared machine. For the same reason each case also reports its
-// CPU seconds per step and cpu_mfu = model FLOPs per CPU-second ÷ (peak / threads): the efficiency
-// of the work done whatever other processes took, but blind to cores left idle (serial sections).
+// cores; MFU is conservative on a shared machine. For the same reason every GEMM shape and case
+// also reports CPU seconds (getrusage, all threads), and each case cpu_mfu = model FLOPs per
+// CPU-second ÷ the best GEMM GFLOP per CPU-second over the large shapes: the efficiency of the
+// work done whatever share of the cores other processes took, but blind to cores left idle
+// (serial sections count only as longer wall time).
 //
 // # Invariants
 //

@@ -28,6 +28,7 @@ type Options struct {
 	Python      string // interpreter of the PyTorch anchor
 	TorchScript string // path of torch_anchor.py
 	JSON        bool   // one JSON object per measurement instead of aligned text
+	CPUProfile  string // child mode: write a CPU profile of the timed steps to this file
 
 	// ChildArgs returns the arguments that make this program's executable run exactly one
 	// training / forward case in child mode (RunChild), e.g. ["bench", "--only", name, "--child",
@@ -66,7 +67,16 @@ func RunChild(o Options, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	r, err := RunStep(c, o.ModelDir, o.Warmup, o.Steps)
+	var prof io.Writer
+	if o.CPUProfile != "" {
+		f, err := os.Create(o.CPUProfile)
+		if err != nil {
+			return fmt.Errorf("bench: --cpuprofile: %w", err)
+		}
+		defer f.Close()
+		prof = f
+	}
+	r, err := RunStep(c, o.ModelDir, o.Warmup, o.Steps, prof)
 	if err != nil {
 		return err
 	}
@@ -101,7 +111,7 @@ func Run(ctx context.Context, o Options, out, log io.Writer) error {
 	fmt.Fprintf(log, "bench: %d threads (GOMAXPROCS), %s/%s, OpenBLAS linked: %v\n", threads, runtime.GOOS, runtime.GOARCH, openblas.Available)
 
 	// GEMM shapes.
-	best := map[string]float64{} // shape name → best rate (OpenBLAS's when linked, else ours)
+	best := map[string]gemmTiming{} // shape name → timing (OpenBLAS's when linked, else ours)
 	for _, c := range cases {
 		if c.Shape == nil {
 			continue
@@ -110,14 +120,18 @@ func Run(ctx context.Context, o Options, out, log io.Writer) error {
 		fmt.Fprintf(log, "bench: %s (%.2f GFLOP)\n", c.Name, s.Flops()/1e9)
 		o := newOperands(s)
 		reps, dur := gemmReps(s)
-		ours := timeGemm(s, o, gemm.Sgemm, reps, dur).GFLOPS(s)
+		tm := timeGemm(s, o, gemm.Sgemm, reps, dur)
+		ours := tm.GFLOPS(s)
 		emit(Measurement{Name: c.Name, Value: ours, Unit: "GFLOP/s"})
-		best[s.Name()] = ours
+		emit(Measurement{Name: c.Name + "/per_cpu_s", Value: tm.CPUGFLOPS(s), Unit: "GFLOP/CPU-s"})
+		best[s.Name()] = tm
 		if openblas.Available {
 			openblas.SetThreads(threads)
-			theirs := timeGemm(s, o, openblas.Sgemm, reps, dur).GFLOPS(s)
+			tt := timeGemm(s, o, openblas.Sgemm, reps, dur)
+			theirs := tt.GFLOPS(s)
 			emit(Measurement{Name: c.Name + "/openblas", Value: theirs, Unit: "GFLOP/s", Ratio: ratio(ours, theirs)})
-			best[s.Name()] = theirs
+			emit(Measurement{Name: c.Name + "/openblas/per_cpu_s", Value: tt.CPUGFLOPS(s), Unit: "GFLOP/CPU-s", Ratio: ratio(tm.CPUGFLOPS(s), tt.CPUGFLOPS(s))})
+			best[s.Name()] = tt
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -138,6 +152,7 @@ func Run(ctx context.Context, o Options, out, log io.Writer) error {
 				peak = measurePeak(threads)
 			}
 			emit(Measurement{Name: "peak/" + peak.Source + "/" + peak.Shape, Value: peak.GFLOPS, Unit: "GFLOP/s"})
+			emit(Measurement{Name: "peak/" + peak.Source + "/per_cpu_s", Value: peak.CPUGFLOPS, Unit: "GFLOP/CPU-s"})
 		}
 		cfg, err := caseConfig(c, o.ModelDir)
 		if err != nil {
@@ -163,9 +178,8 @@ func Run(ctx context.Context, o Options, out, log io.Writer) error {
 		emit(Measurement{Name: c.Name + "/flops_per_token", Value: perTok / 1e6, Unit: "MFLOP/token"})
 		emit(Measurement{Name: c.Name + "/model_flops", Value: tps * perTok / 1e9, Unit: "GFLOP/s"})
 		emit(Measurement{Name: c.Name + "/mfu", Value: mfu(tps), Unit: "%"})
-		if cpu := median(r.CPUS); cpu > 0 {
-			perThread := peak.GFLOPS * 1e9 / float64(threads)
-			emit(Measurement{Name: c.Name + "/cpu_mfu", Value: 100 * float64(r.Tokens) * perTok / cpu / perThread, Unit: "%"})
+		if cpu := median(r.CPUS); cpu > 0 && peak.CPUGFLOPS > 0 {
+			emit(Measurement{Name: c.Name + "/cpu_mfu", Value: 100 * float64(r.Tokens) * perTok / cpu / (peak.CPUGFLOPS * 1e9), Unit: "%"})
 		}
 		steps[c.Name] = step
 		if c.Method == MethodMoSLoRA {
@@ -193,19 +207,20 @@ func Run(ctx context.Context, o Options, out, log io.Writer) error {
 }
 
 // peakFrom is the best rate among the large shapes when all of them were measured, else zero.
-func peakFrom(best map[string]float64) Peak {
+func peakFrom(best map[string]gemmTiming) Peak {
 	p := Peak{Source: "ours"}
 	if openblas.Available {
 		p.Source = "openblas"
 	}
 	for _, s := range peakShapes() {
-		g, ok := best[s.Name()]
+		t, ok := best[s.Name()]
 		if !ok {
 			return Peak{}
 		}
-		if g > p.GFLOPS {
+		if g := t.GFLOPS(s); g > p.GFLOPS {
 			p.GFLOPS, p.Shape = g, s.Name()
 		}
+		p.CPUGFLOPS = max(p.CPUGFLOPS, t.CPUGFLOPS(s))
 	}
 	return p
 }

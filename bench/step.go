@@ -2,8 +2,10 @@ package bench
 
 import (
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"path/filepath"
+	"runtime/pprof"
 	"time"
 
 	"github.com/moslora/moslora/adapter"
@@ -46,7 +48,8 @@ func loadModel(c Case, modelDir string) (*model.Model, error) {
 // RunStep loads the case's model and times warmup + steps steps of it (training: forward,
 // backward and one AdamW update with torch's defaults at lr 1e-4, as the PyTorch anchor does;
 // forward: the logits of the batch). Run it in a fresh process so PeakRSSMiB is this case's.
-func RunStep(c Case, modelDir string, warmup, steps int) (*StepResult, error) {
+// With a non-nil profile, the timed steps are CPU-profiled (pprof format) into it.
+func RunStep(c Case, modelDir string, warmup, steps int, profile io.Writer) (*StepResult, error) {
 	if c.Shape != nil || c.Method == "" {
 		return nil, fmt.Errorf("bench: %s is not a training or forward case", c.Name)
 	}
@@ -90,6 +93,12 @@ func RunStep(c Case, modelDir string, warmup, steps int) (*StepResult, error) {
 		res.Trainable += len(p.w)
 	}
 	for i := 0; i < warmup+steps; i++ {
+		if i == warmup && profile != nil {
+			if err := pprof.StartCPUProfile(profile); err != nil {
+				return nil, fmt.Errorf("bench: CPU profile: %w", err)
+			}
+			defer pprof.StopCPUProfile()
+		}
 		t0, c0 := time.Now(), cpuSeconds()
 		if c.Method == MethodForward {
 			if _, err := m.Forward(ids, Batch, Seq, false); err != nil {

@@ -3,6 +3,8 @@ package data
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
+	"sort"
 )
 
 // Batch is a right-padded (B, T) block of examples.
@@ -10,8 +12,10 @@ type Batch struct {
 	IDs    []int // (B, T) token ids, padding = the pad id
 	Labels []int // (B, T) labels, IgnoreLabel on padding and untrained positions
 	B, T   int
-	Tokens int // non-padding tokens
-	Loss   int // positions that take loss (labels ≠ IgnoreLabel at t ≥ 1)
+	Lens   []int // (B) unpadded length of each row
+	Pad    int   // the pad id
+	Tokens int   // non-padding tokens
+	Loss   int   // positions that take loss (labels ≠ IgnoreLabel at t ≥ 1)
 }
 
 // MakeBatch pads exs to the longest one with pad (T = longest length).
@@ -23,7 +27,7 @@ func MakeBatch(exs []Example, pad int) Batch {
 	for i := range exs {
 		t = max(t, len(exs[i].IDs))
 	}
-	b := Batch{B: len(exs), T: t, IDs: make([]int, len(exs)*t), Labels: make([]int, len(exs)*t)}
+	b := Batch{B: len(exs), T: t, IDs: make([]int, len(exs)*t), Labels: make([]int, len(exs)*t), Lens: make([]int, len(exs)), Pad: pad}
 	for i := range exs {
 		ids, lab := b.IDs[i*t:(i+1)*t], b.Labels[i*t:(i+1)*t]
 		n := copy(ids, exs[i].IDs)
@@ -31,6 +35,7 @@ func MakeBatch(exs []Example, pad int) Batch {
 		for j := n; j < t; j++ {
 			ids[j], lab[j] = pad, IgnoreLabel
 		}
+		b.Lens[i] = n
 		b.Tokens += n
 		b.Loss += exs[i].LossTokens()
 	}
@@ -122,4 +127,45 @@ func (l *Loader) Epoch(epoch int) []Batch {
 		out = append(out, MakeBatch(seqs[i:min(i+l.Batch, len(seqs))], l.Pad))
 	}
 	return out
+}
+
+// Split regroups the rows of b into sub-batches of similar length, to cut the padding that a
+// single (B, T) block wastes: rows sorted by length are cut where it minimises
+// Σ_parts (rows · longest + overhead), overhead being the cost of one more forward pass in token
+// equivalents. The parts together hold exactly b's rows (in length order) and targets; a loss
+// averaged over b's targets is Σ_p (p.Loss / b.Loss) · loss_p.
+func (b *Batch) Split(overhead int) []Batch {
+	n := b.B
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(x, y int) bool { return b.Lens[order[x]] < b.Lens[order[y]] })
+	// best[j] = min cost of the first j sorted rows; cut[j] = start of the last part.
+	best, cut := make([]int, n+1), make([]int, n+1)
+	for j := 1; j <= n; j++ {
+		best[j] = -1
+		for i := 0; i < j; i++ {
+			c := best[i] + (j-i)*b.Lens[order[j-1]] + overhead
+			if best[j] < 0 || c < best[j] {
+				best[j], cut[j] = c, i
+			}
+		}
+	}
+	var bounds []int
+	for j := n; j > 0; j = cut[j] {
+		bounds = append(bounds, j)
+	}
+	bounds = append(bounds, 0)
+	slices.Reverse(bounds)
+	parts := make([]Batch, 0, len(bounds)-1)
+	for k := 0; k+1 < len(bounds); k++ {
+		exs := make([]Example, 0, bounds[k+1]-bounds[k])
+		for _, r := range order[bounds[k]:bounds[k+1]] {
+			l := b.Lens[r]
+			exs = append(exs, Example{IDs: b.IDs[r*b.T : r*b.T+l], Labels: b.Labels[r*b.T : r*b.T+l], Row: -1})
+		}
+		parts = append(parts, MakeBatch(exs, b.Pad))
+	}
+	return parts
 }

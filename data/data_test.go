@@ -220,3 +220,59 @@ func TestPackAndLoader(t *testing.T) {
 		t.Errorf("epoch has %d tokens, want 15", total)
 	}
 }
+
+func TestSplitKeepsRowsAndTargets(t *testing.T) {
+	mk := func(n, first int) Example {
+		e := Example{}
+		for i := 0; i < n; i++ {
+			e.IDs = append(e.IDs, first+i)
+			if i > n/2 {
+				e.Labels = append(e.Labels, first+i)
+			} else {
+				e.Labels = append(e.Labels, IgnoreLabel)
+			}
+		}
+		return e
+	}
+	lens := []int{40, 3, 38, 5, 4, 39, 6, 41}
+	var exs []Example
+	for i, n := range lens {
+		exs = append(exs, mk(n, 100*i))
+	}
+	b := MakeBatch(exs, 7)
+	parts := b.Split(8)
+	if len(parts) != 2 {
+		t.Fatalf("%d parts, want 2 (short rows and long rows)", len(parts))
+	}
+	padded, loss, tokens, rows := 0, 0, 0, 0
+	seen := map[int]bool{}
+	for _, p := range parts {
+		padded += p.B * p.T
+		loss += p.Loss
+		tokens += p.Tokens
+		rows += p.B
+		for r := 0; r < p.B; r++ {
+			first := p.IDs[r*p.T]
+			e := exs[first/100]
+			if seen[first] || !slices.Equal(p.IDs[r*p.T:r*p.T+p.Lens[r]], e.IDs) || !slices.Equal(p.Labels[r*p.T:r*p.T+p.Lens[r]], e.Labels) {
+				t.Errorf("row starting %d is not an original row", first)
+			}
+			seen[first] = true
+			for j := p.Lens[r]; j < p.T; j++ {
+				if p.IDs[r*p.T+j] != 7 || p.Labels[r*p.T+j] != IgnoreLabel {
+					t.Errorf("padding of row %d is not pad/IgnoreLabel", first)
+				}
+			}
+		}
+	}
+	if rows != b.B || loss != b.Loss || tokens != b.Tokens {
+		t.Errorf("parts hold %d rows, %d targets, %d tokens; batch %d, %d, %d", rows, loss, tokens, b.B, b.Loss, b.Tokens)
+	}
+	t.Logf("padded tokens: %d in one block, %d in %d parts", b.B*b.T, padded, len(parts))
+	if padded >= b.B*b.T {
+		t.Error("splitting did not reduce padding")
+	}
+	if one := b.Split(1 << 20); len(one) != 1 {
+		t.Errorf("huge overhead gave %d parts, want 1", len(one))
+	}
+}

@@ -117,11 +117,15 @@ func (m *bpe) enableRaw() bool {
 // result: the model has ▁ as a token, adds no prefix or suffix, does not look whole words up
 // (ignore_merges), and no merge joins a left part ending in another rune to a right part starting
 // with ▁. Merging is then local to the parts: every merge happens within one part, in the same
-// relative order.
+// relative order. (Symbols left of a cut end in the rune before it, or are byte-fallback or unk
+// tokens, none of which ends in ▁; symbols right of it start with ▁.)
 func (m *bpe) findSafeSplit(merges [][2]string) {
 	const sep = "\u2581"
 	if _, ok := m.vocab[sep]; !ok || m.prefix != "" || m.suffix != "" || m.ignoreMerges {
 		return
+	}
+	if m.unk >= 0 && strings.HasSuffix(m.vocabR[m.unk], sep) {
+		return // an unknown rune before the cut would end in ▁
 	}
 	for _, mg := range merges {
 		if strings.HasPrefix(mg[1], sep) && !strings.HasSuffix(mg[0], sep) {

@@ -109,3 +109,25 @@ func TestConcurrentEncodeMatchesSequential(t *testing.T) {
 		}
 	}
 }
+
+// TestSafeSplitDoesNotChangeResults: cutting Llama 2 words before ▁ runs (findSafeSplit) gives the
+// same ids as merging each whole normalized paragraph; the small SentencePiece tokenizer has a merge
+// across such a cut ("e ▁") and must not cut.
+func TestSafeSplitDoesNotChangeResults(t *testing.T) {
+	if fixture(t, "small_sentencepiece_bytefallback").model.splitBefore != "" {
+		t.Error("small_sentencepiece_bytefallback merges e+▁, yet words are cut before ▁")
+	}
+	cut := fixture(t, "llama2")
+	if cut.model.splitBefore == "" {
+		t.Fatal("llama2: expected words to be cut before ▁ (no merge crosses the cut)")
+	}
+	whole := variant(t, "llama2", func(map[string]any) {})
+	whole.model.splitBefore = ""
+	docs := documents(corpus(t, "val_lit", 40_000) + corpus(t, "val_code", 40_000))
+	for _, d := range docs {
+		if got, want := cut.Encode(d, false), whole.Encode(d, false); !slices.Equal(got, want) {
+			t.Fatalf("paragraph %q: cut words give %v, whole words %v", short(d), got, want)
+		}
+	}
+	t.Logf("%d paragraphs identical", len(docs))
+}

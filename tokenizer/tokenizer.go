@@ -117,9 +117,8 @@ func (t *Tokenizer) encode(out []int32, text string, sc *scratch) []int32 {
 	if t.addedRaw == nil {
 		return t.encodeNormalized(out, text, true, sc)
 	}
-	sc.raw = t.addedRaw.split(sc.raw[:0], text)
-	raw := sc.raw // encodeNormalized reuses sc.raw only through sc.norm, a distinct buffer
-	for _, part := range raw {
+	sc.raw = t.addedRaw.split(sc.raw[:0], text) // encodeNormalized uses sc.norm, not sc.raw
+	for _, part := range sc.raw {
 		if part.tok != nil {
 			out = append(out, part.tok.id)
 			continue

@@ -44,6 +44,9 @@ type Job struct {
 	// AfterStep, when set, runs after every update with the 1-based step (e.g. periodic eval); an
 	// error stops training.
 	AfterStep func(step int) error
+	// NoSplit runs each micro-batch as one padded (B, T) block instead of length-sorted parts
+	// (same mathematics, more padding; for tests).
+	NoSplit bool
 	// StopAfter, when > 0, stops (with a checkpoint, as on Ctrl-C) after that many updates: for
 	// tests of resumption.
 	StopAfter int
@@ -173,7 +176,7 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 			if b.Loss == 0 {
 				continue // nothing to learn in this micro-batch (cannot happen with Encode's truncation)
 			}
-			loss, err := job.Model.ForwardBackward(b.IDs, b.Labels, b.B, b.T)
+			loss, err := forwardBackward(job.Model, &b, grads, !job.NoSplit)
 			if err != nil {
 				return nil, fmt.Errorf("train: step %d: %w", st.Step+1, err)
 			}
@@ -189,12 +192,7 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 			batches = epochBatches(st.Epoch)
 		}
 		if used > 1 { // mean of the micro-batch means (Hugging Face Trainer convention)
-			inv := float32(1 / float64(used))
-			for _, g := range grads {
-				for i := range g {
-					g[i] *= inv
-				}
-			}
+			scaleGrads(grads, float32(1/float64(used)))
 		}
 		norm := kernels.ClipGradNorm(grads, cfg.Clip)
 		if math.IsNaN(norm) || math.IsInf(norm, 0) {
@@ -242,6 +240,51 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+// splitOverhead is the cost of one more forward/backward call in token equivalents, for
+// data.Batch.Split.
+const splitOverhead = 32
+
+// forwardBackward adds the gradient of the mean loss over b's targets to grads and returns that
+// loss. With split, b runs as length-sorted parts p (less padding); each part's mean-loss gradient
+// g_p enters with weight w_p = p.Loss/b.Loss:
+//
+//	G ← (G / w_p + g_p) · w_p = G + w_p·g_p        (ForwardBackward can only add g_p)
+//
+// so the total is Σ_p w_p·g_p, the gradient of the batch's mean loss, as one padded block gives.
+func forwardBackward(m Model, b *data.Batch, grads [][]float32, split bool) (float64, error) {
+	if !split {
+		return m.ForwardBackward(b.IDs, b.Labels, b.B, b.T)
+	}
+	var loss float64
+	for _, p := range b.Split(splitOverhead) {
+		if p.Loss == 0 {
+			continue
+		}
+		w := float64(p.Loss) / float64(b.Loss)
+		if p.Loss != b.Loss {
+			scaleGrads(grads, float32(1/w))
+		}
+		l, err := m.ForwardBackward(p.IDs, p.Labels, p.B, p.T)
+		if err != nil {
+			return 0, err
+		}
+		if p.Loss != b.Loss {
+			scaleGrads(grads, float32(w))
+		}
+		loss += w * l
+	}
+	return loss, nil
+}
+
+// scaleGrads multiplies every gradient by c.
+func scaleGrads(grads [][]float32, c float32) {
+	for _, g := range grads {
+		for i := range g {
+			g[i] *= c
+		}
+	}
+}
 
 // dataDigest hashes the tokenized training set (ids and labels), so a resume on other data fails.
 func dataDigest(exs []data.Example) digest {

@@ -248,3 +248,50 @@ func TestLRFactorMatchesTransformers(t *testing.T) {
 		t.Error("no warmup: first update should use the full rate")
 	}
 }
+
+// Splitting micro-batches into length-sorted parts is the same mathematics as one padded block.
+func TestSplitBatchesMatchOneBlock(t *testing.T) {
+	exs := tinyExamples(20)
+	for i := 0; i < len(exs); i += 3 { // lengthen some prompts so that batches mix lengths
+		long := make([]int, 20)
+		lab := make([]int, 20)
+		for j := range long {
+			long[j], lab[j] = 3+(7*j+i)%45, data.IgnoreLabel
+		}
+		exs[i].IDs = append(append([]int{1}, long...), exs[i].IDs[1:]...)
+		exs[i].Labels = append(append([]int{data.IgnoreLabel}, lab...), exs[i].Labels[1:]...)
+	}
+	l := data.Loader{Examples: exs, Batch: 4, Pad: 0}
+	splits := 0
+	for _, b := range l.Epoch(0) {
+		if len(b.Split(splitOverhead)) > 1 {
+			splits++
+		}
+	}
+	if splits == 0 {
+		t.Fatal("no batch of the fixture splits: the test would compare nothing")
+	}
+	var w [2]map[string][]float32
+	var losses [2]float64
+	for i, noSplit := range []bool{false, true} {
+		job := tinyJob(t, MethodMoSLoRA, t.TempDir())
+		job.Examples = exs
+		job.NoSplit = noSplit
+		job.Config.GradAccum = 1
+		res, err := Run(context.Background(), job)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w[i], losses[i] = trained(job, res), res.FinalLoss
+	}
+	maxDiff := 0.0
+	for name, a := range w[0] {
+		for j := range a {
+			maxDiff = math.Max(maxDiff, math.Abs(float64(a[j]-w[1][name][j])))
+		}
+	}
+	t.Logf("split vs one block: max |Δw| = %.3g, final loss %.6f vs %.6f", maxDiff, losses[0], losses[1])
+	if maxDiff > 1e-4 || math.Abs(losses[0]-losses[1]) > 1e-5 {
+		t.Errorf("split training differs from one-block training: max |Δw| %g, losses %v %v", maxDiff, losses[0], losses[1])
+	}
+}

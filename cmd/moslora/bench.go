@@ -3,6 +3,7 @@ package main
 import (
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/moslora/moslora/bench"
 	"github.com/moslora/moslora/internal/shared"
@@ -28,8 +29,12 @@ base-19m/moslora, base-19m/full, base-19m/forward, 135m/lora, …; groups: gemm,
 				return bench.RunChild(o, cmd.OutOrStdout())
 			}
 			o.ChildArgs = func(name string) []string {
-				return []string{"bench", "--child", "--only", name, "--model", o.ModelDir,
+				a := []string{"bench", "--child", "--only", name, "--model", o.ModelDir,
 					"--steps", strconv.Itoa(o.Steps), "--warmup", strconv.Itoa(o.Warmup)}
+				if o.CPUProfile != "" {
+					a = append(a, "--cpuprofile", o.CPUProfile+"."+strings.ReplaceAll(name, "/", "_")+".pprof")
+				}
+				return a
 			}
 			return bench.Run(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
@@ -49,6 +54,7 @@ base-19m/moslora, base-19m/full, base-19m/forward, 135m/lora, …; groups: gemm,
 	fl.StringVar(&o.Python, "python", "/usr/bin/python3", "Python interpreter with torch, for --compare torch")
 	fl.StringVar(&o.TorchScript, "torch-script", defScript, "the PyTorch anchor script")
 	fl.BoolVar(&o.JSON, "json", false, "print one JSON object per measurement")
+	fl.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of each training / forward case's timed steps to PREFIX.<case>.pprof")
 	fl.BoolVar(&child, "child", false, "internal: run the one case named by --only and print its JSON result")
 	_ = fl.MarkHidden("child")
 	rootCmd.AddCommand(cmd)

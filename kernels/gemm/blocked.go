@@ -24,8 +24,8 @@ type config struct {
 
 var defaultConfig = config{
 	kernel:           kernelGo,
-	kc:               256,
-	mc:               96,
+	kc:               384,
+	mc:               192,
 	ncBytes:          16 << 20,
 	minParallelFlops: 4 << 20,
 }
@@ -131,6 +131,9 @@ func blocked(cfg *config, transA, transB bool, m, n, k int, alpha float32, a []f
 		ncmax := max(NR, cfg.ncBytes/(4*k)/NR*NR)
 		nb := (n + ncmax - 1) / ncmax
 		g.nc = ((n+nb-1)/nb + NR - 1) / NR * NR
+	}
+	if g.inA {
+		g.mc = min(g.mc, 8*MR) // nothing to keep in L2: small items balance better
 	}
 	icb := (m + g.mc - 1) / g.mc
 	// One block of rows split over several items (few rows, or several column blocks): pack A

@@ -68,7 +68,9 @@ func packB(d []float32, b []float32, b16 []uint16, ldb int, transB bool, j, cols
 		// op(B)(p, j) = b[p*ldb + j]: a contiguous run per step.
 		if cols == NR {
 			for p := 0; p < k; p++ {
-				*(*[NR]float32)(d[p*NR:]) = *(*[NR]float32)(b[p*ldb+j:])
+				// Through a local: a direct array assignment may overlap and calls memmove.
+				t := *(*[NR]float32)(b[p*ldb+j:])
+				*(*[NR]float32)(d[p*NR:]) = t
 			}
 			break
 		}
