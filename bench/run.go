@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -140,7 +141,7 @@ func Run(ctx context.Context, o Options, out, log io.Writer) error {
 
 	// Training and forward cases.
 	var peak Peak
-	steps := map[string]float64{} // case name → median step seconds, for MoSLoRA vs LoRA
+	steps := map[string][2]float64{} // case name → median step wall and CPU seconds, for MoSLoRA vs LoRA
 	for _, c := range cases {
 		if c.Shape != nil {
 			continue
@@ -173,6 +174,7 @@ func Run(ctx context.Context, o Options, out, log io.Writer) error {
 		mfu := func(tokensPerS float64) float64 { return 100 * tokensPerS * perTok / (peak.GFLOPS * 1e9) }
 		emit(Measurement{Name: c.Name + "/tokens_per_s", Value: tps, Unit: "tokens/s"})
 		emit(Measurement{Name: c.Name + "/step_s", Value: step, Unit: "s"})
+		emit(Measurement{Name: c.Name + "/step_s_min", Value: slices.Min(r.StepS), Unit: "s"})
 		emit(Measurement{Name: c.Name + "/cpu_per_step", Value: median(r.CPUS), Unit: "CPU-s"})
 		emit(Measurement{Name: c.Name + "/peak_rss", Value: r.PeakRSSMiB, Unit: "MiB"})
 		emit(Measurement{Name: c.Name + "/flops_per_token", Value: perTok / 1e6, Unit: "MFLOP/token"})
@@ -181,10 +183,13 @@ func Run(ctx context.Context, o Options, out, log io.Writer) error {
 		if cpu := median(r.CPUS); cpu > 0 && peak.CPUGFLOPS > 0 {
 			emit(Measurement{Name: c.Name + "/cpu_mfu", Value: 100 * float64(r.Tokens) * perTok / cpu / (peak.CPUGFLOPS * 1e9), Unit: "%"})
 		}
-		steps[c.Name] = step
+		steps[c.Name] = [2]float64{step, median(r.CPUS)}
 		if c.Method == MethodMoSLoRA {
 			if lora, ok := steps[c.Model+"/"+string(MethodLoRA)]; ok {
-				emit(Measurement{Name: c.Name + "/lora/step_s", Value: lora, Unit: "s", Ratio: ratio(step, lora)})
+				emit(Measurement{Name: c.Name + "/lora/step_s", Value: lora[0], Unit: "s", Ratio: ratio(step, lora[0])})
+				if lora[1] > 0 {
+					emit(Measurement{Name: c.Name + "/lora/cpu_per_step", Value: lora[1], Unit: "CPU-s", Ratio: ratio(median(r.CPUS), lora[1])})
+				}
 			}
 		}
 		if o.Compare == "torch" {

@@ -10,6 +10,7 @@ import (
 	"github.com/moslora/moslora/adapter"
 	"github.com/moslora/moslora/data"
 	"github.com/moslora/moslora/eval"
+	"github.com/moslora/moslora/generate"
 	"github.com/moslora/moslora/model"
 	"github.com/moslora/moslora/tokenizer"
 )
@@ -31,12 +32,18 @@ type Demo struct {
 func DefaultDemo() Demo {
 	c := DefaultConfig()
 	c.Method, c.LR, c.Batch, c.Epochs, c.Warmup, c.MaxLen = MethodMoSLoRA, 2e-3, 8, 1, 4, 128
-	return Demo{TrainRows: 256, PerTask: 8, Config: c}
+	return Demo{TrainRows: 512, PerTask: 8, Config: c}
 }
 
-// DemoResult holds the two evaluations and the training summary.
+// Sample is one greedy generation for a held-out prompt, before and after training.
+type Sample struct {
+	Task, Input, Want, Before, After string
+}
+
+// DemoResult holds the two evaluations, sample generations and the training summary.
 type DemoResult struct {
 	Before, After *eval.Report
+	Samples       []Sample
 	Train         *Result
 	TrainRows     int
 	EvalRows      int
@@ -77,6 +84,12 @@ func RunDemo(ctx context.Context, d Demo, w io.Writer) (*DemoResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	samples := sampleRows(test)
+	for i := range samples {
+		if samples[i].Before, err = greedy(m, tok, samples[i].Input); err != nil {
+			return nil, err
+		}
+	}
 	if d.Out == "" {
 		if d.Out, err = os.MkdirTemp("", "moslora-demo-"); err != nil {
 			return nil, fmt.Errorf("train: %w", err)
@@ -100,8 +113,40 @@ func RunDemo(ctx context.Context, d Demo, w io.Writer) (*DemoResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &DemoResult{Before: before, After: after, Train: res, TrainRows: len(rows), EvalRows: len(test),
+	for i := range samples {
+		if samples[i].After, err = greedy(m, tok, samples[i].Input); err != nil {
+			return nil, err
+		}
+	}
+	return &DemoResult{Before: before, After: after, Samples: samples, Train: res, TrainRows: len(rows), EvalRows: len(test),
 		Adapter: res.Adapter, Elapsed: time.Since(start)}, nil
+}
+
+// sampleRows picks the first generative row of each task (at most three) for sample generations.
+func sampleRows(rows []data.Row) []Sample {
+	var out []Sample
+	seen := map[string]bool{}
+	for _, r := range rows {
+		if !r.HasPrompt || len(r.Choices) > 0 || seen[r.Task] || len(out) == 3 {
+			continue
+		}
+		seen[r.Task] = true
+		out = append(out, Sample{Task: r.Task, Input: r.Prompt, Want: r.Completion})
+	}
+	return out
+}
+
+// greedy decodes up to 32 tokens after BOS + prompt, stopping at EOS.
+func greedy(m *model.Model, tok *tokenizer.Tokenizer, prompt string) (string, error) {
+	ids := tok.Encode(prompt, false)
+	if tok.AddBOS() && tok.BOS() >= 0 {
+		ids = append([]int{tok.BOS()}, ids...)
+	}
+	g, err := generate.Generate(m, ids, generate.Options{MaxNewTokens: 32, StopIDs: []int{tok.EOS()}}, nil)
+	if err != nil {
+		return "", err
+	}
+	return tok.Decode(g.Generated(), true), nil
 }
 
 // PerTask keeps the first n rows of each task, in file order (n ≤ 0: all rows).

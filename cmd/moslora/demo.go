@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 
 	"github.com/moslora/moslora/internal/shared"
 	"github.com/moslora/moslora/train"
@@ -53,6 +54,9 @@ uses ../shared/models/base-19m with a slice of ../shared/data/tasks/mix (--model
 			r.Before.WriteTable(w)
 			fmt.Fprintf(w, "\nafter (%d updates on %d rows, final loss %.3f):\n", r.Train.Steps, r.TrainRows, r.Train.FinalLoss)
 			r.After.WriteTable(w)
+			for _, sm := range r.Samples {
+				fmt.Fprintf(w, "\n[%s] %s\n  expected:%s\n  before:  %q\n  after:   %q\n", sm.Task, lastLine(sm.Input, 2), sm.Want, sm.Before, sm.After)
+			}
 			if r.Before.AvgScore != nil && r.After.AvgScore != nil {
 				fmt.Fprintf(w, "\navg_score %.2f → %.2f   (total %s; adapter in %s)\n", *r.Before.AvgScore, *r.After.AvgScore, r.Elapsed.Round(1e9), d.Out)
 			}
@@ -68,4 +72,13 @@ uses ../shared/models/base-19m with a slice of ../shared/data/tasks/mix (--model
 	fl.IntVar(&d.PerTask, "per-task", d.PerTask, "evaluation rows per task")
 	fl.Int64Var(&d.Config.Seed, "seed", d.Config.Seed, "seed")
 	rootCmd.AddCommand(cmd)
+}
+
+// lastLine returns the last n lines of s joined by " / " (the input and answer cue of a prompt).
+func lastLine(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, " / ")
 }

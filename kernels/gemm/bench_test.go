@@ -1,12 +1,25 @@
 package gemm
 
 import (
+	"flag"
 	"math"
 	"math/rand/v2"
 	"os"
 	"strconv"
 	"testing"
 )
+
+// kernelFlag picks the micro-kernel of BenchmarkSgemm* (see Kernels), e.g. -gemm.kernel=avx2.
+var kernelFlag = flag.String("gemm.kernel", "", "micro-kernel for the Sgemm benchmarks (default: fastest)")
+
+func setKernelFlag(b *testing.B) {
+	if *kernelFlag != "" {
+		if err := SetKernel(*kernelFlag); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Logf("micro-kernel %s", KernelName())
+}
 
 // Tuning knobs for benchmark runs only: GEMM_KC, GEMM_MC, GEMM_NC_BYTES override the blocking.
 func init() {
@@ -66,6 +79,7 @@ func report(b *testing.B, flops, cpu0 float64) {
 }
 
 func BenchmarkSgemm(b *testing.B) {
+	setKernelFlag(b)
 	for _, s := range BenchShapes {
 		b.Run(s.Name(), func(b *testing.B) { benchShape(b, s, Sgemm) })
 	}
@@ -74,7 +88,7 @@ func BenchmarkSgemm(b *testing.B) {
 // BenchmarkSgemmGoKernel is Sgemm with the portable micro-kernel (the path of CPUs without AVX2).
 func BenchmarkSgemmGoKernel(b *testing.B) {
 	cfg := defaultConfig
-	cfg.kernel, cfg.packed = kernelGo, nil
+	useKernel(&cfg, kernels[0])
 	for _, s := range BenchShapes {
 		if s.Huge {
 			continue
@@ -89,6 +103,7 @@ func BenchmarkSgemmGoKernel(b *testing.B) {
 
 // BenchmarkSgemmBF16B times the forward products with bf16 weights (B widened while packing).
 func BenchmarkSgemmBF16B(b *testing.B) {
+	setKernelFlag(b)
 	for _, s := range BenchShapes {
 		if !s.TransB || s.Huge {
 			continue
@@ -109,18 +124,32 @@ func BenchmarkSgemmBF16B(b *testing.B) {
 	}
 }
 
-// BenchmarkKernel times the micro-kernels alone on packed panels held in L1 (kc = 256): the
+// BenchmarkKernel times the micro-kernels alone on packed panels held in L1 (kc = 384): the
 // ceiling of the blocked driver.
 func BenchmarkKernel(b *testing.B) {
-	const kc = 256
+	const kc = 384
 	a, bb, c := make([]float32, MR*kc), make([]float32, NR*kc), make([]float32, MR*NR)
-	for _, kn := range append([]namedKernel{{name: "go", k: kernelGo}}, asmKernels...) {
+	for _, kn := range kernels {
+		k := kn.k
+		if kn.packed != nil {
+			k = kn.packed
+		}
 		b.Run(kn.name, func(b *testing.B) {
 			cpu0 := cpuSeconds()
 			for b.Loop() {
-				kn.k(kc, &a[0], 1, MR, &bb[0], NR, &c[0], NR, 1, 1)
+				k(kc, &a[0], 1, MR, &bb[0], NR, &c[0], NR, 1, 1)
 			}
 			report(b, 2*MR*NR*kc, cpu0)
 		})
+	}
+}
+
+// BenchmarkSgemmSmall times square NN products too small for blocking to pay, where the fixed cost
+// of a call (pooled state, packing, the parallel threshold) shows.
+func BenchmarkSgemmSmall(b *testing.B) {
+	setKernelFlag(b)
+	for _, n := range []int{4, 16, 32, 64, 128} {
+		s := Shape{M: n, N: n, K: n}
+		b.Run(s.Name(), func(b *testing.B) { benchShape(b, s, Sgemm) })
 	}
 }

@@ -7,9 +7,10 @@ import (
 )
 
 // config selects the micro-kernel, thread count and blocking of the driver. Sgemm uses
-// defaultConfig; tests build their own to reach every path (pure-Go kernel on an AVX2 machine,
+// activeConfig(); tests build their own to reach every path (pure-Go kernel on an AVX2 machine,
 // tiny blocks, forced in-place operands).
 type config struct {
+	name    string     // of the micro-kernel, see Kernels
 	kernel  kernelFunc // any strides
 	packed  kernelFunc // packed A and B panels only; nil: kernel
 	threads int        // 0: GOMAXPROCS
@@ -18,30 +19,33 @@ type config struct {
 	// inPlace: 0 chooses by shape (skinny operands are read in place), -1 always packs,
 	// +1 reads A and B in place wherever the layout allows.
 	inPlace int
-	// minParallelFlops: products with fewer flops run on the calling goroutine.
+	// minParallelFlops: products with fewer flops run on the calling goroutine (8 MFLOP: about
+	// 80 µs on one core here, against some 10 µs to hand work to another goroutine).
 	minParallelFlops int
 }
 
 var defaultConfig = config{
+	name:             "go",
 	kernel:           kernelGo,
 	kc:               384,
 	mc:               192,
 	ncBytes:          16 << 20,
-	minParallelFlops: 4 << 20,
+	minParallelFlops: 8 << 20,
+}
+
+// active is the configuration Sgemm uses once SetKernel has been called (nil: defaultConfig).
+var active atomic.Pointer[config]
+
+func activeConfig() *config {
+	if c := active.Load(); c != nil {
+		return c
+	}
+	return &defaultConfig
 }
 
 // skinny is the size (rows of C, or columns) up to which the other operand is read in place:
 // packing it would cost as much as the product (a LoRA rank r ≤ 64).
 const skinny = 64
-
-type namedKernel struct {
-	name       string
-	k          kernelFunc
-	packedOnly bool // takes packed panels only (rsa = 1, csa = MR, rsb = NR)
-}
-
-// asmKernels lists the assembly micro-kernels the running CPU supports (for tests and benchmarks).
-var asmKernels []namedKernel
 
 // call is the state of one product, shared by the goroutines working on it. Pooled with its
 // packing buffers so that a call allocates nothing in the steady state.
@@ -64,6 +68,7 @@ type call struct {
 
 	j0, nc  int // current block of columns [j0, j0+nc)
 	npanels int // NR panels in the block
+	ppi     int // panels per work item of the packing phase (4: short rows, good balance)
 	chunk   int // panels per work item of the compute phase
 	nchunks int
 	phase   phase
@@ -122,7 +127,14 @@ func blocked(cfg *config, transA, transB bool, m, n, k int, alpha float32, a []f
 	if g.nw <= 0 {
 		g.nw = runtime.GOMAXPROCS(0)
 	}
-	if 2*m*n*k < cfg.minParallelFlops {
+	if 2*float64(m)*float64(n)*float64(k) < float64(cfg.minParallelFlops) {
+		g.nw = 1
+	}
+	// One product at a time uses the worker pool; a product started while another one holds it
+	// (callers already parallel, e.g. per attention head) runs on its own goroutine, so no call
+	// ever waits for a task queued behind another call's.
+	pooled := g.nw > 1 && poolBusy.CompareAndSwap(false, true)
+	if !pooled {
 		g.nw = 1
 	}
 	g.nc = n
@@ -136,6 +148,12 @@ func blocked(cfg *config, transA, transB bool, m, n, k int, alpha float32, a []f
 		g.mc = min(g.mc, 8*MR) // nothing to keep in L2: small items balance better
 	}
 	icb := (m + g.mc - 1) / g.mc
+	if g.nw > 1 && icb > 1 && icb%g.nw != 0 {
+		// Row blocks in a multiple of the goroutines, so none is left with the last one alone.
+		icb = (icb + g.nw - 1) / g.nw * g.nw
+		g.mc = ((m+icb-1)/icb + MR - 1) / MR * MR
+		icb = (m + g.mc - 1) / g.mc
+	}
 	// One block of rows split over several items (few rows, or several column blocks): pack A
 	// once instead of once per item.
 	g.sharedA = !g.inA && icb == 1 && (g.nw > 1 || g.nc < n)
@@ -151,7 +169,8 @@ func blocked(cfg *config, transA, transB bool, m, n, k int, alpha float32, a []f
 		g.npanels = (nc + NR - 1) / NR
 		// Phase 1: pack the block of B (in place: only a partial last panel).
 		g.phase = packingB
-		g.items = (g.npanels + 3) / 4
+		g.ppi = 4
+		g.items = (g.npanels + g.ppi - 1) / g.ppi
 		if g.inB {
 			g.items = 0
 			if nc%NR != 0 {
@@ -163,12 +182,20 @@ func blocked(cfg *config, transA, transB bool, m, n, k int, alpha float32, a []f
 		g.phase = computing
 		g.chunk, g.nchunks = g.npanels, 1
 		if want := 4 * g.nw; g.nw > 1 && icb < want {
-			g.nchunks = min(g.npanels, (want+icb-1)/icb)
+			// Few rows: split the columns too, into a multiple of the goroutines where possible.
+			g.nchunks = (want + icb - 1) / icb
+			for icb*g.nchunks%g.nw != 0 {
+				g.nchunks++
+			}
+			g.nchunks = min(g.npanels, g.nchunks)
 			g.chunk = (g.npanels + g.nchunks - 1) / g.nchunks
 			g.nchunks = (g.npanels + g.chunk - 1) / g.chunk
 		}
 		g.items = icb * g.nchunks
 		g.run()
+	}
+	if pooled {
+		poolBusy.Store(false)
 	}
 	g.a, g.b, g.b16, g.c = nil, nil, nil, nil
 	callPool.Put(g)
@@ -244,7 +271,8 @@ func (g *call) work(w int) {
 	}
 }
 
-// packPanels packs B panels [4·it, 4·it+4) of the current block (in place: the last partial one).
+// packPanels packs B panels [ppi·it, ppi·it+ppi) of the current block (in place: the last
+// partial one).
 func (g *call) packPanels(it int) {
 	end := g.j0 + min(g.nc, g.n-g.j0)
 	if g.inB {
@@ -252,7 +280,13 @@ func (g *call) packPanels(it int) {
 		packB(g.bufB, g.b, g.b16, g.ldb, g.transB, j, end-j, g.k)
 		return
 	}
-	for jp := 4 * it; jp < min(4*it+4, g.npanels); jp++ {
+	jp0, jp1 := g.ppi*it, min(g.ppi*(it+1), g.npanels)
+	if g.b != nil && !g.transB && g.j0+jp1*NR <= end {
+		// Whole panels of an untransposed float32 B: read each row's run once, in order.
+		packBRows(g.bufB[jp0*g.k*NR:], g.b, g.ldb, g.j0+jp0*NR, jp1-jp0, g.k)
+		return
+	}
+	for jp := jp0; jp < jp1; jp++ {
 		j := g.j0 + jp*NR
 		packB(g.bufB[jp*g.k*NR:], g.b, g.b16, g.ldb, g.transB, j, min(NR, end-j), g.k)
 	}
@@ -366,6 +400,7 @@ type task struct {
 }
 
 var (
+	poolBusy   atomic.Bool // a product is using the workers
 	tasks      = make(chan task, 64)
 	workersMu  sync.Mutex
 	numWorkers atomic.Int64

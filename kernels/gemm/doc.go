@@ -19,12 +19,15 @@
 // NR-column panels (NR = 16) covering all of K; C is then cut into work items (a block of MC rows
 // × a chunk of panels), and for each KC block of k an item packs its rows of A into MR-row panels
 // (MR = 6) and runs the MR×NR register-tile micro-kernel over every (A panel, B panel) pair, so a
-// B micro-panel (KC×NR) stays in L1 and the A block (MC×KC) in L2. The micro-kernel is Go
-// assembly for amd64 AVX2+FMA (kernel_amd64.s, 12 ymm accumulators), chosen at run time with
-// golang.org/x/sys/cpu, or portable Go (kernel.go) elsewhere, without AVX2, or with the purego
-// build tag. Packing reads either layout (so NN, NT, TN and TT are all one code path) and widens
-// bf16; edge panels are zero-padded and edge tiles go through a scratch tile and a bounded
-// write-back.
+// B micro-panel (KC×NR) stays in L1 and the A block (MC×KC) in L2. Packing reads either layout (so
+// NN, NT, TN and TT are all one code path) and widens bf16; edge panels are zero-padded and edge
+// tiles go through a scratch tile and a bounded write-back.
+//
+// Micro-kernels (Kernels lists those the CPU supports; the last is the default, SetKernel picks
+// another): "go", portable (kernel.go; the only one with the purego build tag or off amd64);
+// "avx2", Go assembly for AVX2+FMA with 12 ymm accumulators and a variant for packed panels
+// (kernel_amd64.s); "avx512", the same tile with one zmm per row and two k steps in flight
+// (kernel_avx512_amd64.s). CPU features come from golang.org/x/sys/cpu.
 //
 // Skinny products (LoRA: N, M or K = r ≤ 64) do not waste the tile or drown in packing: with
 // N ≤ 64 the micro-kernel reads A in place through its strides, with M ≤ 64 it reads an
@@ -32,8 +35,12 @@
 // once per item; K ≤ 64 needs nothing special (packing is cheap next to writing C).
 //
 // Items are taken dynamically by GOMAXPROCS goroutines (the caller and a persistent pool), rows
-// split first and columns too when there are few rows; products under 4 MFLOP run on the calling
-// goroutine. Packing buffers live in pooled call states, so a steady-state call allocates nothing.
+// split first and columns too when there are few rows; products under 8 MFLOP, and products
+// started while another one is using the pool (callers that are themselves parallel), run on the
+// calling goroutine. Sgemm is safe for concurrent use. Packing buffers live in pooled call states, so a steady-state call allocates nothing.
+//
+// The subpackage openblas links OpenBLAS through cgo (build tag openblas) only to measure this
+// package against it; BenchShapes are the products both are measured on.
 //
 // # Invariants
 //

@@ -15,13 +15,13 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 //	a: (m, k), or (k, m) if transA;  b: (k, n), or (n, k) if transB;  c: (m, n) with row stride ldc
 func SgemmBF16B(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []uint16, ldb int, beta float32, c []float32, ldc int) {
 	checkArgs(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
-	blocked(&defaultConfig, transA, transB, m, n, k, alpha, a, lda, nil, b, ldb, beta, c, ldc)
+	blocked(activeConfig(), transA, transB, m, n, k, alpha, a, lda, nil, b, ldb, beta, c, ldc)
 }
 
 // impl is the implementation Sgemm dispatches to: the blocked driver with the best micro-kernel.
 var impl = func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	checkArgs(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
-	blocked(&defaultConfig, transA, transB, m, n, k, alpha, a, lda, b, nil, ldb, beta, c, ldc)
+	blocked(activeConfig(), transA, transB, m, n, k, alpha, a, lda, b, nil, ldb, beta, c, ldc)
 }
 
 // Naive is the reference implementation: a triple loop with float32 accumulation in k order.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sync"
 	"testing"
 )
 
@@ -14,12 +15,19 @@ func testConfigs() []struct {
 	name string
 	cfg  config
 } {
-	kernels := append([]namedKernel{{name: "go", k: kernelGo}}, asmKernels...)
+	// Each kernel alone, and with its packed-panel variant where it has one.
+	var variants []namedKernel
+	for _, nk := range kernels {
+		variants = append(variants, namedKernel{name: nk.name, k: nk.k})
+		if nk.packed != nil {
+			variants = append(variants, namedKernel{name: nk.name + "+packed", k: nk.k, packed: nk.packed})
+		}
+	}
 	var out []struct {
 		name string
 		cfg  config
 	}
-	for _, kn := range kernels {
+	for _, kn := range variants {
 		for _, blk := range []struct {
 			name        string
 			kc, mc, ncb int
@@ -31,22 +39,13 @@ func testConfigs() []struct {
 						cfg  config
 					}{
 						fmt.Sprintf("%s/%s/inplace%+d/t%d", kn.name, blk.name, inPlace, threads),
-						kernelConfig(kn, config{threads: threads, kc: blk.kc, mc: blk.mc, ncBytes: blk.ncb, inPlace: inPlace}),
+						config{name: kn.name, kernel: kn.k, packed: kn.packed, threads: threads, kc: blk.kc, mc: blk.mc, ncBytes: blk.ncb, inPlace: inPlace},
 					})
 				}
 			}
 		}
 	}
 	return out
-}
-
-// kernelConfig sets cfg's kernels to kn (a packed-only kernel beside the general one of its ISA).
-func kernelConfig(kn namedKernel, cfg config) config {
-	cfg.kernel, cfg.packed = kn.k, nil
-	if kn.packedOnly {
-		cfg.kernel, cfg.packed = defaultConfig.kernel, kn.k
-	}
-	return cfg
 }
 
 // operand is a matrix stored row-major with padding: rows × cols inside a buffer with stride
@@ -180,8 +179,10 @@ func TestBlockedMatchesNaive(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, tc := range testConfigs() {
 		sizes := [][3]int{{1, 1, 1}, {1, 17, 9}, {5, 1, 3}, {6, 16, 8}, {7, 15, 7}, {5, 17, 9}, {13, 33, 17}, {25, 47, 31}, {12, 64, 65}, {70, 20, 40}, {3, 90, 25}, {40, 3, 50}}
-		if tc.cfg.kc != 8 {
-			sizes = append(sizes, [3]int{23, 35, 255}, [3]int{13, 18, 257}, [3]int{97, 40, 100}, [3]int{11, 70, 256})
+		if kc, mc := tc.cfg.kc, tc.cfg.mc; kc != 8 {
+			// KC±1 (k blocks are split evenly, so 2·KC+1 gives three short ones), MC±1.
+			sizes = append(sizes, [3]int{23, 35, kc - 1}, [3]int{13, 18, kc + 1}, [3]int{11, 70, kc}, [3]int{7, 20, 2*kc + 1},
+				[3]int{mc + 1, 20, 30}, [3]int{mc - 1, 33, 17}, [3]int{97, 40, 100})
 		}
 		worst := 0.0
 		for si, s := range sizes {
@@ -226,15 +227,15 @@ func TestSgemmMatchesNaive(t *testing.T) {
 	t.Logf("Sgemm: worst error / bound = %.3g", worst)
 }
 
-// TestKernelsAgree runs each micro-kernel alone on one tile with in-place strides (packed ones
-// for packed-only kernels) and both write-back modes, against the pure-Go kernel.
+// TestKernelsAgree runs each micro-kernel alone on one tile, with in-place strides and with
+// packed ones (its packed variant too), in both write-back modes, against the pure-Go kernel.
 func TestKernelsAgree(t *testing.T) {
-	if len(asmKernels) == 0 {
+	if len(kernels) == 1 {
 		t.Skip("no assembly micro-kernel on this CPU/build")
 	}
 	rng := rand.New(rand.NewPCG(5, 6))
-	for _, kn := range asmKernels {
-		for _, kc := range []int{0, 1, 3, 4, 5, 17} {
+	for _, nk := range kernels[1:] {
+		for _, kc := range []int{0, 1, 2, 3, 4, 5, 7, 17} {
 			a := make([]float32, 7*40)
 			b := make([]float32, 40*19)
 			for i := range a {
@@ -244,24 +245,42 @@ func TestKernelsAgree(t *testing.T) {
 				b[i] = float32(rng.NormFloat64())
 			}
 			for _, beta := range []float32{0, 0.5} {
-				want := make([]float32, 6*21)
-				for i := range want {
-					want[i] = float32(rng.NormFloat64())
-				}
-				got := append([]float32(nil), want...)
-				rsa, csa, rsb := 40, 1, 19
-				if kn.packedOnly {
-					rsa, csa, rsb = 1, MR, NR
-				}
-				kernelGo(kc, &a[0], rsa, csa, &b[0], rsb, &want[0], 21, 1.25, beta)
-				kn.k(kc, &a[0], rsa, csa, &b[0], rsb, &got[0], 21, 1.25, beta)
-				for i := range got {
-					if d := math.Abs(float64(got[i] - want[i])); d > 1e-4*float64(kc+1) {
-						t.Fatalf("%s kc=%d beta=%g: element %d = %g, go kernel %g", kn.name, kc, beta, i, got[i], want[i])
+				for _, packed := range []bool{false, true} {
+					k, rsa, csa, rsb := nk.k, 40, 1, 19
+					if packed {
+						rsa, csa, rsb = 1, MR, NR
+						if nk.packed != nil {
+							k = nk.packed
+						}
+					}
+					want := make([]float32, 6*21)
+					for i := range want {
+						want[i] = float32(rng.NormFloat64())
+					}
+					got := append([]float32(nil), want...)
+					kernelGo(kc, &a[0], rsa, csa, &b[0], rsb, &want[0], 21, 1.25, beta)
+					k(kc, &a[0], rsa, csa, &b[0], rsb, &got[0], 21, 1.25, beta)
+					for i := range got {
+						if d := math.Abs(float64(got[i] - want[i])); d > 1e-4*float64(kc+1) {
+							t.Fatalf("%s packed=%v kc=%d beta=%g: element %d = %g, go kernel %g", nk.name, packed, kc, beta, i, got[i], want[i])
+						}
 					}
 				}
 			}
 		}
+	}
+}
+
+// TestSetKernel checks the kernel registry: every listed kernel can be chosen, others are errors.
+func TestSetKernel(t *testing.T) {
+	defer active.Store(nil)
+	for _, name := range Kernels() {
+		if err := SetKernel(name); err != nil || KernelName() != name {
+			t.Errorf("SetKernel(%q) = %v, KernelName() = %q", name, err, KernelName())
+		}
+	}
+	if err := SetKernel("sse9"); err == nil {
+		t.Error("SetKernel(sse9) succeeded")
 	}
 }
 
@@ -292,11 +311,50 @@ func TestSgemmReusesBuffers(t *testing.T) {
 	if raceEnabled {
 		t.Skip("sync.Pool drops items at random under the race detector")
 	}
-	const m, n, k = 130, 150, 170
+	const m, n, k = 170, 180, 190 // 11.6 MFLOP: parallel
 	a, b, c := make([]float32, m*k), make([]float32, k*n), make([]float32, m*n)
 	f := func() { Sgemm(false, true, m, n, k, 1, a, k, b, k, 0, c, n) }
 	f()
 	if allocs := testing.AllocsPerRun(20, f); allocs > 0 {
 		t.Errorf("Sgemm allocates %v times per call in the steady state", allocs)
+	}
+}
+
+// TestSgemmConcurrentCallers runs products from several goroutines at once (as a parallel caller
+// does): each must match Naive, whichever of them gets the worker pool.
+func TestSgemmConcurrentCallers(t *testing.T) {
+	const callers, rounds = 4, 3
+	errs := make(chan string, callers*rounds)
+	var wg sync.WaitGroup
+	for g := 0; g < callers; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(g), 9))
+			for r := 0; r < rounds; r++ {
+				m, n, k := 150+rng.IntN(60), 100+rng.IntN(90), 200+rng.IntN(90) // ≥ 8 MFLOP: parallel
+				a, b := make([]float32, m*k), make([]float32, k*n)
+				for i := range a {
+					a[i] = float32(rng.NormFloat64())
+				}
+				for i := range b {
+					b[i] = float32(rng.NormFloat64())
+				}
+				got, want := make([]float32, m*n), make([]float32, m*n)
+				Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, got, n)
+				Naive(false, false, m, n, k, 1, a, k, b, n, 0, want, n)
+				for i := range got {
+					if d := math.Abs(float64(got[i] - want[i])); d > 1e-3 {
+						errs <- fmt.Sprintf("caller %d round %d: element %d = %g, naive %g", g, r, i, got[i], want[i])
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
 	}
 }

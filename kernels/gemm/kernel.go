@@ -1,6 +1,9 @@
 package gemm
 
-import "unsafe"
+import (
+	"fmt"
+	"unsafe"
+)
 
 // Register tile of the micro-kernel: MR rows of A times NR columns of B.
 const (
@@ -18,10 +21,53 @@ const (
 // caller pads edge panels with zeros and routes edge tiles of C through a scratch tile.
 type kernelFunc func(kc int, a *float32, rsa, csa int, b *float32, rsb int, c *float32, ldc int, alpha, beta float32)
 
-// kernelGo is the portable micro-kernel. It walks the tile in 2×4 strips so that the eight
-// accumulators, four B values and one A value stay in the sixteen SSE registers the Go compiler
-// uses for float32, and reads the panels through unsafe offsets (no bounds checks in the loop;
-// the driver guarantees every offset lies inside the operands).
+// namedKernel is a micro-kernel the running CPU supports.
+type namedKernel struct {
+	name   string
+	k      kernelFunc // any strides
+	packed kernelFunc // a faster variant for packed panels (rsa = 1, csa = MR, rsb = NR), or nil
+}
+
+// kernels lists the supported micro-kernels, slowest first; init functions of the assembly files
+// append theirs and the last one becomes the default.
+var kernels = []namedKernel{{name: "go", k: kernelGo}}
+
+func useKernel(cfg *config, nk namedKernel) {
+	cfg.name, cfg.kernel, cfg.packed = nk.name, nk.k, nk.packed
+}
+
+// Kernels names the micro-kernels this build can run on this CPU, slowest first: "go" (portable),
+// then "avx2" and "avx512" on amd64 CPUs that have them (not with the purego build tag).
+func Kernels() []string {
+	out := make([]string, len(kernels))
+	for i, nk := range kernels {
+		out[i] = nk.name
+	}
+	return out
+}
+
+// KernelName names the micro-kernel Sgemm uses now (the last of Kernels unless SetKernel chose).
+func KernelName() string { return activeConfig().name }
+
+// SetKernel makes Sgemm and SgemmBF16B use the named micro-kernel, e.g. to compare "avx2" with a
+// library restricted to AVX2. Safe to call concurrently with products (each call uses one kernel
+// throughout). It returns an error naming the supported kernels if name is not one of them.
+func SetKernel(name string) error {
+	for _, nk := range kernels {
+		if nk.name == name {
+			cfg := defaultConfig
+			useKernel(&cfg, nk)
+			active.Store(&cfg)
+			return nil
+		}
+	}
+	return fmt.Errorf("gemm: micro-kernel %q not available on this CPU/build (have %v)", name, Kernels())
+}
+
+// kernelGo is the portable micro-kernel (scalar: the Go compiler does not vectorise, so about
+// 5 GFLOP/s). It walks the tile in 2×4 strips, eight accumulators that mostly stay in registers,
+// and reads the panels through unsafe offsets (no bounds checks in the loop; the driver guarantees
+// every offset lies inside the operands).
 func kernelGo(kc int, a *float32, rsa, csa int, b *float32, rsb int, c *float32, ldc int, alpha, beta float32) {
 	var acc [MR][NR]float32 // the tile before scaling
 	pa, pb := unsafe.Pointer(a), unsafe.Pointer(b)

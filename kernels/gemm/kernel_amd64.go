@@ -14,14 +14,29 @@ func kernelAVX2(kc int, a *float32, rsa, csa int, b *float32, rsb int, c *float3
 //go:noescape
 func kernelAVX2Packed(kc int, a *float32, rsa, csa int, b *float32, rsb int, c *float32, ldc int, alpha, beta float32)
 
+// kernelAVX512 is the same 6×16 tile in kernel_avx512_amd64.s with one zmm per row (AVX-512F),
+// two k steps in flight.
+//
+//go:noescape
+func kernelAVX512(kc int, a *float32, rsa, csa int, b *float32, rsb int, c *float32, ldc int, alpha, beta float32)
+
+// kernelAVX512Packed is kernelAVX512 restricted to packed panels (rsa = 1, csa = MR, rsb = NR).
+//
+//go:noescape
+func kernelAVX512Packed(kc int, a *float32, rsa, csa int, b *float32, rsb int, c *float32, ldc int, alpha, beta float32)
+
+// hasAVX512 reports whether the running CPU (and OS) supports the AVX-512 micro-kernel.
+var hasAVX512 = cpu.X86.HasAVX512F
+
 // hasAVX2 reports whether the running CPU (and OS) supports the assembly micro-kernel.
 var hasAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
 func init() {
 	if hasAVX2 {
-		defaultConfig.kernel, defaultConfig.packed = kernelAVX2, kernelAVX2Packed
-		asmKernels = append(asmKernels,
-			namedKernel{name: "avx2", k: kernelAVX2},
-			namedKernel{name: "avx2packed", k: kernelAVX2Packed, packedOnly: true})
+		kernels = append(kernels, namedKernel{name: "avx2", k: kernelAVX2, packed: kernelAVX2Packed})
 	}
+	if hasAVX512 {
+		kernels = append(kernels, namedKernel{name: "avx512", k: kernelAVX512, packed: kernelAVX512Packed})
+	}
+	useKernel(&defaultConfig, kernels[len(kernels)-1])
 }

@@ -56,6 +56,20 @@ func packA(dst []float32, a []float32, lda int, transA bool, i0, mc, p0, kc int)
 	}
 }
 
+// packBRows packs np whole consecutive panels of an untransposed float32 B, columns
+// [j, j+np·NR), into d (np·k·NR floats, panel after panel), walking B row by row so that each
+// row's run of np·NR floats is read once and in order.
+func packBRows(d []float32, b []float32, ldb, j, np, k int) {
+	for p := 0; p < k; p++ {
+		s := b[p*ldb+j : p*ldb+j+np*NR]
+		for q := 0; q < np; q++ {
+			// Through a local: a direct array assignment may overlap and calls memmove.
+			t := *(*[NR]float32)(s[q*NR:])
+			*(*[NR]float32)(d[q*k*NR+p*NR:]) = t
+		}
+	}
+}
+
 // packB packs the one panel of op(B) with columns [j, j+cols) (cols ≤ NR) over all k steps into
 // d (k·NR floats). Exactly one of b and b16 is non-nil; bf16 is widened here.
 func packB(d []float32, b []float32, b16 []uint16, ldb int, transB bool, j, cols, k int) {

@@ -26,13 +26,16 @@ func (s Shape) Name() string {
 func (s Shape) Flops() float64 { return 2 * float64(s.M) * float64(s.N) * float64(s.K) }
 
 // BenchShapes are the products of one training step of the 135M Llama shape (hidden 576,
-// intermediate 1536, vocabulary 49152) at 2048 tokens with LoRA rank 16:
+// intermediate 1536, vocabulary 49152) at 2048 tokens with LoRA rank 16, then a few of base-19m:
 //
 //	forward   y = x·Wᵀ       NT  (tokens, out, in)
 //	input     dx = dy·W      NN  (tokens, in, out)
 //	weight    dW = dyᵀ·x     TN  (out, in, tokens)
 //	LoRA      x·Aᵀ (NT, N = r), h·Bᵀ (NT, K = r), dA = dhᵀ·x (TN, M = r), dB = dyᵀ·h (TN, N = r),
-//	          dh = dy·B (NN, N = r), dx += dh·A (NN, K = r)
+//	          dh = dy·B (NN, N = r), dx += dh·A (NN, K = r); the same with in = 1536 (down projection)
+//	          or out = 1536 (gate/up projections)
+//	attention one head (seq 512, head dim 64): S = Q·Kᵀ (NT), O = P·V and dQ = dS·K (NN),
+//	          dV = Pᵀ·dO and dK = dSᵀ·Q (TN)
 var BenchShapes = []Shape{
 	{TransB: true, M: 2048, N: 1536, K: 576},
 	{TransB: true, M: 2048, N: 576, K: 1536},
@@ -48,4 +51,17 @@ var BenchShapes = []Shape{
 	{TransA: true, M: 576, N: 16, K: 2048, Skinny: true},
 	{M: 2048, N: 16, K: 576, Skinny: true},
 	{M: 2048, N: 576, K: 16, Skinny: true},
+	{TransB: true, M: 2048, N: 16, K: 1536, Skinny: true},
+	{TransA: true, M: 1536, N: 16, K: 2048, Skinny: true},
+	{TransA: true, M: 16, N: 1536, K: 2048, Skinny: true},
+	{TransB: true, M: 512, N: 512, K: 64, Skinny: true},
+	{M: 512, N: 64, K: 512, Skinny: true},
+	{TransA: true, M: 512, N: 64, K: 512, Skinny: true},
+	// base-19m (hidden 384, 2 kv heads × 64, intermediate 1024, vocabulary 16384) at 2048 tokens.
+	{TransB: true, M: 2048, N: 384, K: 384},
+	{TransB: true, M: 2048, N: 128, K: 384},
+	{TransB: true, M: 2048, N: 1024, K: 384},
+	{TransB: true, M: 2048, N: 384, K: 1024},
+	{TransA: true, M: 128, N: 384, K: 2048},
+	{TransB: true, M: 2048, N: 16384, K: 384, Huge: true},
 }

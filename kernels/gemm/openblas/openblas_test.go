@@ -1,6 +1,7 @@
 package openblas
 
 import (
+	"flag"
 	"math"
 	"math/rand/v2"
 	"runtime"
@@ -53,6 +54,10 @@ func TestMatchesNaive(t *testing.T) {
 	t.Logf("max abs error vs naive: %.3g", worst)
 }
 
+// kernelFlag picks gemm's micro-kernel for BenchmarkCompare, e.g. -gemm.kernel=avx2 to compare
+// like with like (OpenBLAS 0.3.21 uses its AVX2 "Haswell" kernels on this CPU).
+var kernelFlag = flag.String("gemm.kernel", "", "gemm micro-kernel (default: fastest)")
+
 type sgemmFunc = func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
 
 func bench(b *testing.B, s gemm.Shape, f sgemmFunc) {
@@ -96,6 +101,12 @@ func BenchmarkCompare(b *testing.B) {
 		b.Skip("OpenBLAS not linked: build with -tags openblas")
 	}
 	SetThreads(runtime.GOMAXPROCS(0))
+	if *kernelFlag != "" {
+		if err := gemm.SetKernel(*kernelFlag); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Logf("gemm micro-kernel %s, %d threads", gemm.KernelName(), runtime.GOMAXPROCS(0))
 	for _, s := range gemm.BenchShapes {
 		b.Run(s.Name()+"/ours", func(b *testing.B) { bench(b, s, gemm.Sgemm) })
 		b.Run(s.Name()+"/openblas", func(b *testing.B) { bench(b, s, Sgemm) })
