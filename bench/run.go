@@ -109,7 +109,8 @@ func Run(ctx context.Context, o Options, out, log io.Writer) error {
 		fmt.Fprintln(out)
 	}
 	ratio := func(ours, theirs float64) *float64 { r := ours / theirs; return &r }
-	fmt.Fprintf(log, "bench: %d threads (GOMAXPROCS), %s/%s, OpenBLAS linked: %v\n", threads, runtime.GOOS, runtime.GOARCH, openblas.Available)
+	fmt.Fprintf(log, "bench: %d threads (GOMAXPROCS), %s/%s, gemm micro-kernel %s, OpenBLAS linked: %v\n",
+		threads, runtime.GOOS, runtime.GOARCH, gemm.KernelName(), openblas.Available)
 
 	// GEMM shapes.
 	best := map[string]gemmTiming{} // shape name → timing (OpenBLAS's when linked, else ours)

@@ -7,10 +7,17 @@ import "math"
 //	h = silu(g) ⊙ u,   silu(g) = g·σ(g)        g, u, h: (n)
 func SwiGLUForward(h, g, u []float32, n int) {
 	checkLen("swiglu h", h, n)
-	for i := 0; i < n; i++ {
-		x := g[i]
-		s := 1 / (1 + Exp(-x))
-		h[i] = x * s * u[i]
+	var e [256]float32 // e^(−g) of one chunk
+	for c := 0; c < n; c += len(e) {
+		m := min(len(e), n-c)
+		gc, uc, hc, ec := g[c:c+m], u[c:c+m], h[c:c+m], e[:m]
+		for i, x := range gc {
+			ec[i] = -x
+		}
+		ExpSlice(ec, ec)
+		for i, x := range gc {
+			hc[i] = x / (1 + ec[i]) * uc[i]
+		}
 	}
 }
 
@@ -20,11 +27,19 @@ func SwiGLUForward(h, g, u []float32, n int) {
 func SwiGLUBackward(dg, du, dh, g, u []float32, n int) {
 	checkLen("swiglu dg", dg, n)
 	checkLen("swiglu du", du, n)
-	for i := 0; i < n; i++ {
-		x := g[i]
-		s := 1 / (1 + Exp(-x))
-		du[i] += dh[i] * x * s
-		dg[i] += dh[i] * u[i] * s * (1 + x*(1-s))
+	var e [256]float32 // e^(−g) of one chunk
+	for c := 0; c < n; c += len(e) {
+		m := min(len(e), n-c)
+		gc, uc, dhc, dgc, duc, ec := g[c:c+m], u[c:c+m], dh[c:c+m], dg[c:c+m], du[c:c+m], e[:m]
+		for i, x := range gc {
+			ec[i] = -x
+		}
+		ExpSlice(ec, ec)
+		for i, x := range gc {
+			s := 1 / (1 + ec[i])
+			duc[i] += dhc[i] * x * s
+			dgc[i] += dhc[i] * uc[i] * s * (1 + x*(1-s))
+		}
 	}
 }
 

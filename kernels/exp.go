@@ -46,3 +46,46 @@ func Exp(x float32) float32 {
 	}
 	return y * math.Float32frombits(uint32(int32(n)+127)<<23)
 }
+
+// ExpSlice sets dst[i] = eˢʳᶜ⁽ⁱ⁾ for every element of src (len(dst) ≥ len(src); dst may be src,
+// not otherwise overlap it): Exp on 8 lanes at a time with AVX2+FMA where the CPU has them
+// (exp_amd64.s, within 2 ulp of math.Exp like Exp and with the same special values), else Exp in
+// a loop (expSliceGo, the reference).
+func ExpSlice(dst, src []float32) {
+	if len(dst) < len(src) {
+		panic("kernels: exp dst too short")
+	}
+	expSlice(dst[:len(src)], src)
+}
+
+// expSliceGo is ExpSlice with the scalar Exp.
+func expSliceGo(dst, src []float32) {
+	for i, x := range src {
+		dst[i] = Exp(x)
+	}
+}
+
+// expShiftSumGo is the reference of expShiftSum (exp_amd64.go, exp_other.go): dst[i] =
+// Exp(src[i] − shift) (dst may be src), returning Σ dst[i] summed in float64 — the exponentials
+// of a softmax fused with their sum.
+func expShiftSumGo(dst, src []float32, shift float32) float64 {
+	var s float64
+	for i, x := range src {
+		e := Exp(x - shift)
+		dst[i] = e
+		s += float64(e)
+	}
+	return s
+}
+
+// maxOfGo returns the largest of m and the elements of x: the reference of maxOf (the largest
+// element of a non-empty x; with NaNs in x its result is unspecified, and a softmax of such a row
+// is NaN anyway, through the sum).
+func maxOfGo(x []float32, m float32) float32 {
+	for _, v := range x {
+		if v > m {
+			m = v
+		}
+	}
+	return m
+}

@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -48,4 +49,123 @@ func BenchmarkMathExp(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(expIn)), "ns/exp")
+}
+
+// TestExpSliceMatchesExp checks the vectorised ExpSlice against math.Exp (relative error) and the
+// scalar Exp on odd lengths, in place and not, with special values in every lane position, and
+// that it writes nothing past len(src).
+func TestExpSliceMatchesExp(t *testing.T) {
+	var xs []float32
+	for x := float32(-87.3); x < 88.7; x += 0.0137 {
+		xs = append(xs, x)
+	}
+	nan, inf := float32(math.NaN()), float32(math.Inf(1))
+	specials := []float32{100, -100, nan, 0, 88.72283, -87.33654, 88.8, -87.4, inf, -inf, 1e-30, -1e-30}
+	for i, s := range specials {
+		xs[i*13+i%8] = s // different lanes
+	}
+	worst, worstVsExp := 0.0, 0.0
+	for _, n := range []int{0, 1, 7, 8, 9, 31, len(xs)} {
+		for _, inPlace := range []bool{false, true} {
+			src := append([]float32(nil), xs[:n]...)
+			dst := make([]float32, n+3)
+			for i := range dst {
+				dst[i] = nan
+			}
+			if inPlace {
+				copy(dst, src)
+				ExpSlice(dst, dst[:n])
+			} else {
+				ExpSlice(dst, src)
+			}
+			for i, x := range xs[:n] {
+				got, ref := float64(dst[i]), float64(Exp(x))
+				want := math.Exp(float64(x))
+				switch {
+				case x != x:
+					if got == got {
+						t.Fatalf("n=%d: ExpSlice(NaN) = %g", n, got)
+					}
+				case want < 0x1p-126 || x < -87.33654:
+					if got != 0 || ref != 0 {
+						t.Fatalf("n=%d: ExpSlice(%g) = %g, Exp %g; want 0", n, x, got, ref)
+					}
+				case x > 88.72283:
+					if !math.IsInf(got, 1) {
+						t.Fatalf("n=%d: ExpSlice(%g) = %g, want +Inf", n, x, got)
+					}
+				default:
+					e := math.Abs(got-want) / want
+					if e > 2.5e-7 {
+						t.Fatalf("n=%d: ExpSlice(%g) = %g, math.Exp %g (rel %.3g)", n, x, got, want, e)
+					}
+					worst = math.Max(worst, e)
+					worstVsExp = math.Max(worstVsExp, math.Abs(got-ref)/ref)
+				}
+			}
+			for i := n; i < len(dst); i++ {
+				if dst[i] == dst[i] {
+					t.Fatalf("n=%d: wrote dst[%d] past the end", n, i)
+				}
+			}
+		}
+	}
+	t.Logf("max relative error vs math.Exp %.3g, vs Exp %.3g", worst, worstVsExp)
+}
+
+func BenchmarkExpSlice(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		ExpSlice(expOut, expIn)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(expIn)), "ns/exp")
+}
+
+// TestExpShiftSumAndMaxMatchReference checks the fused softmax helpers against their scalar
+// references on odd lengths: expShiftSum's exponentials within 2.5e-7 relative of expShiftSumGo's
+// and its float64 sum within 1e-6 relative; maxOf exactly (the max sits in every position).
+func TestExpShiftSumAndMaxMatchReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 5))
+	worstE, worstS := 0.0, 0.0
+	for _, n := range []int{1, 3, 7, 8, 9, 16, 17, 63, 100, 1001} {
+		src := make([]float32, n)
+		for i := range src {
+			src[i] = float32(rng.NormFloat64() * 10)
+		}
+		for pos := 0; pos < n; pos += max(1, n/7) {
+			x := append([]float32(nil), src...)
+			x[pos] = 1000
+			if got := maxOf(x); got != 1000 {
+				t.Fatalf("n=%d: maxOf with the max at %d = %g", n, pos, got)
+			}
+		}
+		shift := maxOfGo(src[1:], src[0])
+		if got := maxOf(src); got != shift {
+			t.Fatalf("n=%d: maxOf = %g, reference %g", n, got, shift)
+		}
+		want, got := make([]float32, n), make([]float32, n+2)
+		got[n], got[n+1] = -1, -1
+		ws := expShiftSumGo(want, src, shift)
+		gs := expShiftSum(got, src, shift)
+		for i := range want {
+			if e := math.Abs(float64(got[i]-want[i])) / max(float64(want[i]), 1e-30); e > 2.5e-7 && want[i] > 0x1p-126 {
+				t.Fatalf("n=%d: exp[%d] = %g, reference %g", n, i, got[i], want[i])
+			} else if want[i] > 0x1p-126 {
+				worstE = max(worstE, e)
+			}
+		}
+		if got[n] != -1 || got[n+1] != -1 {
+			t.Fatalf("n=%d: wrote past len(src)", n)
+		}
+		if e := math.Abs(gs-ws) / ws; e > 1e-6 {
+			t.Fatalf("n=%d: sum %g, reference %g", n, gs, ws)
+		} else {
+			worstS = max(worstS, e)
+		}
+		// In place, as SoftmaxForward uses it.
+		x := append([]float32(nil), src...)
+		if s := expShiftSum(x, x, shift); math.Abs(s-gs) > 1e-12*gs {
+			t.Fatalf("n=%d: in place sum %g, not in place %g", n, s, gs)
+		}
+	}
+	t.Logf("max relative error: exponentials %.3g, sums %.3g", worstE, worstS)
 }

@@ -1,23 +1,12 @@
 package kernels
 
 // SoftmaxForward replaces x (n) in place by softmax(x), with the max subtracted first, exponentials
-// by Exp and their sum accumulated in float64.
+// (Exp on 8 lanes, fused with their sum: expShiftSum) summed in float64.
 func SoftmaxForward(x []float32) {
 	if len(x) == 0 {
 		return
 	}
-	mx := x[0]
-	for _, v := range x[1:] {
-		if v > mx {
-			mx = v
-		}
-	}
-	var s float64
-	for i, v := range x {
-		e := Exp(v - mx)
-		x[i] = e
-		s += float64(e)
-	}
+	s := expShiftSum(x, x, maxOf(x))
 	inv := float32(1 / s)
 	for i := range x {
 		x[i] *= inv

@@ -32,6 +32,12 @@ func (s *attnShape) span(i int) (lo, hi int) {
 	return lo, i + 1
 }
 
+// attnSaveBytes bounds the attention probabilities a training step keeps for the backward pass
+// (B·H·T²·L floats): within it every layer's P is saved; beyond it (the 135M shape at 4×512
+// would keep 1.1 GB) P is recomputed in the backward pass, one block at a time. base-19m at
+// 4×512 keeps 200 MB. (A variable so tests can force either path.)
+var attnSaveBytes = 256 << 20
+
 // attnBlock is the number of query rows whose scores are computed together: query rows [i0, i1)
 // need only the keys [lo(i0), i1), so the masked upper triangle is mostly skipped. (A variable so
 // tests can use several blocks on short sequences.)
@@ -43,75 +49,102 @@ func (s *attnShape) keys(i0, i1 int) (klo, khi int) {
 	return klo, i1
 }
 
+// probs computes the attention probabilities of query rows [i0, i1) of one head into P, a
+// (i1−i0, T) block (row i at (i−i0)·T), and returns the key range [klo, khi) those rows see:
+//
+//	P[i, klo:khi] = softmax over j in [lo(i), i] of scale·q_i·k_j (0 for the other j)
+//
+// Only columns [klo, khi) are written. The forward pass and the backward pass (which recomputes
+// P rather than keeping B·H·T² probabilities per layer) call it with the same arguments, so both
+// see bitwise the same P. qb, kb: this (batch, head)'s queries and keys with strides ldq, ldk.
+func probs(P, qb, kb []float32, ldq, ldk int, s *attnShape, i0, i1 int) (klo, khi int) {
+	T := s.T
+	klo, khi = s.keys(i0, i1)
+	gemm.Sgemm(false, true, i1-i0, khi-klo, s.D, s.scale, qb[i0*ldq:], ldq, kb[klo*ldk:], ldk, 0, P[klo:], T)
+	for i := i0; i < i1; i++ {
+		row := P[(i-i0)*T : (i-i0+1)*T]
+		lo, hi := s.span(i)
+		clear(row[klo:lo])
+		kernels.SoftmaxForward(row[lo:hi])
+		clear(row[hi:khi])
+	}
+	return klo, khi
+}
+
 // attentionForward computes causal softmax attention per (batch, head), with GEMMs on blocks of
-// query rows:
+// attnBlock query rows:
 //
 //	S = scale·Q·Kᵀ  (T, T);   P = softmax over the causal span of each row (0 elsewhere);
 //	out = P·V  (T, D)
 //
-// att (B, H, T, T) receives P for the backward pass; out (B·T, H·D).
-func attentionForward(out, att []float32, x qkv, s *attnShape) {
+// out (B·T, H·D). att (B, H, T, T), when not nil, receives P for the backward pass (only the
+// columns [klo, khi) of each block of rows are written); with att nil, P lives one block at a
+// time in pscratch (one (attnBlock, T) buffer per worker) and the backward pass recomputes it.
+func attentionForward(out, att []float32, x qkv, s *attnShape, pscratch [][]float32) {
 	T, D, rep := s.T, s.D, s.H/s.KV
-	parallelFor(s.B*s.KV, s.nw, func(bg, _ int) {
+	parallelFor(s.B*s.KV, s.nw, func(bg, w int) {
 		b, g := bg/s.KV, bg%s.KV
 		kb := x.k[b*T*x.ldk+g*D:]
 		vb := x.v[b*T*x.ldv+g*D:]
+		P := pscratch[w]
 		for h := g * rep; h < (g+1)*rep; h++ {
 			qb := x.q[b*T*x.ldq+h*D:]
 			ob := out[b*T*s.ldo+h*D:]
-			P := att[(b*s.H+h)*T*T : (b*s.H+h+1)*T*T]
 			for i0 := 0; i0 < T; i0 += attnBlock {
 				i1 := min(T, i0+attnBlock)
-				klo, khi := s.keys(i0, i1)
-				gemm.Sgemm(false, true, i1-i0, khi-klo, D, s.scale, qb[i0*x.ldq:], x.ldq, kb[klo*x.ldk:], x.ldk, 0, P[i0*T+klo:], T)
-				for i := i0; i < i1; i++ {
-					row := P[i*T : (i+1)*T]
-					lo, hi := s.span(i)
-					clear(row[:lo])
-					kernels.SoftmaxForward(row[lo:hi])
-					clear(row[hi:])
+				if att != nil {
+					P = att[((b*s.H+h)*T+i0)*T:]
 				}
-				gemm.Sgemm(false, false, i1-i0, D, khi-klo, 1, P[i0*T+klo:], T, vb[klo*x.ldv:], x.ldv, 0, ob[i0*s.ldo:], s.ldo)
+				klo, khi := probs(P, qb, kb, x.ldq, x.ldk, s, i0, i1)
+				gemm.Sgemm(false, false, i1-i0, D, khi-klo, 1, P[klo:], T, vb[klo*x.ldv:], x.ldv, 0, ob[i0*s.ldo:], s.ldo)
 			}
 		}
 	})
 }
 
 // attentionBackward inverts attentionForward. Per (batch, head) and block of query rows, with P
-// saved:
+// read from att as the forward pass saved it, or, with att nil, recomputed by probs (one more
+// Q·Kᵀ and softmax per block: about 8% of a base-19m step, against B·H·T² floats per layer;
+// see attnSaveBytes):
 //
 //	dP = dO·Vᵀ;   dV += Pᵀ·dO;   dS = P ⊙ (dP − rowsum(P ⊙ dP))   (softmax backward)
 //	dQ = scale·dS·K  (overwritten);   dK += scale·dSᵀ·Q
 //
 // d has the layout of x; its k and v parts must be zeroed by the caller (query heads sharing a KV
 // head accumulate into it). Work is split by (batch, KV head) so no two goroutines write the same
-// dK/dV rows. scratch holds one (T, T) buffer per worker.
-func attentionBackward(d qkv, dout, att []float32, x qkv, s *attnShape, scratch [][]float32) {
+// dK/dV rows. pscratch and dscratch hold one (attnBlock, T) buffer per worker each.
+func attentionBackward(d qkv, dout, att []float32, x qkv, s *attnShape, pscratch, dscratch [][]float32) {
 	T, D, rep := s.T, s.D, s.H/s.KV
 	parallelFor(s.B*s.KV, s.nw, func(bg, w int) {
 		b, g := bg/s.KV, bg%s.KV
 		kb, vb := x.k[b*T*x.ldk+g*D:], x.v[b*T*x.ldv+g*D:]
 		dkb, dvb := d.k[b*T*d.ldk+g*D:], d.v[b*T*d.ldv+g*D:]
-		dP := scratch[w][:T*T]
+		P, dP := pscratch[w], dscratch[w]
 		for h := g * rep; h < (g+1)*rep; h++ {
 			qb, dqb := x.q[b*T*x.ldq+h*D:], d.q[b*T*d.ldq+h*D:]
 			dob := dout[b*T*s.ldo+h*D:]
-			P := att[(b*s.H+h)*T*T : (b*s.H+h+1)*T*T]
 			for i0 := 0; i0 < T; i0 += attnBlock {
 				i1 := min(T, i0+attnBlock)
-				klo, khi := s.keys(i0, i1)
+				var klo, khi int
+				if att != nil {
+					P = att[((b*s.H+h)*T+i0)*T:]
+					klo, khi = s.keys(i0, i1)
+				} else {
+					klo, khi = probs(P, qb, kb, x.ldq, x.ldk, s, i0, i1)
+				}
 				m, nk := i1-i0, khi-klo
-				gemm.Sgemm(false, true, m, nk, D, 1, dob[i0*s.ldo:], s.ldo, vb[klo*x.ldv:], x.ldv, 0, dP[i0*T+klo:], T)
-				gemm.Sgemm(true, false, nk, D, m, 1, P[i0*T+klo:], T, dob[i0*s.ldo:], s.ldo, 1, dvb[klo*d.ldv:], d.ldv)
+				gemm.Sgemm(false, true, m, nk, D, 1, dob[i0*s.ldo:], s.ldo, vb[klo*x.ldv:], x.ldv, 0, dP[klo:], T)
+				gemm.Sgemm(true, false, nk, D, m, 1, P[klo:], T, dob[i0*s.ldo:], s.ldo, 1, dvb[klo*d.ldv:], d.ldv)
 				for i := i0; i < i1; i++ {
 					lo, hi := s.span(i)
-					row := dP[i*T : (i+1)*T]
-					kernels.SoftmaxBackward(row[lo:hi], P[i*T+lo:i*T+hi], row[lo:hi])
+					r := (i - i0) * T
+					row := dP[r : r+T]
+					kernels.SoftmaxBackward(row[lo:hi], P[r+lo:r+hi], row[lo:hi])
 					clear(row[klo:lo])
 					clear(row[hi:khi])
 				}
-				gemm.Sgemm(false, false, m, D, nk, s.scale, dP[i0*T+klo:], T, kb[klo*x.ldk:], x.ldk, 0, dqb[i0*d.ldq:], d.ldq)
-				gemm.Sgemm(true, false, nk, D, m, s.scale, dP[i0*T+klo:], T, qb[i0*x.ldq:], x.ldq, 1, dkb[klo*d.ldk:], d.ldk)
+				gemm.Sgemm(false, false, m, D, nk, s.scale, dP[klo:], T, kb[klo*x.ldk:], x.ldk, 0, dqb[i0*d.ldq:], d.ldq)
+				gemm.Sgemm(true, false, nk, D, m, s.scale, dP[klo:], T, qb[i0*x.ldq:], x.ldq, 1, dkb[klo*d.ldk:], d.ldk)
 			}
 		}
 	})

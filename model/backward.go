@@ -196,7 +196,7 @@ func (m *Model) blockBackward(l int, a *acts) {
 		clear(a.dk[:N*c.KVDim()])
 		clear(a.dv[:N*c.KVDim()])
 	}
-	attentionBackward(d, a.dattY, la.att, v, m.attnShape(l, a), a.dP)
+	attentionBackward(d, a.dattY, la.att, v, m.attnShape(l, a), a.attP, a.dP)
 	needIn := l > 0 || m.grads
 	dln := a.dln
 	if !needIn {

@@ -188,7 +188,7 @@ func (m *Model) blockForward(l int, a *acts) {
 		b.V.forward(la.v, la.ln1, N)
 		m.rope(v, a, false)
 	}
-	attentionForward(la.attY, la.att, v, m.attnShape(l, a))
+	attentionForward(la.attY, la.att, v, m.attnShape(l, a), a.attP)
 	b.O.forward(a.scratch, la.attY, N)
 	for i := range la.res2 {
 		la.res2[i] = x[i] + a.scratch[i]

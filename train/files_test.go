@@ -45,6 +45,7 @@ func TestRunFilesEndToEnd(t *testing.T) {
 
 	cfg := DefaultConfig()
 	cfg.Method, cfg.Steps, cfg.Epochs, cfg.Batch, cfg.Warmup, cfg.MaxLen, cfg.LR = MethodFull, 3, 0, 8, 1, 32, 3e-3
+	cfg.Pack = true // the base model trains on packed sequences
 	baseOut := filepath.Join(dir, "base")
 	s, err := RunFiles(context.Background(), cfg, Files{ModelDir: base, InitRandom: true, Data: dataPath, Out: baseOut}, &strings.Builder{})
 	if err != nil {
@@ -64,7 +65,7 @@ func TestRunFilesEndToEnd(t *testing.T) {
 		t.Errorf("saved config dtype %v, want float32", saved["dtype"])
 	}
 
-	cfg.Method, cfg.Rank, cfg.Alpha = MethodMoSLoRA, 4, 8
+	cfg.Method, cfg.Rank, cfg.Alpha, cfg.Pack = MethodMoSLoRA, 4, 8, false
 	adOut := filepath.Join(dir, "adapter")
 	s, err = RunFiles(context.Background(), cfg, Files{ModelDir: baseOut, Data: dataPath, Eval: dataPath, Out: adOut, SaveEvery: 2}, &strings.Builder{})
 	if err != nil {

@@ -153,3 +153,24 @@ func BenchmarkSgemmSmall(b *testing.B) {
 		b.Run(s.Name(), func(b *testing.B) { benchShape(b, s, Sgemm) })
 	}
 }
+
+// BenchmarkSgemmDecode times the products of one decoding step of base-19m (m = 1: the small-m
+// path), against the blocked path (packing B) and Naive, reporting GB/s of B read.
+func BenchmarkSgemmDecode(b *testing.B) {
+	setKernelFlag(b)
+	blockedCfg := *activeConfig()
+	blockedCfg.smallM = 0
+	for _, s := range []Shape{{TransB: true, M: 1, N: 16384, K: 384}, {TransB: true, M: 1, N: 1024, K: 384}, {TransB: true, M: 1, N: 384, K: 1024}, {M: 1, N: 64, K: 512}} {
+		for _, impl := range []struct {
+			name string
+			f    func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
+		}{{"small", Sgemm}, {"blocked", func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, bb []float32, ldb int, beta float32, c []float32, ldc int) {
+			blocked(&blockedCfg, transA, transB, m, n, k, alpha, a, lda, bb, nil, ldb, beta, c, ldc)
+		}}, {"naive", Naive}} {
+			b.Run(s.Name()+"/"+impl.name, func(b *testing.B) {
+				benchShape(b, s, impl.f)
+				b.ReportMetric(4*float64(s.N*s.K)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
+			})
+		}
+	}
+}

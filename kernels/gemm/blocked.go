@@ -22,6 +22,11 @@ type config struct {
 	// minParallelFlops: products with fewer flops run on the calling goroutine (8 MFLOP: about
 	// 80 µs on one core here, against some 10 µs to hand work to another goroutine).
 	minParallelFlops int
+	// smallM: products with at most smallM rows of C (and float32 B) take the small-m path
+	// (small.go) with dot4 / axpy32; 0 disables it.
+	smallM int
+	dot4   dot4Func
+	axpy32 axpy32Func
 }
 
 var defaultConfig = config{
@@ -31,6 +36,9 @@ var defaultConfig = config{
 	mc:               192,
 	ncBytes:          16 << 20,
 	minParallelFlops: 8 << 20,
+	smallM:           smallM,
+	dot4:             dot4Go,
+	axpy32:           axpy32Go,
 }
 
 // active is the configuration Sgemm uses once SetKernel has been called (nil: defaultConfig).
@@ -89,6 +97,7 @@ const (
 	packingA  phase = iota // pack one k block of A into bufAS
 	packingB               // pack four panels of B into bufB
 	computing              // one (row block, panel chunk) of C
+	smallCols              // one chunk of columns of the small-m path
 )
 
 var callPool = sync.Pool{New: func() any { return new(call) }}
@@ -100,6 +109,10 @@ func blocked(cfg *config, transA, transB bool, m, n, k int, alpha float32, a []f
 	}
 	if k == 0 || alpha == 0 {
 		scale(m, n, beta, c, ldc)
+		return
+	}
+	if m <= cfg.smallM && b16 == nil {
+		small(cfg, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
 	g := callPool.Get().(*call)
@@ -265,6 +278,8 @@ func (g *call) work(w int) {
 			packA(g.bufAS[pc*((g.m+MR-1)/MR*MR):], g.a, g.lda, g.transA, 0, g.m, pc, min(g.kc, g.k-pc))
 		case packingB:
 			g.packPanels(it)
+		case smallCols:
+			g.smallCols(w, it)
 		default:
 			g.compute(w, it)
 		}
@@ -392,6 +407,8 @@ func scale(m, n int, beta float32, c []float32, ldc int) {
 		}
 	}
 }
+
+func runtimeProcs() int { return runtime.GOMAXPROCS(0) }
 
 // The worker pool: goroutines started on demand that run items of whichever call sends them.
 type task struct {

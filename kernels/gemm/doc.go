@@ -34,6 +34,13 @@
 // untransposed float32 B in place, and a lone block of rows is packed once and shared rather than
 // once per item; K ≤ 64 needs nothing special (packing is cheap next to writing C).
 //
+// Products with at most 4 rows of C and a float32 B (a decoding step: one token) take the
+// small-m path (small.go) instead: no packing, each element of B read once and used for every
+// row, NT/TT as dot products of four rows of B at a time with op(A) (dot4), NN/TN as 32-column
+// axpy strips (axpy32), columns split across goroutines when the product is large (the LM head).
+// Each micro-kernel comes with its dot4/axpy32 ("go": portable loops; "avx2" and "avx512": the
+// AVX2+FMA assembly in small_amd64.s). The path is memory-bound (about 30 GB/s on the LM head).
+//
 // Items are taken dynamically by GOMAXPROCS goroutines (the caller and a persistent pool), rows
 // split first and columns too when there are few rows; products under 8 MFLOP, and products
 // started while another one is using the pool (callers that are themselves parallel), run on the
@@ -51,4 +58,5 @@
 //     sum over k is split in KC blocks and vector lanes).
 //   - Bad dimensions, leading dimensions or short slices are programmer errors and panic with a
 //     "gemm: " message.
+//   - Sgemm and SgemmBF16B are safe for concurrent use and allocate nothing in the steady state.
 package gemm

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 )
@@ -90,11 +91,20 @@ type gemmCase struct {
 	alpha, beta          float32
 }
 
-// check runs one case through f and Naive and compares: elements of C within
-// 2·k·eps·(|alpha|·Σ|a||b| + |beta·c|), padding of C untouched (still NaN), inputs unchanged.
-// It returns the largest error relative to that bound.
-func check(t *testing.T, rng *rand.Rand, name string, tc gemmCase, f func(a []float32, lda int, b []float32, b16 []uint16, ldb int, c []float32, ldc int)) float64 {
-	t.Helper()
+// prepared is one case: padded operands, Naive's result and the error bound of every element.
+type prepared struct {
+	tc       gemmCase
+	A, B, C  operand
+	a0, b0   []float32 // copies of the inputs, to check they are unchanged
+	bh0      []uint16
+	want     []float32
+	bound    []float64 // per element of C.f (layout with padding)
+	shortRow bool
+}
+
+// prepare draws the operands of tc and computes the reference: Naive (or NaiveBF16B) and the
+// bound 2·(k+2)·eps·|alpha|·Σ|a||b| + 4·eps·|beta·c| on each element's error.
+func prepare(rng *rand.Rand, tc gemmCase) *prepared {
 	m, n, k := tc.m, tc.n, tc.k
 	ar, ac := m, k
 	if tc.transA {
@@ -104,7 +114,8 @@ func check(t *testing.T, rng *rand.Rand, name string, tc gemmCase, f func(a []fl
 	if tc.transB {
 		br, bc = n, k
 	}
-	A, B, C := newOperand(rng, ar, ac), newOperand(rng, br, bc), newOperand(rng, m, n)
+	p := &prepared{tc: tc, A: newOperand(rng, ar, ac), B: newOperand(rng, br, bc), C: newOperand(rng, m, n)}
+	A, B, C := p.A, p.B, p.C
 	if tc.beta == 0 {
 		for i := 0; i < m; i++ {
 			for j := 0; j < n; j++ {
@@ -112,20 +123,57 @@ func check(t *testing.T, rng *rand.Rand, name string, tc gemmCase, f func(a []fl
 			}
 		}
 	}
-	a0, b0, bh0 := append([]float32(nil), A.f...), append([]float32(nil), B.f...), append([]uint16(nil), B.h...)
-	want := append([]float32(nil), C.f...)
-	got := append([]float32(nil), C.f...)
+	p.a0, p.b0, p.bh0 = append([]float32(nil), A.f...), append([]float32(nil), B.f...), append([]uint16(nil), B.h...)
+	p.want = append([]float32(nil), C.f...)
 	if tc.bf16 {
-		NaiveBF16B(tc.transA, tc.transB, m, n, k, tc.alpha, A.f, A.ld, B.h, B.ld, tc.beta, want, C.ld)
-		f(A.f, A.ld, nil, B.h, B.ld, got, C.ld)
+		NaiveBF16B(tc.transA, tc.transB, m, n, k, tc.alpha, A.f, A.ld, B.h, B.ld, tc.beta, p.want, C.ld)
 	} else {
-		Naive(tc.transA, tc.transB, m, n, k, tc.alpha, A.f, A.ld, B.f, B.ld, tc.beta, want, C.ld)
-		f(A.f, A.ld, B.f, nil, B.ld, got, C.ld)
-	}
-	if !sameBits(a0, A.f) || !sameBits(b0, B.f) || fmt.Sprint(bh0) != fmt.Sprint(B.h) {
-		t.Fatalf("%s %+v: an input was modified", name, tc)
+		Naive(tc.transA, tc.transB, m, n, k, tc.alpha, A.f, A.ld, B.f, B.ld, tc.beta, p.want, C.ld)
 	}
 	const eps = 1.0 / (1 << 23)
+	p.bound = make([]float64, len(C.f))
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			var s float64
+			for q := 0; q < k; q++ {
+				var av, bv float64
+				if tc.transA {
+					av = float64(A.f[q*A.ld+i])
+				} else {
+					av = float64(A.f[i*A.ld+q])
+				}
+				if tc.transB {
+					bv = float64(B.f[j*B.ld+q])
+				} else {
+					bv = float64(B.f[q*B.ld+j])
+				}
+				s += math.Abs(av * bv)
+			}
+			idx := i*C.ld + j
+			p.bound[idx] = 2*float64(k+2)*eps*(math.Abs(float64(tc.alpha))*s) + 1e-30
+			if tc.beta != 0 {
+				p.bound[idx] += 4 * eps * math.Abs(float64(tc.beta*C.f[idx]))
+			}
+		}
+	}
+	return p
+}
+
+// verify runs f on a fresh copy of C and compares: every element within its bound, padding of C
+// untouched (still NaN), inputs unchanged. It returns the largest error relative to the bound.
+func (p *prepared) verify(t *testing.T, name string, f func(a []float32, lda int, b []float32, b16 []uint16, ldb int, c []float32, ldc int)) float64 {
+	t.Helper()
+	tc, A, B, C := p.tc, p.A, p.B, p.C
+	m, n := tc.m, tc.n
+	got := append([]float32(nil), C.f...)
+	if tc.bf16 {
+		f(A.f, A.ld, nil, B.h, B.ld, got, C.ld)
+	} else {
+		f(A.f, A.ld, B.f, nil, B.ld, got, C.ld)
+	}
+	if !sameBits(p.a0, A.f) || !sameBits(p.b0, B.f) || !slices.Equal(p.bh0, B.h) {
+		t.Fatalf("%s %+v: an input was modified", name, tc)
+	}
 	worst := 0.0
 	for i := 0; i < m; i++ {
 		for j := 0; j < n+3; j++ {
@@ -139,30 +187,11 @@ func check(t *testing.T, rng *rand.Rand, name string, tc gemmCase, f func(a []fl
 				}
 				continue
 			}
-			var s float64
-			for p := 0; p < k; p++ {
-				var av, bv float64
-				if tc.transA {
-					av = float64(A.f[p*A.ld+i])
-				} else {
-					av = float64(A.f[i*A.ld+p])
-				}
-				if tc.transB {
-					bv = float64(B.f[j*B.ld+p])
-				} else {
-					bv = float64(B.f[p*B.ld+j])
-				}
-				s += math.Abs(av * bv)
+			diff := math.Abs(float64(got[idx]) - float64(p.want[idx]))
+			if math.IsNaN(diff) || diff > p.bound[idx] {
+				t.Fatalf("%s %+v: C[%d,%d] = %g, naive %g (bound %g)", name, tc, i, j, got[idx], p.want[idx], p.bound[idx])
 			}
-			bound := 2*float64(k+2)*eps*(math.Abs(float64(tc.alpha))*s) + 1e-30
-			if tc.beta != 0 {
-				bound += 4 * eps * math.Abs(float64(tc.beta*C.f[idx]))
-			}
-			diff := math.Abs(float64(got[idx]) - float64(want[idx]))
-			if math.IsNaN(diff) || diff > bound {
-				t.Fatalf("%s %+v: C[%d,%d] = %g, naive %g (bound %g)", name, tc, i, j, got[idx], want[idx], bound)
-			}
-			worst = max(worst, diff/bound)
+			worst = max(worst, diff/p.bound[idx])
 		}
 	}
 	for idx := (m-1)*C.ld + n; idx < len(got); idx++ {
@@ -173,29 +202,47 @@ func check(t *testing.T, rng *rand.Rand, name string, tc gemmCase, f func(a []fl
 	return worst
 }
 
+// check prepares tc and verifies f on it.
+func check(t *testing.T, rng *rand.Rand, name string, tc gemmCase, f func(a []float32, lda int, b []float32, b16 []uint16, ldb int, c []float32, ldc int)) float64 {
+	t.Helper()
+	return prepare(rng, tc).verify(t, name, f)
+}
+
 var scalars = []struct{ alpha, beta float32 }{{1, 0}, {-0.75, 0}, {1, 1}, {1.5, -0.5}, {0, 2}}
 
 func TestBlockedMatchesNaive(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	for _, tc := range testConfigs() {
+	configs := testConfigs()
+	worst := map[string]float64{}
+	for _, blk := range []struct{ kc, mc int }{{8, 12}, {defaultConfig.kc, defaultConfig.mc}} {
 		sizes := [][3]int{{1, 1, 1}, {1, 17, 9}, {5, 1, 3}, {6, 16, 8}, {7, 15, 7}, {5, 17, 9}, {13, 33, 17}, {25, 47, 31}, {12, 64, 65}, {70, 20, 40}, {3, 90, 25}, {40, 3, 50}}
-		if kc, mc := tc.cfg.kc, tc.cfg.mc; kc != 8 {
+		if kc, mc := blk.kc, blk.mc; kc != 8 {
 			// KC±1 (k blocks are split evenly, so 2·KC+1 gives three short ones), MC±1.
 			sizes = append(sizes, [3]int{23, 35, kc - 1}, [3]int{13, 18, kc + 1}, [3]int{11, 70, kc}, [3]int{7, 20, 2*kc + 1},
 				[3]int{mc + 1, 20, 30}, [3]int{mc - 1, 33, 17}, [3]int{97, 40, 100})
 		}
-		worst := 0.0
+		for range 6 { // and random ones
+			sizes = append(sizes, [3]int{1 + rng.IntN(120), 1 + rng.IntN(90), 1 + rng.IntN(min(3*blk.kc, 500))})
+		}
 		for si, s := range sizes {
 			for form := 0; form < 8; form++ {
 				sc := scalars[(si+form)%len(scalars)]
 				gc := gemmCase{transA: form&1 != 0, transB: form&2 != 0, bf16: form&4 != 0, m: s[0], n: s[1], k: s[2], alpha: sc.alpha, beta: sc.beta}
-				cfg := tc.cfg
-				worst = max(worst, check(t, rng, tc.name, gc, func(a []float32, lda int, b []float32, b16 []uint16, ldb int, c []float32, ldc int) {
-					blocked(&cfg, gc.transA, gc.transB, gc.m, gc.n, gc.k, gc.alpha, a, lda, b, b16, ldb, gc.beta, c, ldc)
-				}))
+				p := prepare(rng, gc)
+				for _, tc := range configs {
+					if tc.cfg.kc != blk.kc {
+						continue
+					}
+					cfg := tc.cfg
+					worst[tc.name] = max(worst[tc.name], p.verify(t, tc.name, func(a []float32, lda int, b []float32, b16 []uint16, ldb int, c []float32, ldc int) {
+						blocked(&cfg, gc.transA, gc.transB, gc.m, gc.n, gc.k, gc.alpha, a, lda, b, b16, ldb, gc.beta, c, ldc)
+					}))
+				}
 			}
 		}
-		t.Logf("%s: worst error / bound = %.3g", tc.name, worst)
+	}
+	for _, tc := range configs {
+		t.Logf("%s: worst error / bound = %.3g", tc.name, worst[tc.name])
 	}
 }
 
@@ -356,5 +403,16 @@ func TestSgemmConcurrentCallers(t *testing.T) {
 	close(errs)
 	for e := range errs {
 		t.Error(e)
+	}
+}
+
+// TestBenchShapeNamesAreUnique: the bench command selects shapes by Name.
+func TestBenchShapeNamesAreUnique(t *testing.T) {
+	seen := map[string]bool{}
+	for _, s := range BenchShapes {
+		if seen[s.Name()] {
+			t.Errorf("duplicate shape %s", s.Name())
+		}
+		seen[s.Name()] = true
 	}
 }

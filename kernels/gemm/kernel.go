@@ -26,14 +26,17 @@ type namedKernel struct {
 	name   string
 	k      kernelFunc // any strides
 	packed kernelFunc // a faster variant for packed panels (rsa = 1, csa = MR, rsb = NR), or nil
+	dot4   dot4Func   // kernels of the small-m path (small.go)
+	axpy32 axpy32Func
 }
 
 // kernels lists the supported micro-kernels, slowest first; init functions of the assembly files
 // append theirs and the last one becomes the default.
-var kernels = []namedKernel{{name: "go", k: kernelGo}}
+var kernels = []namedKernel{{name: "go", k: kernelGo, dot4: dot4Go, axpy32: axpy32Go}}
 
 func useKernel(cfg *config, nk namedKernel) {
 	cfg.name, cfg.kernel, cfg.packed = nk.name, nk.k, nk.packed
+	cfg.dot4, cfg.axpy32 = nk.dot4, nk.axpy32
 }
 
 // Kernels names the micro-kernels this build can run on this CPU, slowest first: "go" (portable),

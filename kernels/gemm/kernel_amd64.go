@@ -20,11 +20,6 @@ func kernelAVX2Packed(kc int, a *float32, rsa, csa int, b *float32, rsb int, c *
 //go:noescape
 func kernelAVX512(kc int, a *float32, rsa, csa int, b *float32, rsb int, c *float32, ldc int, alpha, beta float32)
 
-// kernelAVX512Packed is kernelAVX512 restricted to packed panels (rsa = 1, csa = MR, rsb = NR).
-//
-//go:noescape
-func kernelAVX512Packed(kc int, a *float32, rsa, csa int, b *float32, rsb int, c *float32, ldc int, alpha, beta float32)
-
 // hasAVX512 reports whether the running CPU (and OS) supports the AVX-512 micro-kernel.
 var hasAVX512 = cpu.X86.HasAVX512F
 
@@ -32,11 +27,15 @@ var hasAVX512 = cpu.X86.HasAVX512F
 var hasAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
 func init() {
+	dot4, axpy32 := dot4Func(dot4Go), axpy32Func(axpy32Go) // small-m kernels
 	if hasAVX2 {
-		kernels = append(kernels, namedKernel{name: "avx2", k: kernelAVX2, packed: kernelAVX2Packed})
+		dot4, axpy32 = dot4AVX2, axpy32AVX2
+	}
+	if hasAVX2 {
+		kernels = append(kernels, namedKernel{name: "avx2", k: kernelAVX2, packed: kernelAVX2Packed, dot4: dot4AVX2, axpy32: axpy32AVX2})
 	}
 	if hasAVX512 {
-		kernels = append(kernels, namedKernel{name: "avx512", k: kernelAVX512, packed: kernelAVX512Packed})
+		kernels = append(kernels, namedKernel{name: "avx512", k: kernelAVX512, dot4: dot4, axpy32: axpy32})
 	}
 	useKernel(&defaultConfig, kernels[len(kernels)-1])
 }

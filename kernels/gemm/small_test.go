@@ -1,0 +1,121 @@
+package gemm
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestSmallMatchesNaive checks the small-m path (no packing) against Naive: every form, m = 1..5
+// around the threshold, odd n and k (tails of the 16-wide dots and 32-wide strips), each kernel's
+// dot4/axpy32, one goroutine and three (forced), with NaN padding and unchanged inputs.
+func TestSmallMatchesNaive(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	type named struct {
+		name string
+		cfg  config
+	}
+	var configs []named
+	for _, nk := range kernels {
+		for _, threads := range []int{1, 3} {
+			cfg := defaultConfig
+			useKernel(&cfg, nk)
+			cfg.threads = threads
+			configs = append(configs, named{fmt.Sprintf("%s/t%d", nk.name, threads), cfg})
+		}
+	}
+	sizes := [][2]int{{1, 1}, {3, 15}, {4, 16}, {5, 17}, {31, 33}, {32, 64}, {33, 31}, {97, 130}, {130, 97}, {67, 384}}
+	for range 6 {
+		sizes = append(sizes, [2]int{1 + rng.IntN(300), 1 + rng.IntN(300)})
+	}
+	worst := map[string]float64{}
+	for si, s := range sizes {
+		for m := 1; m <= smallM+1; m++ {
+			for form := 0; form < 4; form++ {
+				sc := scalars[(si+m+form)%len(scalars)]
+				gc := gemmCase{transA: form&1 != 0, transB: form&2 != 0, m: m, n: s[0], k: s[1], alpha: sc.alpha, beta: sc.beta}
+				p := prepare(rng, gc)
+				for _, tc := range configs {
+					cfg := tc.cfg
+					worst[tc.name] = max(worst[tc.name], p.verify(t, tc.name, func(a []float32, lda int, b []float32, b16 []uint16, ldb int, c []float32, ldc int) {
+						blocked(&cfg, gc.transA, gc.transB, gc.m, gc.n, gc.k, gc.alpha, a, lda, b, b16, ldb, gc.beta, c, ldc)
+					}))
+				}
+			}
+		}
+	}
+	for _, tc := range configs {
+		t.Logf("%s: worst error / bound = %.3g", tc.name, worst[tc.name])
+	}
+}
+
+// TestSmallKernelsAgree compares each kernel's dot4 and axpy32 with the portable ones on odd k.
+func TestSmallKernelsAgree(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	for _, nk := range kernels {
+		for _, k := range []int{0, 1, 7, 15, 16, 17, 31, 32, 33, 100} {
+			ld := k + 5
+			x := make([]float32, k+1)
+			w := make([]float32, 4*ld+40)
+			for i := range x {
+				x[i] = float32(rng.NormFloat64())
+			}
+			for i := range w {
+				w[i] = float32(rng.NormFloat64())
+			}
+			var got, want [4]float32
+			for _, ldw := range []int{ld, 0} {
+				dot4Go(k, x, w, ldw, &want)
+				nk.dot4(k, x, w, ldw, &got)
+				for r := range got {
+					if d := math.Abs(float64(got[r] - want[r])); d > 1e-5*float64(k+1) {
+						t.Fatalf("%s dot4 k=%d ldw=%d: out[%d] = %g, go %g", nk.name, k, ldw, r, got[r], want[r])
+					}
+				}
+			}
+			if k == 0 {
+				continue
+			}
+			ldb := 37
+			b := make([]float32, (k-1)*ldb+32)
+			for i := range b {
+				b[i] = float32(rng.NormFloat64())
+			}
+			cg, cw := make([]float32, 32), make([]float32, 32)
+			axpy32Go(k, x, 1, b, ldb, cw)
+			nk.axpy32(k, x, 1, b, ldb, cg)
+			for j := range cg {
+				if d := math.Abs(float64(cg[j] - cw[j])); d > 1e-5*float64(k+1) {
+					t.Fatalf("%s axpy32 k=%d: c[%d] = %g, go %g", nk.name, k, j, cg[j], cw[j])
+				}
+			}
+		}
+	}
+}
+
+// TestSmallReusesBuffers: a decoding-step product (m = 1, LM-head sized, parallel) allocates
+// nothing in the steady state.
+func TestSmallReusesBuffers(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool drops items at random under the race detector")
+	}
+	const m, n, k = 1, 4096, 384
+	a, b, c := make([]float32, k*m), make([]float32, n*k), make([]float32, m*n)
+	for _, transA := range []bool{false, true} {
+		for _, transB := range []bool{false, true} {
+			lda, ldb := k, n
+			if transA {
+				lda = m
+			}
+			if transB {
+				ldb = k
+			}
+			f := func() { Sgemm(transA, transB, m, n, k, 1, a, lda, b, ldb, 0, c, n) }
+			f()
+			if allocs := testing.AllocsPerRun(20, f); allocs > 0 {
+				t.Errorf("transA=%v transB=%v: allocates %v times per call", transA, transB, allocs)
+			}
+		}
+	}
+}
