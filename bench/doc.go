@@ -14,6 +14,14 @@
 // case runs in a child process of the same executable, so its peak RSS (VmHWM on Linux, else
 // getrusage's maxrss) is its own and includes loading the model.
 //
+// # Output
+//
+// One Measurement (name, value, unit, optional ratio) per number: "gemm/<shape>" and
+// "gemm/<shape>/per_cpu_s" (plus "/openblas" with -tags openblas); "peak/<source>/<shape>";
+// per training / forward case "<case>/tokens_per_s", "step_s" (median), "step_s_min",
+// "cpu_per_step", "peak_rss", "flops_per_token", "model_flops", "mfu", "cpu_mfu", and with the
+// PyTorch anchor "<case>/torch/tokens_per_s", "step_s", "peak_rss", "mfu", each with its ratio.
+//
 // # FLOP convention (useful model FLOPs per token; a multiply-add is 2 FLOPs)
 //
 // Only matrix products count; norms, RoPE, softmax, SiLU, the loss and the optimizer do not.
@@ -55,6 +63,7 @@
 // # Invariants
 //
 //   - Measurements are printed, never asserted: tests cover FLOP counting and case selection only.
-//   - A ratio is always ours / theirs (PyTorch's or OpenBLAS's), for every unit.
+//   - A ratio is always ours / theirs (PyTorch's or OpenBLAS's; LoRA's for the "<model>/moslora/lora/…"
+//     entries), for every unit.
 //   - Only the matrix products of a step count as its FLOPs, whatever the method.
 package bench

@@ -169,3 +169,37 @@ func TestExpShiftSumAndMaxMatchReference(t *testing.T) {
 	}
 	t.Logf("max relative error: exponentials %.3g, sums %.3g", worstE, worstS)
 }
+
+// BenchmarkSoftmaxRows: SoftmaxForward on attention-like rows (512) and CrossEntropy (with its
+// gradient) on a base-19m logits row (16384), reported per element.
+func BenchmarkSoftmaxRows(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	for _, n := range []int{512, 16384} {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64() * 3)
+		}
+		y := make([]float32, n)
+		b.Run("softmax/"+itoa(n), func(b *testing.B) {
+			for b.Loop() {
+				copy(y, x)
+				SoftmaxForward(y)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/elem")
+		})
+		b.Run("xent/"+itoa(n), func(b *testing.B) {
+			for b.Loop() {
+				CrossEntropy(y, x, 3, 1)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/elem")
+		})
+	}
+}
+
+func itoa(n int) string {
+	s := ""
+	for ; n > 0; n /= 10 {
+		s = string(rune('0'+n%10)) + s
+	}
+	return s
+}

@@ -27,12 +27,13 @@ type Demo struct {
 	Config    Config
 }
 
-// DefaultDemo returns the demo's training settings: MoSLoRA r 16 on all projections, a short
-// cosine run at a higher rate than the protocol's so that a few dozen updates show an effect.
+// DefaultDemo returns the demo's training settings for the embedded default (1500 training rows,
+// 200 test rows): MoSLoRA r 16 on all projections, two epochs of a short cosine run at a higher
+// rate than the protocol's, so that a few hundred updates of a tiny model show an effect.
 func DefaultDemo() Demo {
 	c := DefaultConfig()
-	c.Method, c.LR, c.Batch, c.Epochs, c.Warmup, c.MaxLen = MethodMoSLoRA, 2e-3, 8, 1, 4, 128
-	return Demo{TrainRows: 512, PerTask: 8, Config: c}
+	c.Method, c.LR, c.Batch, c.Epochs, c.Warmup, c.MaxLen = MethodMoSLoRA, 3e-3, 8, 2, 10, 192
+	return Demo{TrainRows: 0, PerTask: 40, Config: c}
 }
 
 // Sample is one greedy generation for a held-out prompt, before and after training.

@@ -5,10 +5,9 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 
-	"github.com/moslora/moslora/internal/shared"
+	"github.com/moslora/moslora/defaults"
 	"github.com/moslora/moslora/train"
 	"github.com/spf13/cobra"
 )
@@ -21,28 +20,40 @@ func init() {
 		Long: `Evaluate a small base model on held-out task rows, train a MoSLoRA adapter (r 16 on all seven
 projections) on a few hundred task rows, and evaluate again.
 
-The embedded default model and task set are not in the repository yet: until they are, the demo
-uses ../shared/models/base-19m with a slice of ../shared/data/tasks/mix (--model, --train and
---test override the paths).`,
+With no flags it runs on the embedded default (package defaults): a 2.9M-parameter Llama that this
+project pretrained from random initialisation on public-domain books, and a small task set
+(sentiment, spam, quiz, define, gocode). --model, --train and --test point it elsewhere, e.g. at
+../shared/models/base-19m and ../shared/data/tasks/mix.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			w := cmd.OutOrStdout()
 			if d.ModelDir == "" || d.TrainData == "" || d.TestData == "" {
-				root := shared.Root()
-				if root == "" {
-					return fmt.Errorf("demo: the embedded default model is not available yet and ../shared was not found beside the repository (pass --model, --train and --test)")
+				dir, err := os.MkdirTemp("", "moslora-default-")
+				if err != nil {
+					return err
 				}
-				fmt.Fprintf(w, "note: the embedded default model is not available yet; using %s and slices of %s\n",
-					filepath.Join(root, "models", "base-19m"), filepath.Join(root, "data", "tasks", "mix"))
+				defer os.RemoveAll(dir)
+				p, err := defaults.Extract(dir)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(w, "using the embedded default: a 2.9M-parameter Llama pretrained by this project (defaults/build.sh) and 5 small tasks")
 				if d.ModelDir == "" {
-					d.ModelDir = filepath.Join(root, "models", "base-19m")
+					d.ModelDir = p.ModelDir
 				}
 				if d.TrainData == "" {
-					d.TrainData = filepath.Join(root, "data", "tasks", "mix", "train.jsonl")
+					d.TrainData = p.Train
 				}
 				if d.TestData == "" {
-					d.TestData = filepath.Join(root, "data", "tasks", "mix", "test.jsonl")
+					d.TestData = p.Test
 				}
+			}
+			if d.Out == "" {
+				out, err := os.MkdirTemp("", "moslora-demo-")
+				if err != nil {
+					return err
+				}
+				d.Out = out
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 			defer stop()
@@ -64,9 +75,9 @@ uses ../shared/models/base-19m with a slice of ../shared/data/tasks/mix (--model
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&d.ModelDir, "model", "", "model folder (default: the embedded model, or ../shared/models/base-19m)")
-	fl.StringVar(&d.TrainData, "train", "", "training JSONL (default: ../shared/data/tasks/mix/train.jsonl)")
-	fl.StringVar(&d.TestData, "test", "", "evaluation JSONL (default: ../shared/data/tasks/mix/test.jsonl)")
+	fl.StringVar(&d.ModelDir, "model", "", "model folder (default: the embedded model)")
+	fl.StringVar(&d.TrainData, "train", "", "training JSONL (default: the embedded task set)")
+	fl.StringVar(&d.TestData, "test", "", "evaluation JSONL (default: the embedded task set)")
 	fl.StringVar(&d.Out, "out", "", "output folder (default: a new temporary folder)")
 	fl.IntVar(&d.TrainRows, "rows", d.TrainRows, "training rows (the first N)")
 	fl.IntVar(&d.PerTask, "per-task", d.PerTask, "evaluation rows per task")

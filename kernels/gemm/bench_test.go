@@ -174,3 +174,27 @@ func BenchmarkSgemmDecode(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkPackA packs one MC×KC block of an untransposed A (192×384), with the assembly 6-row
+// packer where there is one and with the scalar loop, reporting GB/s of A read.
+func BenchmarkPackA(b *testing.B) {
+	const mc, kc, lda = 192, 384, 1024
+	a, dst := make([]float32, mc*lda), make([]float32, mc*kc)
+	for _, v := range []struct {
+		name string
+		f    func(dst *float32, a *float32, lda int, n int)
+	}{{"asm", packA6}, {"scalar", nil}} {
+		if v.name == "asm" && v.f == nil {
+			continue
+		}
+		b.Run(v.name, func(b *testing.B) {
+			saved := packA6
+			packA6 = v.f
+			defer func() { packA6 = saved }()
+			for b.Loop() {
+				packA(dst, a, lda, false, 0, mc, 0, kc)
+			}
+			b.ReportMetric(4*mc*kc*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
+		})
+	}
+}

@@ -20,6 +20,12 @@ func kernelAVX2Packed(kc int, a *float32, rsa, csa int, b *float32, rsb int, c *
 //go:noescape
 func kernelAVX512(kc int, a *float32, rsa, csa int, b *float32, rsb int, c *float32, ldc int, alpha, beta float32)
 
+// packA6AVX2 packs n steps (a positive multiple of 8) of six rows of an untransposed A into an A
+// panel (pack_amd64.s), writing 2 floats past dst[6n].
+//
+//go:noescape
+func packA6AVX2(dst *float32, a *float32, lda int, n int)
+
 // hasAVX512 reports whether the running CPU (and OS) supports the AVX-512 micro-kernel.
 var hasAVX512 = cpu.X86.HasAVX512F
 
@@ -30,6 +36,7 @@ func init() {
 	dot4, axpy32 := dot4Func(dot4Go), axpy32Func(axpy32Go) // small-m kernels
 	if hasAVX2 {
 		dot4, axpy32 = dot4AVX2, axpy32AVX2
+		packA6 = packA6AVX2
 	}
 	if hasAVX2 {
 		kernels = append(kernels, namedKernel{name: "avx2", k: kernelAVX2, packed: kernelAVX2Packed, dot4: dot4AVX2, axpy32: axpy32AVX2})

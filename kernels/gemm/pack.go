@@ -5,6 +5,11 @@ package gemm
 //	A panel (MR rows i0..i0+MR, kc steps):  dst[p*MR + r]   = op(A)(i0+r, p0+p)
 //	B panel (NR columns j..j+NR, k steps):  dst[p*NR + jj]  = op(B)(p, j+jj)
 
+// packA6 packs n steps (a positive multiple of 8) of MR = 6 rows of an untransposed A (row r at
+// a + r·lda) into an A panel, dst[p*MR + r] = a[r*lda + p], writing 2 floats past dst[MR·n];
+// nil where no assembly version exists (the scalar loop of packA is its reference).
+var packA6 func(dst *float32, a *float32, lda int, n int)
+
 // packA packs rows [i0, i0+mc) × steps [p0, p0+kc) of op(A) into ceil(mc/MR) consecutive panels of
 // kc·MR floats each.
 func packA(dst []float32, a []float32, lda int, transA bool, i0, mc, p0, kc int) {
@@ -40,7 +45,14 @@ func packA(dst []float32, a []float32, lda int, transA bool, i0, mc, p0, kc int)
 			s3 := a[(i+3)*lda+p0 : (i+3)*lda+p0+kc]
 			s4 := a[(i+4)*lda+p0 : (i+4)*lda+p0+kc]
 			s5 := a[(i+5)*lda+p0 : (i+5)*lda+p0+kc]
-			for p := range s0 {
+			p8 := 0
+			if packA6 != nil && kc > 8 {
+				// Whole blocks of 8 steps, leaving at least one step to the loop below so the
+				// 2 floats written past the last block stay inside this panel.
+				p8 = (kc - 1) &^ 7
+				packA6(&d[0], &s0[0], lda, p8)
+			}
+			for p := p8; p < kc; p++ {
 				dp := d[p*MR : p*MR+MR : p*MR+MR]
 				dp[0], dp[1], dp[2], dp[3], dp[4], dp[5] = s0[p], s1[p], s2[p], s3[p], s4[p], s5[p]
 			}

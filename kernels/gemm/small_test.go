@@ -119,3 +119,39 @@ func TestSmallReusesBuffers(t *testing.T) {
 		}
 	}
 }
+
+// TestPackAMatchesScalar checks packA with the assembly 6-row packer (where there is one) against
+// packA with the scalar loop only, on odd row counts and k, both layouts, in a NaN-filled buffer.
+func TestPackAMatchesScalar(t *testing.T) {
+	if packA6 == nil {
+		t.Skip("no assembly packA6 on this CPU/build")
+	}
+	rng := rand.New(rand.NewPCG(15, 16))
+	for _, s := range [][2]int{{6, 9}, {6, 16}, {6, 17}, {12, 33}, {13, 100}, {25, 384}, {5, 40}} {
+		mc, kc := s[0], s[1]
+		for _, transA := range []bool{false, true} {
+			rows, cols := 3+mc, 2+kc // op(A) inside a larger matrix, offset (3, 2) / (2, 3)
+			if transA {
+				rows, cols = cols, rows
+			}
+			lda := cols + 1
+			a := make([]float32, rows*lda)
+			for i := range a {
+				a[i] = float32(rng.NormFloat64())
+			}
+			n := (mc + MR - 1) / MR * MR * kc
+			got, want := make([]float32, n+5), make([]float32, n+5)
+			for i := range got {
+				got[i], want[i] = float32(math.NaN()), float32(math.NaN())
+			}
+			packA(got, a, lda, transA, 3, mc, 2, kc)
+			saved := packA6
+			packA6 = nil
+			packA(want, a, lda, transA, 3, mc, 2, kc)
+			packA6 = saved
+			if !sameBits(got, want) {
+				t.Fatalf("mc=%d kc=%d transA=%v: packed panels differ from the scalar packing", mc, kc, transA)
+			}
+		}
+	}
+}
