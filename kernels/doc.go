@@ -9,6 +9,10 @@
 // (a residual stream, the q/k/v projections of one input) can accumulate without a scratch copy;
 // weight gradients are accumulated too (gradient accumulation across micro-batches).
 //
+// Exponentials of whole rows (softmax, cross-entropy, SiLU) go through ExpSlice / expShiftSum:
+// Exp's algorithm on 8 lanes in AVX2+FMA assembly (exp_amd64.s, about 12× the scalar Exp) where
+// the CPU has it, the scalar Exp in a loop otherwise (the reference, also with -tags purego).
+//
 // # Invariants
 //
 //   - Inputs are never modified unless the function says "in place".

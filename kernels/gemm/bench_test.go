@@ -198,3 +198,30 @@ func BenchmarkPackA(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPackBTrans packs the B panels of a transposed B (a weight stored (out, in): the
+// forward product's operand), 1024×384, with the assembly transposes where there are and with
+// the scalar loop, reporting GB/s of B read.
+func BenchmarkPackBTrans(b *testing.B) {
+	const n, k = 1024, 384
+	bb, dst := make([]float32, n*k), make([]float32, k*NR)
+	for _, v := range []struct {
+		name string
+		f    func(dst *float32, ldd int, src *float32, lds int, n int)
+	}{{"asm", transpose8}, {"scalar", nil}} {
+		if v.name == "asm" && v.f == nil {
+			continue
+		}
+		b.Run(v.name, func(b *testing.B) {
+			saved := transpose8
+			transpose8 = v.f
+			defer func() { transpose8 = saved }()
+			for b.Loop() {
+				for j := 0; j < n; j += NR {
+					packB(dst, bb, nil, k, true, j, NR, k)
+				}
+			}
+			b.ReportMetric(4*n*k*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
+		})
+	}
+}

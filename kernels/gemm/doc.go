@@ -27,7 +27,9 @@
 // another): "go", portable (kernel.go; the only one with the purego build tag or off amd64);
 // "avx2", Go assembly for AVX2+FMA with 12 ymm accumulators and a variant for packed panels
 // (kernel_amd64.s); "avx512", the same tile with one zmm per row and two k steps in flight
-// (kernel_avx512_amd64.s). CPU features come from golang.org/x/sys/cpu.
+// (kernel_avx512_amd64.s). CPU features come from golang.org/x/sys/cpu. With AVX2, whole
+// 6-row panels of an untransposed A are packed by an 8×8 register transpose (pack_amd64.s,
+// packA6; about 5× the scalar loop, which stays as its reference and for the edges).
 //
 // Skinny products (LoRA: N, M or K = r ≤ 64) do not waste the tile or drown in packing: with
 // N ≤ 64 the micro-kernel reads A in place through its strides, with M ≤ 64 it reads an

@@ -26,6 +26,12 @@ func kernelAVX512(kc int, a *float32, rsa, csa int, b *float32, rsb int, c *floa
 //go:noescape
 func packA6AVX2(dst *float32, a *float32, lda int, n int)
 
+// transpose8AVX2 sets dst[p*ldd + r] = src[r*lds + p] for r < 8, p < n (a positive multiple
+// of 8) in pack_amd64.s.
+//
+//go:noescape
+func transpose8AVX2(dst *float32, ldd int, src *float32, lds int, n int)
+
 // hasAVX512 reports whether the running CPU (and OS) supports the AVX-512 micro-kernel.
 var hasAVX512 = cpu.X86.HasAVX512F
 
@@ -36,7 +42,7 @@ func init() {
 	dot4, axpy32 := dot4Func(dot4Go), axpy32Func(axpy32Go) // small-m kernels
 	if hasAVX2 {
 		dot4, axpy32 = dot4AVX2, axpy32AVX2
-		packA6 = packA6AVX2
+		packA6, transpose8 = packA6AVX2, transpose8AVX2
 	}
 	if hasAVX2 {
 		kernels = append(kernels, namedKernel{name: "avx2", k: kernelAVX2, packed: kernelAVX2Packed, dot4: dot4AVX2, axpy32: axpy32AVX2})

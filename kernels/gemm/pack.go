@@ -10,6 +10,10 @@ package gemm
 // nil where no assembly version exists (the scalar loop of packA is its reference).
 var packA6 func(dst *float32, a *float32, lda int, n int)
 
+// transpose8 sets dst[p*ldd + r] = src[r*lds + p] for r < 8, p < n (a positive multiple of 8);
+// nil where no assembly version exists (the scalar loop of packB is its reference).
+var transpose8 func(dst *float32, ldd int, src *float32, lds int, n int)
+
 // packA packs rows [i0, i0+mc) × steps [p0, p0+kc) of op(A) into ceil(mc/MR) consecutive panels of
 // kc·MR floats each.
 func packA(dst []float32, a []float32, lda int, transA bool, i0, mc, p0, kc int) {
@@ -105,6 +109,20 @@ func packB(d []float32, b []float32, b16 []uint16, ldb int, transB bool, j, cols
 		}
 	case b != nil && transB:
 		// op(B)(p, j) = b[j*ldb + p]: one row of b per panel column.
+		if transpose8 != nil && cols == NR && k >= 8 {
+			// Two 8-row halves transposed in registers, then the k%8 last steps below.
+			k8 := k &^ 7
+			_ = b[(j+NR-1)*ldb+k-1] // bounds for the assembly
+			transpose8(&d[0], NR, &b[j*ldb], ldb, k8)
+			transpose8(&d[8], NR, &b[(j+8)*ldb], ldb, k8)
+			for jj := 0; jj < NR; jj++ {
+				s := b[(j+jj)*ldb+k8 : (j+jj)*ldb+k]
+				for p, v := range s {
+					d[(k8+p)*NR+jj] = v
+				}
+			}
+			break
+		}
 		for jj := 0; jj < cols; jj++ {
 			s := b[(j+jj)*ldb : (j+jj)*ldb+k]
 			for p, v := range s {

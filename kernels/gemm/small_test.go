@@ -155,3 +155,33 @@ func TestPackAMatchesScalar(t *testing.T) {
 		}
 	}
 }
+
+// TestPackBMatchesScalar checks packB of a transposed float32 B with the assembly 8×8 transposes
+// (where there are) against the scalar loop, on odd k and partial panels, in a NaN-filled buffer.
+func TestPackBMatchesScalar(t *testing.T) {
+	if transpose8 == nil {
+		t.Skip("no assembly transpose8 on this CPU/build")
+	}
+	rng := rand.New(rand.NewPCG(17, 18))
+	for _, k := range []int{1, 7, 8, 9, 16, 31, 100, 384} {
+		for _, cols := range []int{NR, 5} {
+			ldb := k + 3
+			b := make([]float32, (2+NR)*ldb)
+			for i := range b {
+				b[i] = float32(rng.NormFloat64())
+			}
+			got, want := make([]float32, k*NR+4), make([]float32, k*NR+4)
+			for i := range got {
+				got[i], want[i] = float32(math.NaN()), float32(math.NaN())
+			}
+			packB(got, b, nil, ldb, true, 2, cols, k)
+			saved := transpose8
+			transpose8 = nil
+			packB(want, b, nil, ldb, true, 2, cols, k)
+			transpose8 = saved
+			if !sameBits(got, want) {
+				t.Fatalf("k=%d cols=%d: packed panel differs from the scalar packing", k, cols)
+			}
+		}
+	}
+}
