@@ -18,11 +18,20 @@ func SoftmaxForward(x []float32) {
 //
 //	dx_i = y_i·(dy_i − Σ_j y_j·dy_j)
 func SoftmaxBackward(dx, y, dy []float32) {
-	var dot float64
-	for i, v := range y {
-		dot += float64(v) * float64(dy[i])
+	// Σ y·dy in float64, four partial sums so the adds do not wait on each other.
+	var d0, d1, d2, d3 float64
+	dy = dy[:len(y)]
+	i := 0
+	for ; i+4 <= len(y); i += 4 {
+		d0 += float64(y[i]) * float64(dy[i])
+		d1 += float64(y[i+1]) * float64(dy[i+1])
+		d2 += float64(y[i+2]) * float64(dy[i+2])
+		d3 += float64(y[i+3]) * float64(dy[i+3])
 	}
-	d := float32(dot)
+	for ; i < len(y); i++ {
+		d0 += float64(y[i]) * float64(dy[i])
+	}
+	d := float32((d0 + d1) + (d2 + d3))
 	for i, v := range y {
 		dx[i] = v * (dy[i] - d)
 	}
