@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/moslora/moslora/internal/atomicfile"
 	"os"
 	"path/filepath"
 	"slices"
@@ -88,7 +89,7 @@ func (a *Adapter) Save(dir string) error {
 		return fmt.Errorf("adapter: writing %s: %w", wPath, err)
 	}
 	cPath := filepath.Join(dir, ConfigFile)
-	if err := writeAtomic(cPath, cfg); err != nil {
+	if err := atomicfile.WriteFile(cPath, cfg, 0o644); err != nil {
 		return fmt.Errorf("adapter: writing %s: %w", cPath, err)
 	}
 	return nil
@@ -137,29 +138,4 @@ func (c Config) configJSON() ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
-}
-
-// writeAtomic writes data to path through a temporary file in the same directory and a rename,
-// so a reader never sees a half-written file.
-func writeAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	name := tmp.Name()
-	_, werr := tmp.Write(data)
-	if werr == nil {
-		werr = tmp.Sync()
-	}
-	if cerr := tmp.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Rename(name, path)
-	}
-	if werr != nil {
-		os.Remove(name)
-		return werr
-	}
-	return nil
 }

@@ -316,12 +316,11 @@ func (l *Linear) MixMatrix() (m []float32, ok bool) {
 // DeltaW returns ΔW = s·B·M·A (Out, In), the update a mergeable adapter adds to the base weight,
 // accumulated in float64. ok is false for the gated mixer.
 func (l *Linear) DeltaW() (dw []float32, ok bool) {
-	m, ok := l.MixMatrix()
+	ma, ok := l.FoldedA() // (R, In) = M·A
 	if !ok {
 		return nil, false
 	}
 	r, in, out := l.R, l.In, l.Out
-	ma := foldA(m, l.A, r, in) // (R, In) = M·A
 	dw = make([]float32, out*in)
 	row := make([]float64, in)
 	for o := 0; o < out; o++ {
@@ -337,6 +336,16 @@ func (l *Linear) DeltaW() (dw []float32, ok bool) {
 		}
 	}
 	return dw, true
+}
+
+// FoldedA returns A' = M·A (R, In), accumulated in float64: the lora_A of the plain LoRA adapter
+// with the same update, ΔW = s·B·A' = s·B·M·A. ok is false for the gated mixer (no fixed M).
+func (l *Linear) FoldedA() (fa []float32, ok bool) {
+	m, ok := l.MixMatrix()
+	if !ok {
+		return nil, false
+	}
+	return foldA(m, l.A, l.R, l.In), true
 }
 
 // foldA returns M·A (R, In) for M (R, R) and A (R, In), accumulated in float64.

@@ -26,8 +26,8 @@ func (a *Adapter) Fold() error {
 		if l.Mixer == MixerIdentity {
 			continue
 		}
-		m, _ := l.MixMatrix()
-		copy(l.A, foldA(m, l.A, l.R, l.In))
+		fa, _ := l.FoldedA()
+		copy(l.A, fa)
 		l.Mixer, l.K = MixerIdentity, 1
 		l.M, l.DM, l.Pi, l.DPi, l.w = nil, nil, nil, nil, nil
 		l.z = nil // z was mix(h); with the identity mixer it aliases h again

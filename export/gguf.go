@@ -120,12 +120,11 @@ func GGUF(out string, m *model.Model, a *adapter.Adapter, force bool) error {
 		if !ok {
 			return fmt.Errorf("export: llama.cpp has no tensor for the adapted module %s", l.Path)
 		}
-		mix, ok := l.MixMatrix()
+		fa, ok := l.FoldedA() // (r, In) = M·A
 		if !ok {
 			return errGated("export to GGUF", l.Path)
 		}
 		r, in, outDim := l.R, l.In, l.Out
-		fa := foldMix(mix, l.A, r, in) // (r, In)
 		b := append([]float32(nil), l.B...)
 		if f := float64(l.Scale) * float64(r) / alpha; math.Abs(f-1) > 1e-6 {
 			for i := range b {
@@ -159,25 +158,6 @@ func GGUF(out string, m *model.Model, a *adapter.Adapter, force bool) error {
 
 func ggufModuleIs(path, leaf string) bool {
 	return len(path) > len(leaf) && path[len(path)-len(leaf)-1:] == "."+leaf
-}
-
-// foldMix returns M·A (r, in) for M (r, r) and A (r, in), accumulated in float64.
-func foldMix(m, a []float32, r, in int) []float32 {
-	out := make([]float32, r*in)
-	acc := make([]float64, in)
-	for p := 0; p < r; p++ {
-		clear(acc)
-		for q := 0; q < r; q++ {
-			mv := float64(m[p*r+q])
-			for i := 0; i < in; i++ {
-				acc[i] += mv * float64(a[q*in+i])
-			}
-		}
-		for i := range acc {
-			out[p*in+i] = float32(acc[i])
-		}
-	}
-	return out
 }
 
 // permuteRows applies convert_hf_to_gguf.py's LlamaModel.permute to the rows of w (rows, cols):

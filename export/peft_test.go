@@ -19,13 +19,7 @@ import (
 func peftConfigFields(t *testing.T) map[string]bool {
 	t.Helper()
 	var doc map[string]any
-	b, err := os.ReadFile(filepath.Join(shared.Path(t, "fixtures", "hf", "llama", "lora_r4"), "adapter_config.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, &doc); err != nil {
-		t.Fatal(err)
-	}
+	shared.ReadJSON(t, filepath.Join(shared.Path(t, "fixtures", "hf", "llama", "lora_r4"), "adapter_config.json"), &doc)
 	if v, _ := doc["peft_version"].(string); v == "" {
 		t.Fatal("the PEFT fixture config has no peft_version: not written by PEFT")
 	}

@@ -1,9 +1,7 @@
 package generate
 
 import (
-	"encoding/json"
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -26,14 +24,8 @@ type greedyCase struct {
 
 func loadGreedyCases(t *testing.T) []greedyCase {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(shared.Path(t, "fixtures", "hf", "base"), "greedy.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var cs []greedyCase
-	if err := json.Unmarshal(b, &cs); err != nil {
-		t.Fatal(err)
-	}
+	shared.ReadJSON(t, filepath.Join(shared.Path(t, "fixtures", "hf", "base"), "greedy.json"), &cs)
 	if len(cs) == 0 {
 		t.Fatal("greedy.json holds no cases")
 	}

@@ -2,7 +2,6 @@ package safetensors
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -53,13 +52,7 @@ func llamaShapes(c llamaConfig) map[string][]int {
 // config.json and that all values are finite.
 func checkLlamaFolder(t *testing.T, dir string, dtype DType) {
 	var cfg llamaConfig
-	js, err := os.ReadFile(filepath.Join(dir, "config.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(js, &cfg); err != nil {
-		t.Fatal(err)
-	}
+	shared.ReadJSON(t, filepath.Join(dir, "config.json"), &cfg)
 	set, err := OpenDir(dir)
 	if err != nil {
 		t.Fatal(err)

@@ -10,11 +10,11 @@ import (
 	"io"
 	"math"
 	"math/bits"
-	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/moslora/moslora/internal/atomicfile"
 )
 
 // Tensor is a tensor to write.
@@ -230,51 +230,11 @@ func WriteFile(path string, tensors []Tensor, metadata map[string]string) error 
 	return writeAtomic(path, func(w io.Writer) error { return Write(w, tensors, metadata) })
 }
 
-// writeAtomic writes path through a temporary file in its folder, fsync and rename.
-func writeAtomic(path string, write func(io.Writer) error) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
+// writeAtomic writes path through a temporary file in its folder, fsync and rename (see
+// internal/atomicfile).
+func writeAtomic(path string, write func(io.Writer) error) error {
+	if err := atomicfile.Write(path, 0o644, func(w *bufio.Writer) error { return write(w) }); err != nil {
+		return fmt.Errorf("safetensors: writing %s: %w", path, err)
 	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp*")
-	if err != nil {
-		return fmt.Errorf("safetensors: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-			err = fmt.Errorf("safetensors: writing %s: %w", path, err)
-		}
-	}()
-	bw := bufio.NewWriterSize(tmp, 1<<20)
-	if err = write(bw); err != nil {
-		return err
-	}
-	if err = bw.Flush(); err != nil {
-		return err
-	}
-	if err = tmp.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	syncDir(dir)
 	return nil
-}
-
-// syncDir makes a rename in dir durable where the platform allows (best effort: not every
-// platform can sync a folder).
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
 }

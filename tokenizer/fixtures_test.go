@@ -24,14 +24,8 @@ var fixtureTokenizers = []string{"llama2", "llama3", "qwen3", "gpt2", "small_byt
 
 func readCases(t *testing.T, dir string) []hfCase {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(dir, "cases.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var cases []hfCase
-	if err := json.Unmarshal(data, &cases); err != nil {
-		t.Fatalf("%s: %v", dir, err)
-	}
+	shared.ReadJSON(t, filepath.Join(dir, "cases.json"), &cases)
 	if len(cases) == 0 {
 		t.Fatalf("%s: cases.json holds no cases", dir)
 	}

@@ -288,6 +288,19 @@ func parsePattern(p *patternJSON) (splitter, error) {
 	return nil, errors.New(`"pattern": expected {"String": ...} or {"Regex": ...}`)
 }
 
+// parseEach parses every element of the JSON list key with parse; an error names key[i].
+func parseEach[T any](key string, raws []json.RawMessage, parse func(json.RawMessage) (T, error)) ([]T, error) {
+	var q []T
+	for i, r := range raws {
+		v, err := parse(r)
+		if err != nil {
+			return nil, fmt.Errorf("%s[%d]: %w", key, i, err)
+		}
+		q = append(q, v)
+	}
+	return q, nil
+}
+
 func parseNormalizer(raw json.RawMessage) (normalizer, error) {
 	c, err := unmarshalComponent(raw)
 	if err != nil {
@@ -295,15 +308,11 @@ func parseNormalizer(raw json.RawMessage) (normalizer, error) {
 	}
 	switch c.Type {
 	case "Sequence":
-		var q normalizerSequence
-		for i, r := range c.Normalizers {
-			n, err := parseNormalizer(r)
-			if err != nil {
-				return nil, fmt.Errorf("normalizers[%d]: %w", i, err)
-			}
-			q = append(q, n)
+		q, err := parseEach("normalizers", c.Normalizers, parseNormalizer)
+		if err != nil {
+			return nil, err
 		}
-		return q, nil
+		return normalizerSequence(q), nil
 	case "Prepend":
 		return prependNormalizer{c.Prepend}, nil
 	case "Replace":
@@ -365,15 +374,11 @@ func parsePreTokenizer(raw json.RawMessage) (preTokenizer, error) {
 	}
 	switch c.Type {
 	case "Sequence":
-		var q preTokenizerSequence
-		for i, r := range c.Pretokenizers {
-			p, err := parsePreTokenizer(r)
-			if err != nil {
-				return nil, fmt.Errorf("pretokenizers[%d]: %w", i, err)
-			}
-			q = append(q, p)
+		q, err := parseEach("pretokenizers", c.Pretokenizers, parsePreTokenizer)
+		if err != nil {
+			return nil, err
 		}
-		return q, nil
+		return preTokenizerSequence(q), nil
 	case "ByteLevel":
 		return &byteLevelPreTokenizer{addPrefixSpace: boolOr(c.AddPrefixSpace, true), useRegex: boolOr(c.UseRegex, true)}, nil
 	case "Split":
@@ -464,15 +469,11 @@ func parseDecoder(raw json.RawMessage) (decoder, error) {
 	}
 	switch c.Type {
 	case "Sequence":
-		var q decoderSequence
-		for i, r := range c.Decoders {
-			d, err := parseDecoder(r)
-			if err != nil {
-				return nil, fmt.Errorf("decoders[%d]: %w", i, err)
-			}
-			q = append(q, d)
+		q, err := parseEach("decoders", c.Decoders, parseDecoder)
+		if err != nil {
+			return nil, err
 		}
-		return q, nil
+		return decoderSequence(q), nil
 	case "ByteLevel":
 		return byteLevelDecoder{}, nil
 	case "Metaspace":

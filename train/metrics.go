@@ -6,7 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
+
+	"github.com/moslora/moslora/internal/atomicfile"
 )
 
 // MetricsFile is the name of the per-step log in the output folder.
@@ -70,26 +71,11 @@ func truncateMetrics(path string, step int) error {
 	return writeFileAtomic(path, keep.Bytes())
 }
 
-// writeFileAtomic writes data to path through a temporary file in the same folder and a rename.
+// writeFileAtomic writes data to path through a temporary file in the same folder, fsync and a
+// rename (see internal/atomicfile).
 func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
-	if err != nil {
-		return fmt.Errorf("train: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
+	if err := atomicfile.WriteFile(path, data, 0o644); err != nil {
 		return fmt.Errorf("train: writing %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("train: writing %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("train: writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("train: %w", err)
 	}
 	return nil
 }

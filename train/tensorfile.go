@@ -6,10 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"slices"
 
+	"github.com/moslora/moslora/internal/atomicfile"
 	"github.com/moslora/moslora/safetensors"
 )
 
@@ -48,36 +47,22 @@ func writeTensors(path string, ts []tensor, meta map[string]string) error {
 	for len(hb)%8 != 0 { // align the data section, as the reference writer does
 		hb = append(hb, ' ')
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
-	if err != nil {
-		return fmt.Errorf("train: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // no-op after a successful rename
-	w := bufio.NewWriterSize(tmp, 1<<20)
-	var lenBuf [8]byte
-	binary.LittleEndian.PutUint64(lenBuf[:], uint64(len(hb)))
-	w.Write(lenBuf[:])
-	w.Write(hb)
-	var b [4]byte
-	for _, t := range ts {
-		for _, v := range t.data {
-			binary.LittleEndian.PutUint32(b[:], math.Float32bits(v))
-			w.Write(b[:])
+	err = atomicfile.Write(path, 0o644, func(w *bufio.Writer) error {
+		var lenBuf [8]byte
+		binary.LittleEndian.PutUint64(lenBuf[:], uint64(len(hb)))
+		w.Write(lenBuf[:])
+		w.Write(hb)
+		var b [4]byte
+		for _, t := range ts {
+			for _, v := range t.data {
+				binary.LittleEndian.PutUint32(b[:], math.Float32bits(v))
+				w.Write(b[:])
+			}
 		}
-	}
-	if err := w.Flush(); err != nil {
-		tmp.Close()
+		return nil // atomicfile.Write reports w's first write error
+	})
+	if err != nil {
 		return fmt.Errorf("train: writing %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("train: writing %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("train: writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("train: %w", err)
 	}
 	return nil
 }

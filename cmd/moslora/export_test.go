@@ -17,11 +17,9 @@ func TestMergeAndExportCommands(t *testing.T) {
 	dir := shared.Path(t, "fixtures", "hf", "llama")
 	modelDir, adapterDir := filepath.Join(dir, "model"), filepath.Join(dir, "moslora_r4")
 	tmp := t.TempDir()
-	resetFlagsAfter(t, "merge")
-	resetFlagsAfter(t, "export")
 	run := func(args ...string) error {
-		rootCmd.SetArgs(args)
-		return rootCmd.Execute()
+		_, err := runCLI(t, args...)
+		return err
 	}
 	merged := filepath.Join(tmp, "merged")
 	if err := run("merge", "--model", modelDir, "--adapter", adapterDir, "--out", merged); err != nil {

@@ -8,23 +8,7 @@ import (
 
 	"github.com/moslora/moslora/internal/shared"
 	"github.com/moslora/moslora/safetensors"
-	"github.com/spf13/pflag"
 )
-
-// resetFlagsAfter restores the flags of subcommand name to their defaults when the test ends:
-// cobra keeps flag values between Execute calls on the shared rootCmd.
-func resetFlagsAfter(t *testing.T, name string) {
-	t.Cleanup(func() {
-		for _, c := range rootCmd.Commands() {
-			if c.Name() == name {
-				c.Flags().VisitAll(func(f *pflag.Flag) {
-					f.Value.Set(f.DefValue)
-					f.Changed = false
-				})
-			}
-		}
-	})
-}
 
 // TestForwardAdapterGradsReproduceMoSLoRAReference runs `moslora forward --adapter moslora_r4
 // --grads` on the fixture's reference inputs: logits and loss within 1e-4, every grad.<key>
@@ -34,22 +18,11 @@ func TestForwardAdapterGradsReproduceMoSLoRAReference(t *testing.T) {
 	adapterDir := filepath.Join(dir, "moslora_r4")
 	ref := filepath.Join(adapterDir, "reference.safetensors")
 	out := filepath.Join(t.TempDir(), "out.safetensors")
-	resetFlagsAfter(t, "forward")
-	rootCmd.SetArgs([]string{"forward", "--model", filepath.Join(dir, "model"), "--input", ref, "--out", out,
-		"--adapter", adapterDir, "--grads"})
-	if err := rootCmd.Execute(); err != nil {
+	if _, err := runCLI(t, "forward", "--model", filepath.Join(dir, "model"), "--input", ref, "--out", out,
+		"--adapter", adapterDir, "--grads"); err != nil {
 		t.Fatal(err)
 	}
-	got, err := safetensors.Open(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer got.Close()
-	want, err := safetensors.Open(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer want.Close()
+	got, want := openSafetensors(t, out), openSafetensors(t, ref)
 	read := func(f *safetensors.File, name string) []float32 {
 		v, _, err := f.Float32(name)
 		if err != nil {
@@ -62,10 +35,7 @@ func TestForwardAdapterGradsReproduceMoSLoRAReference(t *testing.T) {
 			continue
 		}
 		g, w := read(got, name), read(want, name)
-		d := 0.0
-		for i := range w {
-			d = math.Max(d, math.Abs(float64(g[i])-float64(w[i])))
-		}
+		d := maxAbsDiff(g, w)
 		t.Logf("%s: max |Δ| %.3g", name, d)
 		if len(g) != len(w) || !(d <= 1e-4) {
 			t.Errorf("%s: %d values, max |Δ| %.3g (reference %d)", name, len(g), d, len(w))
@@ -106,9 +76,8 @@ func TestForwardAdapterGradsReproduceMoSLoRAReference(t *testing.T) {
 		t.Errorf("wrote %d gradients, the reference has %d", written, nGrad)
 	}
 
-	rootCmd.SetArgs([]string{"forward", "--model", filepath.Join(dir, "model"), "--input", ref, "--out", out,
-		"--adapter=", "--grads"})
-	if err := rootCmd.Execute(); err == nil || !strings.Contains(err.Error(), "--adapter") {
+	if _, err := runCLI(t, "forward", "--model", filepath.Join(dir, "model"), "--input", ref, "--out", out,
+		"--adapter=", "--grads"); err == nil || !strings.Contains(err.Error(), "--adapter") {
 		t.Errorf("--grads without --adapter: %v", err)
 	}
 }

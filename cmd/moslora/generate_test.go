@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -16,47 +14,39 @@ import (
 // same prompt and checks the printed text.
 func TestGenerateCommandGreedyJSON(t *testing.T) {
 	dir := shared.Path(t, "models", "base-19m")
-	b, err := os.ReadFile(filepath.Join(shared.Path(t, "fixtures", "hf", "base"), "greedy.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var cases []struct {
 		Prompt     string `json:"prompt"`
 		InputIDs   []int  `json:"input_ids"`
 		GreedyIDs  []int  `json:"greedy_ids"`
 		GreedyText string `json:"greedy_text"`
 	}
-	if err := json.Unmarshal(b, &cases); err != nil || len(cases) == 0 {
-		t.Fatalf("greedy.json: %v (%d cases)", err, len(cases))
+	shared.ReadJSON(t, filepath.Join(shared.Path(t, "fixtures", "hf", "base"), "greedy.json"), &cases)
+	if len(cases) == 0 {
+		t.Fatal("greedy.json holds no cases")
 	}
 	c := cases[0]
 	n := len(c.GreedyIDs) - len(c.InputIDs)
-	var out bytes.Buffer
-	resetFlagsAfter(t, "generate")
-	rootCmd.SetOut(&out)
-	defer rootCmd.SetOut(nil)
 	args := []string{"generate", "--model", dir, "--max-new-tokens", itoa(n)}
-	rootCmd.SetArgs(append(args, "--json", c.Prompt))
-	if err := rootCmd.Execute(); err != nil {
+	out, err := runCLI(t, append(args, "--json", c.Prompt)...)
+	if err != nil {
 		t.Fatal(err)
 	}
 	var got struct {
 		IDs  []int  `json:"ids"`
 		Text string `json:"text"`
 	}
-	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
-		t.Fatalf("--json output %q: %v", out.String(), err)
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("--json output %q: %v", out, err)
 	}
 	if !slices.Equal(got.IDs, c.GreedyIDs) || got.Text != c.GreedyText {
 		t.Errorf("generate --json: %v %q\nwant %v %q", got.IDs, got.Text, c.GreedyIDs, c.GreedyText)
 	}
-	out.Reset()
-	rootCmd.SetArgs(append(args, "--json=false", c.Prompt))
-	if err := rootCmd.Execute(); err != nil {
+	out, err = runCLI(t, append(args, "--json=false", c.Prompt)...)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if out.String() != c.GreedyText+"\n" {
-		t.Errorf("streamed %q, want %q", out.String(), c.GreedyText+"\n")
+	if out != c.GreedyText+"\n" {
+		t.Errorf("streamed %q, want %q", out, c.GreedyText+"\n")
 	}
 }
 

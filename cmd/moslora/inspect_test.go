@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,16 +10,13 @@ import (
 
 func TestInspectDescribesModel(t *testing.T) {
 	dir := filepath.Join(shared.Path(t, "fixtures", "hf", "llama3"), "model")
-	var out bytes.Buffer
-	rootCmd.SetOut(&out)
-	defer rootCmd.SetOut(nil)
-	rootCmd.SetArgs([]string{"inspect", dir})
-	if err := rootCmd.Execute(); err != nil {
+	out, err := runCLI(t, "inspect", dir)
+	if err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"LlamaForCausalLM", "kv-heads 2", "head_dim 16", "vocab          384", "llama3 theta=500000", "tied embedding true", "F32"} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("inspect output lacks %q:\n%s", want, out.String())
+		if !strings.Contains(out, want) {
+			t.Errorf("inspect output lacks %q:\n%s", want, out)
 		}
 	}
 }

@@ -25,14 +25,8 @@ type tokenizerCase struct {
 // Hugging Face tokenizers produced.
 func TestTokenizeCommandMatchesHuggingFace(t *testing.T) {
 	dir := shared.Path(t, "fixtures", "hf", "tokenizers", "small_bytelevel")
-	raw, err := os.ReadFile(filepath.Join(dir, "cases.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var cases []tokenizerCase
-	if err := json.Unmarshal(raw, &cases); err != nil {
-		t.Fatal(err)
-	}
+	shared.ReadJSON(t, filepath.Join(dir, "cases.json"), &cases)
 	tokJSON := filepath.Join(dir, "tokenizer.json")
 	type result struct {
 		IDs     []int    `json:"ids"`

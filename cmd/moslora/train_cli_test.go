@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/moslora/moslora/defaults"
+	"github.com/moslora/moslora/internal/shared"
 	"github.com/moslora/moslora/model"
 	"github.com/moslora/moslora/safetensors"
 )
@@ -55,6 +56,14 @@ func countContaining(names []string, sub string) int {
 	return n
 }
 
+// readAdapterConfig parses adapter_config.json of out as a JSON object.
+func readAdapterConfig(t *testing.T, out string) map[string]any {
+	t.Helper()
+	var cfg map[string]any
+	shared.ReadJSON(t, filepath.Join(out, "adapter_config.json"), &cfg)
+	return cfg
+}
+
 // readMetrics parses metrics.jsonl of out, failing on any line that is not a JSON object, and
 // returns the "step" and "loss" of each line.
 func readMetrics(t *testing.T, out string) (steps []int, losses []float64) {
@@ -97,14 +106,7 @@ func TestTrainMoSLoRAWritesAdapter(t *testing.T) {
 	if !strings.Contains(stdout, "trained moslora: 3 updates") {
 		t.Errorf("stdout does not report 3 moslora updates:\n%s", stdout)
 	}
-	b, err := os.ReadFile(filepath.Join(out, "adapter_config.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cfg map[string]any
-	if err := json.Unmarshal(b, &cfg); err != nil {
-		t.Fatalf("adapter_config.json: %v", err)
-	}
+	cfg := readAdapterConfig(t, out)
 	if cfg["lora_use_mixer"] != true {
 		t.Errorf("adapter_config.json: lora_use_mixer = %v, want true", cfg["lora_use_mixer"])
 	}
@@ -142,14 +144,7 @@ func TestTrainLoRAWritesNoMixer(t *testing.T) {
 	if n := countContaining(names, "lora_AB"); n != 0 {
 		t.Errorf("lora wrote %d lora_AB tensors", n)
 	}
-	b, err := os.ReadFile(filepath.Join(out, "adapter_config.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cfg map[string]any
-	if err := json.Unmarshal(b, &cfg); err != nil {
-		t.Fatalf("adapter_config.json: %v", err)
-	}
+	cfg := readAdapterConfig(t, out)
 	if v, ok := cfg["lora_use_mixer"]; ok && v != false {
 		t.Errorf("adapter_config.json: lora_use_mixer = %v for --method lora", v)
 	}

@@ -3,6 +3,7 @@
 package shared
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -47,4 +48,18 @@ func Path(tb testing.TB, elem ...string) string {
 		tb.Skipf("shared reference data %s is absent: %v", p, err)
 	}
 	return p
+}
+
+// ReadJSON decodes the JSON file at path (typically a fixture under Path) into v, failing the
+// test with the path when the file cannot be read or decoded.
+func ReadJSON(tb testing.TB, path string, v any) {
+	tb.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err) // names the path
+		return
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		tb.Fatalf("%s: %v", path, err)
+	}
 }
