@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"github.com/moslora/moslora/internal/atomicfile"
 	"os"
 	"path/filepath"
 	"slices"
 
+	"github.com/moslora/moslora/internal/atomicfile"
 	"github.com/moslora/moslora/safetensors"
 )
 
