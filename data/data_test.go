@@ -276,3 +276,35 @@ func TestSplitKeepsRowsAndTargets(t *testing.T) {
 		t.Errorf("huge overhead gave %d parts, want 1", len(one))
 	}
 }
+
+// TestChunkKeepsEveryToken: splitting a long text example into maxLen pieces drops nothing but a
+// lone trailing token (which has no target), and every piece fits.
+func TestChunkKeepsEveryToken(t *testing.T) {
+	for _, n := range []int{1, 5, 8, 9, 16, 17, 23} {
+		ex := Example{Row: 3}
+		for i := 0; i < n; i++ {
+			ex.IDs = append(ex.IDs, 100+i)
+			ex.Labels = append(ex.Labels, 100+i)
+		}
+		pieces := Chunk(ex, 8)
+		var ids []int
+		for _, p := range pieces {
+			if len(p.IDs) > 8 || len(p.IDs) != len(p.Labels) || p.Row != 3 {
+				t.Fatalf("n=%d: bad piece %+v", n, p)
+			}
+			ids = append(ids, p.IDs...)
+		}
+		want := n
+		if n > 8 && n%8 == 1 {
+			want = n - 1
+		}
+		if len(ids) != want {
+			t.Fatalf("n=%d: pieces hold %d tokens, want %d", n, len(ids), want)
+		}
+		for i, id := range ids {
+			if id != 100+i {
+				t.Fatalf("n=%d: token %d is %d, want %d", n, i, id, 100+i)
+			}
+		}
+	}
+}

@@ -117,6 +117,26 @@ func Truncate(ex *Example, maxLen int, keepFirst bool) {
 	ex.Labels = ex.Labels[n-maxLen:]
 }
 
+// Chunk cuts ex into consecutive pieces of at most maxLen tokens that together hold every token
+// (maxLen ≤ 0 or a short example: ex alone). This is how plain-text rows are split for
+// pretraining-style packing (Hugging Face's group_texts): no token is dropped, and the first token
+// of each later piece serves as context only (its label is never a target, since logits[t] are
+// scored against labels[t+1]).
+func Chunk(ex Example, maxLen int) []Example {
+	if maxLen <= 0 || len(ex.IDs) <= maxLen {
+		return []Example{ex}
+	}
+	var out []Example
+	for lo := 0; lo < len(ex.IDs); lo += maxLen {
+		hi := min(lo+maxLen, len(ex.IDs))
+		if hi-lo < 2 && len(out) > 0 { // a lone trailing token has no target: leave it out
+			break
+		}
+		out = append(out, Example{IDs: ex.IDs[lo:hi:hi], Labels: ex.Labels[lo:hi:hi], Row: ex.Row})
+	}
+	return out
+}
+
 // EncodeAll encodes rows; the i-th example has Row = i.
 func EncodeAll(tok Tokenizer, rows []Row, maxLen int) ([]Example, error) {
 	out := make([]Example, len(rows))

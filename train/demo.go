@@ -75,7 +75,7 @@ func RunDemo(ctx context.Context, d Demo, w io.Writer) (*DemoResult, error) {
 		return nil, err
 	}
 	test = PerTask(test, d.PerTask)
-	exs, _, err := encodeRows(tok, rows, d.Config.MaxLen)
+	exs, _, err := encodeRows(tok, rows, d.Config.MaxLen, d.Config.Pack)
 	if err != nil {
 		return nil, err
 	}

@@ -77,7 +77,7 @@ func RunFiles(ctx context.Context, cfg Config, f Files, w io.Writer) (*Summary, 
 	if len(rows) == 0 {
 		return nil, fmt.Errorf("train: %s holds no usable rows", f.Data)
 	}
-	exs, truncated, err := encodeRows(tok, rows, cfg.MaxLen)
+	exs, truncated, err := encodeRows(tok, rows, cfg.MaxLen, cfg.Pack)
 	if err != nil {
 		return nil, err
 	}
@@ -135,21 +135,30 @@ func RunFiles(ctx context.Context, cfg Config, f Files, w io.Writer) (*Summary, 
 	return sum, nil
 }
 
-// encodeRows tokenizes rows and counts the examples that the length limit cut.
-func encodeRows(tok data.Tokenizer, rows []data.Row, maxLen int) ([]data.Example, int, error) {
+// encodeRows tokenizes rows and counts the examples that the length limit cut. With pack, plain
+// {"text"} rows longer than maxLen are split into maxLen chunks (data.Chunk) instead of cut, so
+// pretraining-style data loses nothing; prompt/completion and chat rows are always truncated.
+func encodeRows(tok data.Tokenizer, rows []data.Row, maxLen int, pack bool) ([]data.Example, int, error) {
 	full, err := data.EncodeAll(tok, rows, 0)
 	if err != nil {
 		return nil, 0, err
 	}
 	truncated := 0
 	bos := tok.AddBOS() && tok.BOS() >= 0
+	out := full[:0:0]
 	for i := range full {
-		if len(full[i].IDs) > maxLen {
+		switch {
+		case len(full[i].IDs) <= maxLen:
+			out = append(out, full[i])
+		case pack && rows[i].HasText:
+			out = append(out, data.Chunk(full[i], maxLen)...)
+		default:
 			truncated++
 			data.Truncate(&full[i], maxLen, bos)
+			out = append(out, full[i])
 		}
 	}
-	return full, truncated, nil
+	return out, truncated, nil
 }
 
 // writeRunInfo records the settings and outcome of the run in Out/train_config.json.
