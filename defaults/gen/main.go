@@ -162,7 +162,6 @@ func corpus(src, dst string) error {
 		return err
 	}
 	zw, _ := gzip.NewWriterLevel(out, gzip.BestCompression)
-	zw.ModTime = zw.ModTime.UTC()
 	if _, err := io.WriteString(zw, b.String()); err != nil {
 		return err
 	}
