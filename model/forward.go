@@ -11,6 +11,9 @@ import (
 // actGrain is the least number of activation elements worth a goroutine.
 const actGrain = 1 << 14
 
+// normGrain is the least number of rows of a norm or RoPE worth a goroutine.
+const normGrain = 64
+
 // IgnoreIndex marks a label excluded from the loss, as in PyTorch's cross-entropy.
 const IgnoreIndex = -100
 
@@ -110,27 +113,73 @@ func (m *Model) forward(a *acts, ids []int) {
 }
 
 func (n *Norm) forward(out, mean, rstd, x []float32, rows, d int) {
-	if n.Layer {
-		var b []float32
-		if n.B != nil {
-			b = n.B.W
-		}
-		kernels.LayerNormForward(out, mean, rstd, x, n.W.W, b, rows, d, n.Eps)
-	} else {
-		kernels.RMSNormForward(out, rstd, x, n.W.W, rows, d, n.Eps)
+	var b []float32
+	if n.B != nil {
+		b = n.B.W
 	}
+	parallelRange(rows, normGrain, func(lo, hi int) {
+		o, xs := out[lo*d:hi*d], x[lo*d:hi*d]
+		if n.Layer {
+			kernels.LayerNormForward(o, part(mean, lo, hi), part(rstd, lo, hi), xs, n.W.W, b, hi-lo, d, n.Eps)
+		} else {
+			kernels.RMSNormForward(o, part(rstd, lo, hi), xs, n.W.W, hi-lo, d, n.Eps)
+		}
+	})
 }
 
 // backward adds the input gradient into dx and accumulates the weight gradients if allocated.
+// Rows are split across goroutines; weight gradients are summed per piece, then added in order.
 func (n *Norm) backward(dx, dout, x, mean, rstd []float32, rows, d int) {
-	if n.Layer {
-		var db []float32
-		if n.B != nil {
-			db = n.B.DW
+	dw, db := n.W.DW, []float32(nil)
+	if n.B != nil {
+		db = n.B.DW
+	}
+	pieces := min(workers(), max(1, rows/normGrain))
+	step := (rows + pieces - 1) / pieces
+	var pw, pb []float32 // per-piece partial sums of dw, db
+	if dw != nil && pieces > 1 {
+		pw = make([]float32, pieces*d)
+	}
+	if db != nil && pieces > 1 {
+		pb = make([]float32, pieces*d)
+	}
+	parallelFor(pieces, pieces, func(i, _ int) {
+		lo, hi := i*step, min(rows, (i+1)*step)
+		if lo >= hi {
+			return
 		}
-		kernels.LayerNormBackward(dx, n.W.DW, db, dout, x, n.W.W, mean, rstd, rows, d)
-	} else {
-		kernels.RMSNormBackward(dx, n.W.DW, dout, x, n.W.W, rstd, rows, d)
+		w, b := dw, db
+		if pw != nil {
+			w = pw[i*d : (i+1)*d]
+		}
+		if pb != nil {
+			b = pb[i*d : (i+1)*d]
+		}
+		dxs, ds, xs := dx[lo*d:hi*d], dout[lo*d:hi*d], x[lo*d:hi*d]
+		if n.Layer {
+			kernels.LayerNormBackward(dxs, w, b, ds, xs, n.W.W, part(mean, lo, hi), part(rstd, lo, hi), hi-lo, d)
+		} else {
+			kernels.RMSNormBackward(dxs, w, ds, xs, n.W.W, part(rstd, lo, hi), hi-lo, d)
+		}
+	})
+	addPieces(dw, pw, d)
+	addPieces(db, pb, d)
+}
+
+// part is s[lo:hi], or nil when s is nil (per-row statistics the caller does not keep).
+func part(s []float32, lo, hi int) []float32 {
+	if s == nil {
+		return nil
+	}
+	return s[lo:hi]
+}
+
+// addPieces adds the d-long partial sums in p (piece after piece) into dst; nothing if p is nil.
+func addPieces(dst, p []float32, d int) {
+	for i := 0; i+d <= len(p); i += d {
+		for j, v := range p[i : i+d] {
+			dst[j] += v
+		}
 	}
 }
 
@@ -161,12 +210,14 @@ func (m *Model) views(la *layerActs, a *acts, grad bool) qkv {
 func (m *Model) rope(x qkv, a *acts, inverse bool) {
 	c := m.Config
 	half := c.HeadDim / 2
-	for n := 0; n < a.N; n++ {
-		p := n % a.T
-		cos, sin := a.cos[p*half:(p+1)*half], a.sin[p*half:(p+1)*half]
-		kernels.RoPE(x.q[n*x.ldq:], c.NumAttentionHeads, c.HeadDim, cos, sin, inverse)
-		kernels.RoPE(x.k[n*x.ldk:], c.NumKeyValueHeads, c.HeadDim, cos, sin, inverse)
-	}
+	parallelRange(a.N, normGrain, func(lo, hi int) {
+		for n := lo; n < hi; n++ {
+			p := n % a.T
+			cos, sin := a.cos[p*half:(p+1)*half], a.sin[p*half:(p+1)*half]
+			kernels.RoPE(x.q[n*x.ldq:], c.NumAttentionHeads, c.HeadDim, cos, sin, inverse)
+			kernels.RoPE(x.k[n*x.ldk:], c.NumKeyValueHeads, c.HeadDim, cos, sin, inverse)
+		}
+	})
 }
 
 // blockForward runs block l on a.res[l] into a.res[l+1]:
@@ -190,9 +241,7 @@ func (m *Model) blockForward(l int, a *acts) {
 	}
 	attentionForward(la.attY, la.att, v, m.attnShape(l, a), a.attP)
 	b.O.forward(a.scratch, la.attY, N)
-	for i := range la.res2 {
-		la.res2[i] = x[i] + a.scratch[i]
-	}
+	addInto(la.res2, x, a.scratch)
 	b.Norm2.forward(la.ln2, la.mean2, la.rstd2, la.res2, N, C)
 	if c.Family == FamilyGPT2 {
 		b.Up.forward(la.a, la.ln2, N)
@@ -207,9 +256,17 @@ func (m *Model) blockForward(l int, a *acts) {
 		parallelRange(N*I, actGrain, func(lo, hi int) { kernels.SwiGLUForward(la.h[lo:hi], la.a[lo:hi], la.u[lo:hi], hi-lo) })
 	}
 	b.Down.forward(a.scratch, la.h, N)
-	for i := range out {
-		out[i] = la.res2[i] + a.scratch[i]
-	}
+	addInto(out, la.res2, a.scratch)
+}
+
+// addInto sets dst = x + y (all the same length), in parallel pieces.
+func addInto(dst, x, y []float32) {
+	parallelRange(len(dst), actGrain, func(lo, hi int) {
+		d, xs, ys := dst[lo:hi], x[lo:hi], y[lo:hi]
+		for i := range d {
+			d[i] = xs[i] + ys[i]
+		}
+	})
 }
 
 // finite reports whether every value is finite.

@@ -21,9 +21,9 @@ func setKernelFlag(b *testing.B) {
 	b.Logf("micro-kernel %s", KernelName())
 }
 
-// Tuning knobs for benchmark runs only: GEMM_KC, GEMM_MC, GEMM_NC_BYTES override the blocking.
+// Tuning knobs for benchmark runs only: GEMM_KC, GEMM_MC, GEMM_NC_BYTES, GEMM_K_BYTES override the blocking.
 func init() {
-	for env, p := range map[string]*int{"GEMM_KC": &defaultConfig.kc, "GEMM_MC": &defaultConfig.mc, "GEMM_NC_BYTES": &defaultConfig.ncBytes} {
+	for env, p := range map[string]*int{"GEMM_KC": &defaultConfig.kc, "GEMM_MC": &defaultConfig.mc, "GEMM_NC_BYTES": &defaultConfig.ncBytes, "GEMM_K_BYTES": &defaultConfig.kBytes} {
 		if v, err := strconv.Atoi(os.Getenv(env)); err == nil && v > 0 {
 			*p = v
 		}

@@ -16,6 +16,7 @@ type config struct {
 	threads int        // 0: GOMAXPROCS
 	kc, mc  int        // k and row blocking (mc a multiple of MR)
 	ncBytes int        // packed-B budget: columns per block = ncBytes / (4·k)
+	kBytes  int        // packed-B budget of one slice of a long k (see kSlice); 0: no slicing
 	// inPlace: 0 chooses by shape (skinny operands are read in place), -1 always packs,
 	// +1 reads A and B in place wherever the layout allows.
 	inPlace int
@@ -35,6 +36,7 @@ var defaultConfig = config{
 	kc:               384,
 	mc:               192,
 	ncBytes:          16 << 20,
+	kBytes:           4 << 20,
 	minParallelFlops: 8 << 20,
 	smallM:           smallM,
 	dot4:             dot4Go,
@@ -113,6 +115,31 @@ func blocked(cfg *config, transA, transB bool, m, n, k int, alpha float32, a []f
 	}
 	if m <= cfg.smallM && b16 == nil {
 		small(cfg, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	if ks := kSlice(cfg, n, k); ks < k {
+		// A long k (the LM head's input gradient, K = vocabulary): packed B for all of k would
+		// not stay in cache between row blocks, so run slices of k one after the other, each
+		// adding into C.
+		for k0 := 0; k0 < k; k0 += ks {
+			kk := min(ks, k-k0)
+			ao, bo := k0, k0*ldb // op(A)(i, k0), op(B)(k0, j)
+			if transA {
+				ao = k0 * lda
+			}
+			if transB {
+				bo = k0
+			}
+			var bs []float32
+			var bs16 []uint16
+			if b16 != nil {
+				bs16 = b16[bo:]
+			} else {
+				bs = b[bo:]
+			}
+			blocked(cfg, transA, transB, m, n, kk, alpha, a[ao:], lda, bs, bs16, ldb, beta, c, ldc)
+			beta = 1
+		}
 		return
 	}
 	g := callPool.Get().(*call)
@@ -212,6 +239,21 @@ func blocked(cfg *config, transA, transB bool, m, n, k int, alpha float32, a []f
 	}
 	g.a, g.b, g.b16, g.c = nil, nil, nil, nil
 	callPool.Put(g)
+}
+
+// kSlice is the length of the slices of k that blocked runs one after the other: k itself unless
+// packed B for all of k (k × n floats) exceeds cfg.kBytes. Slices are even, at least 4·kc long
+// and a multiple of 8.
+func kSlice(cfg *config, n, k int) int {
+	if cfg.kBytes <= 0 || 4*k*n <= cfg.kBytes {
+		return k
+	}
+	ks := max(4*cfg.kc, cfg.kBytes/(4*n))
+	if ks >= k {
+		return k
+	}
+	nb := (k + ks - 1) / ks
+	return min(k, ((k+nb-1)/nb+7)/8*8)
 }
 
 // buffers sizes the packing buffers for this call, reusing what the pooled call already holds.

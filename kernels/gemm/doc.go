@@ -21,7 +21,9 @@
 // (MR = 6) and runs the MR×NR register-tile micro-kernel over every (A panel, B panel) pair, so a
 // B micro-panel (KC×NR) stays in L1 and the A block (MC×KC) in L2. Packing reads either layout (so
 // NN, NT, TN and TT are all one code path) and widens bf16; edge panels are zero-padded and edge
-// tiles go through a scratch tile and a bounded write-back.
+// tiles go through a scratch tile and a bounded write-back. A long k whose packed B would not
+// stay in cache (k·n floats over 4 MiB: the LM head's input gradient, K = vocabulary) is cut into
+// slices run one after the other, each adding into C (kSlice).
 //
 // Micro-kernels (Kernels lists those the CPU supports; the last is the default, SetKernel picks
 // another): "go", portable (kernel.go; the only one with the purego build tag or off amd64);

@@ -10,8 +10,8 @@ import (
 )
 
 // testConfigs covers every path of the driver: each micro-kernel (the pure-Go one included on an
-// AVX2 machine), packed and in-place operands, tiny blocks (many KC/MC/NC edges) and the default
-// blocks, one goroutine and three (forced even for small products).
+// AVX2 machine), packed and in-place operands, tiny blocks (many KC/MC/NC edges, k cut into
+// slices) and the default blocks, one goroutine and three (forced even for small products).
 func testConfigs() []struct {
 	name string
 	cfg  config
@@ -30,9 +30,9 @@ func testConfigs() []struct {
 	}
 	for _, kn := range variants {
 		for _, blk := range []struct {
-			name        string
-			kc, mc, ncb int
-		}{{"tiny", 8, 12, 1}, {"default", defaultConfig.kc, defaultConfig.mc, defaultConfig.ncBytes}} {
+			name            string
+			kc, mc, ncb, kb int
+		}{{"tiny", 8, 12, 1, 1}, {"default", defaultConfig.kc, defaultConfig.mc, defaultConfig.ncBytes, defaultConfig.kBytes}} {
 			for _, inPlace := range []int{-1, 0, 1} {
 				for _, threads := range []int{1, 3} {
 					out = append(out, struct {
@@ -40,7 +40,7 @@ func testConfigs() []struct {
 						cfg  config
 					}{
 						fmt.Sprintf("%s/%s/inplace%+d/t%d", kn.name, blk.name, inPlace, threads),
-						config{name: kn.name, kernel: kn.k, packed: kn.packed, threads: threads, kc: blk.kc, mc: blk.mc, ncBytes: blk.ncb, inPlace: inPlace},
+						config{name: kn.name, kernel: kn.k, packed: kn.packed, threads: threads, kc: blk.kc, mc: blk.mc, ncBytes: blk.ncb, kBytes: blk.kb, inPlace: inPlace},
 					})
 				}
 			}

@@ -36,6 +36,7 @@ func (s Shape) Flops() float64 { return 2 * float64(s.M) * float64(s.N) * float6
 //	          or out = 1536 (gate/up projections)
 //	attention one head (seq 512, head dim 64): S = Q·Kᵀ (NT), O = P·V and dQ = dS·K (NN),
 //	          dV = Pᵀ·dO and dK = dSᵀ·Q (TN)
+//	LM head   base-19m's chunked logits and their input gradient (512 rows at a time)
 var BenchShapes = []Shape{
 	{TransB: true, M: 2048, N: 1536, K: 576},
 	{TransB: true, M: 2048, N: 576, K: 1536},
@@ -64,4 +65,8 @@ var BenchShapes = []Shape{
 	{TransB: true, M: 2048, N: 384, K: 1024},
 	{TransA: true, M: 128, N: 384, K: 2048},
 	{TransB: true, M: 2048, N: 16384, K: 384, Huge: true},
+	// base-19m's LM head in training, one chunk of 512 target rows: logits = h·Wᵀ (NT) and
+	// dh = dlogits·W (NN, K = vocabulary).
+	{TransB: true, M: 512, N: 16384, K: 384},
+	{M: 512, N: 384, K: 16384},
 }
