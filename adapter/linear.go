@@ -44,6 +44,7 @@ type Linear struct {
 	g       []float32 // (n, K)  softmax(G·x + c), gated mixer
 	// Backward scratch.
 	dz, dh []float32 // (n, R)
+	dhLast []float32 // dh of the last BackwardTerm (dz or dh)
 	dl     []float32 // (n, K) gradient of the gate logits
 	dxd    []float32 // (n, In) gradient of x̃ (dropout only)
 }
@@ -88,6 +89,13 @@ func (l *Linear) dropping() bool { return l.training && l.Dropout > 0 }
 // Forward adds the adapter's update to y (n, Out) for the input x (n, In) and keeps h, z (and the
 // dropout mask, the gates) for Backward.
 func (l *Linear) Forward(y, x []float32, n int) {
+	t := l.ForwardTerm(x, n)
+	gemm.Sgemm(false, true, n, l.Out, t.K, t.Alpha, t.A, t.Lda, t.B, t.Ldb, 1, y, l.Out)
+}
+
+// ForwardTerm does Forward's work but its last product, which it returns for the base layer to
+// fold into its own (gemm.SgemmSum): y += s · z·Bᵀ, z (n, R), B (Out, R).
+func (l *Linear) ForwardTerm(x []float32, n int) gemm.Term {
 	r, in := l.R, l.In
 	l.n = n
 	l.dropped = l.dropping()
@@ -111,7 +119,7 @@ func (l *Linear) Forward(y, x []float32, n int) {
 	l.h = grow(l.h, n*r)
 	gemm.Sgemm(false, true, n, r, in, 1, xin, in, l.A, in, 0, l.h, r) // h = x̃·Aᵀ
 	l.z = l.mix(x, n)
-	gemm.Sgemm(false, true, n, l.Out, r, l.Scale, l.z, r, l.B, r, 1, y, l.Out) // y += s·z·Bᵀ
+	return gemm.Term{TransB: true, K: r, Alpha: l.Scale, A: l.z, Lda: r, B: l.B, Ldb: r}
 }
 
 // mix computes z = mix(h, x) (n, R) from l.h.
@@ -201,6 +209,21 @@ func softmax(out, in []float32) {
 //	h = x̃·Aᵀ             ⇒  dA += dhᵀ·x̃               dx̃ = dh·A
 //	x̃ = x ⊙ mask         ⇒  dx += dx̃ ⊙ mask
 func (l *Linear) Backward(dx, dy, x []float32, n int) {
+	t, ok := l.BackwardTerm(dy, x, n)
+	if dx == nil {
+		return
+	}
+	if ok {
+		gemm.Sgemm(false, false, n, l.In, t.K, t.Alpha, t.A, t.Lda, t.B, t.Ldb, 1, dx, l.In) // dx += dh·A
+	}
+	l.BackwardRest(dx, n)
+}
+
+// BackwardTerm does Backward's work on the parameters (every gradient but the input's) and returns
+// the main product of the input gradient, dx += dh·A (dh (n, R), A (R, In)), for the base layer
+// to fold into its own; ok is false when that product is not a plain one (dropout), and
+// BackwardRest then adds it. Either way BackwardRest must follow when an input gradient is wanted.
+func (l *Linear) BackwardTerm(dy, x []float32, n int) (t gemm.Term, ok bool) {
 	if n != l.n {
 		panic(fmt.Sprintf("adapter: Backward of %s with %d rows after a Forward of %d", l.Path, n, l.n))
 	}
@@ -263,20 +286,24 @@ func (l *Linear) Backward(dx, dy, x []float32, n int) {
 			}
 		}
 		gemm.Sgemm(true, false, k, in, n, 1, l.dl, k, x, in, 1, l.DG, in) // dG += dℓᵀ·x
-		if dx != nil {
-			gemm.Sgemm(false, false, n, in, k, 1, l.dl, k, l.G, in, 1, dx, in) // dx += dℓ·G
-		}
 	}
 	gemm.Sgemm(true, false, r, in, n, 1, dh, r, xin, in, 1, l.DA, in) // dA += dhᵀ·x̃
-	if dx == nil {
-		return
+	l.dhLast = dh
+	return gemm.Term{K: r, Alpha: 1, A: dh, Lda: r, B: l.A, Ldb: in}, !l.dropped
+}
+
+// BackwardRest adds to dx (n, In) the parts of the input gradient BackwardTerm did not return: the
+// gate's dℓ·G, and with dropout (dh·A) ⊙ mask.
+func (l *Linear) BackwardRest(dx []float32, n int) {
+	in, k := l.In, l.K
+	if l.Mixer == MixerGated {
+		gemm.Sgemm(false, false, n, in, k, 1, l.dl, k, l.G, in, 1, dx, in) // dx += dℓ·G
 	}
 	if !l.dropped {
-		gemm.Sgemm(false, false, n, in, r, 1, dh, r, l.A, in, 1, dx, in) // dx += dh·A
 		return
 	}
 	l.dxd = grow(l.dxd, n*in)
-	gemm.Sgemm(false, false, n, in, r, 1, dh, r, l.A, in, 0, l.dxd, in) // dx̃ = dh·A
+	gemm.Sgemm(false, false, n, in, l.R, 1, l.dhLast, l.R, l.A, in, 0, l.dxd, in) // dx̃ = dh·A
 	for i, d := range l.dxd {
 		dx[i] += d * l.mask[i] // dx += dx̃ ⊙ mask
 	}

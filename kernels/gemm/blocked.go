@@ -72,6 +72,13 @@ type call struct {
 	c              []float32 // (m, n) with row stride ldc
 	ldc            int
 
+	// A second product summed into the same C (SgemmSum): k = k1 + t2.K, steps [k1, k) of the
+	// packed operands come from t2, its B scaled by s2 = t2.Alpha/alpha while packed. k1 == k
+	// and t2.K == 0 for a plain product.
+	k1 int
+	t2 Term
+	s2 float32
+
 	inA, inB bool // read A / B in place instead of packing
 	kc, mc   int
 	nw       int // goroutines on this call
@@ -106,7 +113,23 @@ var callPool = sync.Pool{New: func() any { return new(call) }}
 
 // blocked is the driver: exactly one of b and b16 is non-nil. Arguments are already checked.
 func blocked(cfg *config, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, b16 []uint16, ldb int, beta float32, c []float32, ldc int) {
+	blockedSum(cfg, transA, transB, m, n, k, alpha, a, lda, b, b16, ldb, beta, c, ldc, nil)
+}
+
+// blockedSum is blocked plus, when t2 is not nil (float32 B only), t2's product added into the
+// same C in the same pass: its k steps are packed after the first product's, so the kernel sees
+// one product over k + t2.K.
+func blockedSum(cfg *config, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, b16 []uint16, ldb int, beta float32, c []float32, ldc int, t2 *Term) {
 	if m == 0 || n == 0 {
+		return
+	}
+	if t2 != nil && (t2.K == 0 || t2.Alpha == 0) {
+		t2 = nil
+	}
+	if t2 != nil && (k == 0 || alpha == 0 || m <= cfg.smallM) {
+		// Nothing to share (or the small-m path): two products, the second one adding.
+		blocked(cfg, transA, transB, m, n, k, alpha, a, lda, b, b16, ldb, beta, c, ldc)
+		blocked(cfg, t2.TransA, t2.TransB, m, n, t2.K, t2.Alpha, t2.A, t2.Lda, t2.B, nil, t2.Ldb, 1, c, ldc)
 		return
 	}
 	if k == 0 || alpha == 0 {
@@ -117,7 +140,7 @@ func blocked(cfg *config, transA, transB bool, m, n, k int, alpha float32, a []f
 		small(cfg, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
-	if ks := kSlice(cfg, n, k); ks < k {
+	if ks := kSlice(cfg, n, k); ks < k && t2 == nil {
 		// A long k (the LM head's input gradient, K = vocabulary): packed B for all of k would
 		// not stay in cache between row blocks, so run slices of k one after the other, each
 		// adding into C.
@@ -145,7 +168,11 @@ func blocked(cfg *config, transA, transB bool, m, n, k int, alpha float32, a []f
 	g := callPool.Get().(*call)
 	*g = call{bufB: g.bufB, bufA: g.bufA, bufAS: g.bufAS, tile: g.tile} // keep the buffers, reset the rest
 	g.cfg = cfg
-	g.transA, g.transB, g.m, g.n, g.k = transA, transB, m, n, k
+	g.transA, g.transB, g.m, g.n, g.k, g.k1 = transA, transB, m, n, k, k
+	if t2 != nil {
+		g.t2, g.s2 = *t2, t2.Alpha/alpha
+		g.k += t2.K
+	}
 	g.alpha, g.beta = alpha, beta
 	g.a, g.lda, g.b, g.b16, g.ldb, g.c, g.ldc = a, lda, b, b16, ldb, c, ldc
 	// Even k blocks of at most cfg.kc (a multiple of 8 where possible): K = 576 splits 288 + 288,
@@ -156,6 +183,7 @@ func blocked(cfg *config, transA, transB bool, m, n, k int, alpha float32, a []f
 	}
 
 	switch {
+	case t2 != nil: // both products are packed
 	case cfg.inPlace > 0:
 		g.inA, g.inB = true, b16 == nil && !transB
 	case cfg.inPlace == 0:
@@ -180,7 +208,7 @@ func blocked(cfg *config, transA, transB bool, m, n, k int, alpha float32, a []f
 	g.nc = n
 	if !g.inB {
 		// Even column blocks of at most ncBytes of packed B.
-		ncmax := max(NR, cfg.ncBytes/(4*k)/NR*NR)
+		ncmax := max(NR, cfg.ncBytes/(4*g.k)/NR*NR)
 		nb := (n + ncmax - 1) / ncmax
 		g.nc = ((n+nb-1)/nb + NR - 1) / NR * NR
 	}
@@ -196,7 +224,7 @@ func blocked(cfg *config, transA, transB bool, m, n, k int, alpha float32, a []f
 	}
 	// One block of rows split over several items (few rows, or several column blocks): pack A
 	// once instead of once per item.
-	g.sharedA = !g.inA && icb == 1 && (g.nw > 1 || g.nc < n)
+	g.sharedA = !g.inA && icb == 1 && (g.nw > 1 || g.nc < n) && t2 == nil
 	g.buffers()
 
 	if g.sharedA {
@@ -338,6 +366,22 @@ func (g *call) packPanels(it int) {
 		return
 	}
 	jp0, jp1 := g.ppi*it, min(g.ppi*(it+1), g.npanels)
+	if g.k1 < g.k {
+		// Two products: each panel holds the first one's k1 steps, then t2's (scaled).
+		t := &g.t2
+		for jp := jp0; jp < jp1; jp++ {
+			j, d := g.j0+jp*NR, g.bufB[jp*g.k*NR:(jp+1)*g.k*NR]
+			packB(d, g.b, nil, g.ldb, g.transB, j, min(NR, end-j), g.k1)
+			d2 := d[g.k1*NR:]
+			packB(d2, t.B, nil, t.Ldb, t.TransB, j, min(NR, end-j), t.K)
+			if g.s2 != 1 {
+				for i := range d2 {
+					d2[i] *= g.s2
+				}
+			}
+		}
+		return
+	}
 	if g.b != nil && !g.transB && g.j0+jp1*NR <= end {
 		// Whole panels of an untransposed float32 B: read each row's run once, in order.
 		packBRows(g.bufB[jp0*g.k*NR:], g.b, g.ldb, g.j0+jp0*NR, jp1-jp0, g.k)
@@ -368,8 +412,11 @@ func (g *call) compute(w, it int) {
 		rsa, csa = 1, lda
 	}
 	full := mc / MR * MR // rows covered by whole panels
-	for pc := 0; pc < g.k; pc += g.kc {
-		kc := min(g.kc, g.k-pc)
+	for pc, kc := 0, 0; pc < g.k; pc += kc {
+		kc = min(g.kc, g.k1-pc) // k blocks never straddle the two products
+		if pc >= g.k1 {
+			kc = min(g.kc, g.k-pc)
+		}
 		beta := g.beta
 		if pc > 0 {
 			beta = 1
@@ -377,6 +424,8 @@ func (g *call) compute(w, it int) {
 		switch {
 		case g.sharedA:
 			bufA = g.bufAS[pc*((g.m+MR-1)/MR*MR):]
+		case pc >= g.k1:
+			packA(bufA, g.t2.A, g.t2.Lda, g.t2.TransA, i0, mc, pc-g.k1, kc)
 		case !g.inA:
 			packA(bufA, a, lda, g.transA, i0, mc, pc, kc)
 		case full < mc:

@@ -18,6 +18,28 @@ func SgemmBF16B(transA, transB bool, m, n, k int, alpha float32, a []float32, ld
 	blocked(activeConfig(), transA, transB, m, n, k, alpha, a, lda, nil, b, ldb, beta, c, ldc)
 }
 
+// Term is one product of SgemmSum: Alpha · op(A) · op(B), with op(A) (m, K) and op(B) (K, n)
+// laid out as in Sgemm (A is (K, m) when TransA, B is (n, K) when TransB).
+type Term struct {
+	TransA, TransB bool
+	K              int
+	Alpha          float32
+	A              []float32
+	Lda            int
+	B              []float32
+	Ldb            int
+}
+
+// SgemmSum computes C (m, n) = t1.Alpha·op(t1.A)·op(t1.B) + t2.Alpha·op(t2.A)·op(t2.B) + beta·C
+// in one pass over C: the two products run as one over the concatenated k (t1.K + t2.K), with
+// t2's B scaled by t2.Alpha/t1.Alpha while it is packed. A frozen layer plus its low-rank update
+// (x·Wᵀ + s·z·Bᵀ, or dy·W + dh·A) then costs no second, memory-bound pass over C.
+func SgemmSum(m, n int, t1, t2 Term, beta float32, c []float32, ldc int) {
+	checkArgs(t1.TransA, t1.TransB, m, n, t1.K, len(t1.A), t1.Lda, len(t1.B), t1.Ldb, len(c), ldc)
+	checkArgs(t2.TransA, t2.TransB, m, n, t2.K, len(t2.A), t2.Lda, len(t2.B), t2.Ldb, len(c), ldc)
+	blockedSum(activeConfig(), t1.TransA, t1.TransB, m, n, t1.K, t1.Alpha, t1.A, t1.Lda, t1.B, nil, t1.Ldb, beta, c, ldc, &t2)
+}
+
 // impl is the implementation Sgemm dispatches to: the blocked driver with the best micro-kernel.
 var impl = func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	checkArgs(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
