@@ -7,6 +7,13 @@ import "math"
 //	h = silu(g) ⊙ u,   silu(g) = g·σ(g)        g, u, h: (n)
 func SwiGLUForward(h, g, u []float32, n int) {
 	checkLen("swiglu h", h, n)
+	v := swigluFwd(h[:n], g[:n], u[:n]) // AVX2 (exp_amd64.s) on a multiple of 8; swigluFwdGo is its reference
+	swigluFwdGo(h[v:n], g[v:n], u[v:n])
+}
+
+// swigluFwdGo is SwiGLUForward in Go: e^(−g) by ExpSlice in chunks, then the products.
+func swigluFwdGo(h, g, u []float32) {
+	n := len(h)
 	var e [256]float32 // e^(−g) of one chunk
 	for c := 0; c < n; c += len(e) {
 		m := min(len(e), n-c)
@@ -27,6 +34,13 @@ func SwiGLUForward(h, g, u []float32, n int) {
 func SwiGLUBackward(dg, du, dh, g, u []float32, n int) {
 	checkLen("swiglu dg", dg, n)
 	checkLen("swiglu du", du, n)
+	v := swigluBwd(dg[:n], du[:n], dh[:n], g[:n], u[:n]) // AVX2 prefix; swigluBwdGo is its reference
+	swigluBwdGo(dg[v:n], du[v:n], dh[v:n], g[v:n], u[v:n])
+}
+
+// swigluBwdGo is SwiGLUBackward in Go.
+func swigluBwdGo(dg, du, dh, g, u []float32) {
+	n := len(dg)
 	var e [256]float32 // e^(−g) of one chunk
 	for c := 0; c < n; c += len(e) {
 		m := min(len(e), n-c)

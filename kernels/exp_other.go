@@ -11,3 +11,6 @@ func expShiftSum(dst, src []float32, shift float32) float64 {
 
 // maxOf returns the largest element of a non-empty x (maxOfGo).
 func maxOf(x []float32) float32 { return maxOfGo(x[1:], x[0]) }
+
+func swigluFwd(h, g, u []float32) int          { return 0 }
+func swigluBwd(dg, du, dh, g, u []float32) int { return 0 }

@@ -82,22 +82,23 @@ func probs(P, qb, kb []float32, ldq, ldk int, s *attnShape, i0, i1 int) (klo, kh
 // time in pscratch (one (attnBlock, T) buffer per worker) and the backward pass recomputes it.
 func attentionForward(out, att []float32, x qkv, s *attnShape, pscratch [][]float32) {
 	T, D, rep := s.T, s.D, s.H/s.KV
-	parallelFor(s.B*s.KV, s.nw, func(bg, w int) {
-		b, g := bg/s.KV, bg%s.KV
+	// One item per (batch, query head): nothing is shared between them in the forward pass, and
+	// more, smaller items balance cores of unequal speed better.
+	parallelFor(s.B*s.H, s.nw, func(bh, w int) {
+		b, h := bh/s.H, bh%s.H
+		g := h / rep
 		kb := x.k[b*T*x.ldk+g*D:]
 		vb := x.v[b*T*x.ldv+g*D:]
 		P := pscratch[w]
-		for h := g * rep; h < (g+1)*rep; h++ {
-			qb := x.q[b*T*x.ldq+h*D:]
-			ob := out[b*T*s.ldo+h*D:]
-			for i0 := 0; i0 < T; i0 += attnBlock {
-				i1 := min(T, i0+attnBlock)
-				if att != nil {
-					P = att[((b*s.H+h)*T+i0)*T:]
-				}
-				klo, khi := probs(P, qb, kb, x.ldq, x.ldk, s, i0, i1)
-				gemm.Sgemm(false, false, i1-i0, D, khi-klo, 1, P[klo:], T, vb[klo*x.ldv:], x.ldv, 0, ob[i0*s.ldo:], s.ldo)
+		qb := x.q[b*T*x.ldq+h*D:]
+		ob := out[b*T*s.ldo+h*D:]
+		for i0 := 0; i0 < T; i0 += attnBlock {
+			i1 := min(T, i0+attnBlock)
+			if att != nil {
+				P = att[((b*s.H+h)*T+i0)*T:]
 			}
+			klo, khi := probs(P, qb, kb, x.ldq, x.ldk, s, i0, i1)
+			gemm.Sgemm(false, false, i1-i0, D, khi-klo, 1, P[klo:], T, vb[klo*x.ldv:], x.ldv, 0, ob[i0*s.ldo:], s.ldo)
 		}
 	})
 }

@@ -169,17 +169,20 @@ func (m *Model) blockBackward(l int, a *acts) {
 
 	// MLP: out = res2 + Down(h);  h = silu(a)⊙u  (GPT-2: gelu(a)).
 	b.Down.backward(a.dh, a.dres, la.h, N, false)
-	clear(a.da[:N*I])
 	if c.Family == FamilyGPT2 {
 		gelu := kernels.GELUTanhBackward
 		if c.Act == "gelu" {
 			gelu = kernels.GELUErfBackward
 		}
-		parallelRange(N*I, actGrain, func(lo, hi int) { gelu(a.da[lo:hi], a.dh[lo:hi], la.a[lo:hi], hi-lo) })
+		parallelRange(N*I, actGrain, func(lo, hi int) {
+			clear(a.da[lo:hi]) // the kernel adds into da
+			gelu(a.da[lo:hi], a.dh[lo:hi], la.a[lo:hi], hi-lo)
+		})
 		b.Up.backward(a.dln, a.da, la.ln2, N, false)
 	} else {
-		clear(a.du[:N*I])
 		parallelRange(N*I, actGrain, func(lo, hi int) {
+			clear(a.da[lo:hi]) // the kernel adds into da, du
+			clear(a.du[lo:hi])
 			kernels.SwiGLUBackward(a.da[lo:hi], a.du[lo:hi], a.dh[lo:hi], la.a[lo:hi], la.u[lo:hi], hi-lo)
 		})
 		b.Gate.backward(a.dln, a.da, la.ln2, N, false)
