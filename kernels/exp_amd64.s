@@ -308,3 +308,196 @@ swbloop:
 	JLT     swbloop
 	VZEROUPPER
 	RET
+
+// func dotF64AVX2(x, y *float32, n int) float64
+//
+// Σ x[i]·y[i] for i < n (n a positive multiple of 8), products and sums in float64 (four 4-lane
+// accumulators): SoftmaxBackward's Σ y·dy.
+TEXT ·dotF64AVX2(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ y+8(FP), DX
+	MOVQ n+16(FP), CX
+	SHLQ $2, CX
+	XORQ AX, AX
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	TESTQ $32, CX
+	JZ    dotloop16
+	VCVTPS2PD (SI), Y4
+	VCVTPS2PD (DX), Y5
+	VFMADD231PD Y4, Y5, Y0
+	VCVTPS2PD 16(SI), Y6
+	VCVTPS2PD 16(DX), Y7
+	VFMADD231PD Y6, Y7, Y1
+	MOVQ $32, AX
+
+dotloop16:
+	CMPQ AX, CX
+	JGE  dotdone
+	VCVTPS2PD (SI)(AX*1), Y4
+	VCVTPS2PD (DX)(AX*1), Y5
+	VFMADD231PD Y4, Y5, Y0
+	VCVTPS2PD 16(SI)(AX*1), Y6
+	VCVTPS2PD 16(DX)(AX*1), Y7
+	VFMADD231PD Y6, Y7, Y1
+	VCVTPS2PD 32(SI)(AX*1), Y8
+	VCVTPS2PD 32(DX)(AX*1), Y9
+	VFMADD231PD Y8, Y9, Y2
+	VCVTPS2PD 48(SI)(AX*1), Y10
+	VCVTPS2PD 48(DX)(AX*1), Y11
+	VFMADD231PD Y10, Y11, Y3
+	ADDQ $64, AX
+	JMP  dotloop16
+
+dotdone:
+	VADDPD Y1, Y0, Y0
+	VADDPD Y3, Y2, Y2
+	VADDPD Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPD X1, X0, X0
+	VHADDPD X0, X0, X0
+	VMOVSD X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func softmaxGradAVX2(dx, y, dy *float32, n int, d float32)
+//
+// dx[i] = y[i]·(dy[i] − d) for i < n (n a positive multiple of 8; dx may equal dy).
+TEXT ·softmaxGradAVX2(SB), NOSPLIT, $0-36
+	MOVQ dx+0(FP), DI
+	MOVQ y+8(FP), SI
+	MOVQ dy+16(FP), DX
+	MOVQ n+24(FP), CX
+	VBROADCASTSS d+32(FP), Y1
+	SHLQ $2, CX
+	XORQ AX, AX
+
+sgloop:
+	VMOVUPS (DX)(AX*1), Y0
+	VSUBPS  Y1, Y0, Y0
+	VMULPS  (SI)(AX*1), Y0, Y0
+	VMOVUPS Y0, (DI)(AX*1)
+	ADDQ    $32, AX
+	CMPQ    AX, CX
+	JLT     sgloop
+	VZEROUPPER
+	RET
+
+// func scaleAVX2(x *float32, n int, s float32)
+//
+// x[i] *= s for i < n (n a positive multiple of 8).
+TEXT ·scaleAVX2(SB), NOSPLIT, $0-20
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VBROADCASTSS s+16(FP), Y1
+	SHLQ $2, CX
+	XORQ AX, AX
+
+scloop:
+	VMULPS  (SI)(AX*1), Y1, Y0
+	VMOVUPS Y0, (SI)(AX*1)
+	ADDQ    $32, AX
+	CMPQ    AX, CX
+	JLT     scloop
+	VZEROUPPER
+	RET
+
+// func rmsScaleAVX2(out, x, w *float32, n int, r float32)
+//
+// out[j] = w[j]·(x[j]·r) for j < n (n a positive multiple of 8): RMSNormForward's output loop.
+TEXT ·rmsScaleAVX2(SB), NOSPLIT, $0-36
+	MOVQ out+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ w+16(FP), DX
+	MOVQ n+24(FP), CX
+	VBROADCASTSS r+32(FP), Y1
+	SHLQ $2, CX
+	XORQ AX, AX
+
+rsloop:
+	VMULPS  (SI)(AX*1), Y1, Y0
+	VMULPS  (DX)(AX*1), Y0, Y0
+	VMOVUPS Y0, (DI)(AX*1)
+	ADDQ    $32, AX
+	CMPQ    AX, CX
+	JLT     rsloop
+	VZEROUPPER
+	RET
+
+// func rmsBwdDotAVX2(gr, w, x *float32, n int, r float32) float64
+//
+// Σ float64(g[j]·w[j])·float64(x[j]·r) for j < n (n a positive multiple of 8): the row dot
+// product of RMSNormBackward (two 4-lane float64 accumulators).
+TEXT ·rmsBwdDotAVX2(SB), NOSPLIT, $0-48
+	MOVQ gr+0(FP), R8
+	MOVQ w+8(FP), DX
+	MOVQ x+16(FP), SI
+	MOVQ n+24(FP), CX
+	VBROADCASTSS r+32(FP), Y1
+	SHLQ $2, CX
+	XORQ AX, AX
+	VXORPD Y8, Y8, Y8
+	VXORPD Y9, Y9, Y9
+
+rdloop:
+	VMOVUPS      (R8)(AX*1), Y2
+	VMULPS       (DX)(AX*1), Y2, Y2 // g·w
+	VMULPS       (SI)(AX*1), Y1, Y3 // x·r
+	VCVTPS2PD    X2, Y4
+	VCVTPS2PD    X3, Y5
+	VFMADD231PD  Y4, Y5, Y8
+	VEXTRACTF128 $1, Y2, X2
+	VEXTRACTF128 $1, Y3, X3
+	VCVTPS2PD    X2, Y4
+	VCVTPS2PD    X3, Y5
+	VFMADD231PD  Y4, Y5, Y9
+	ADDQ         $32, AX
+	CMPQ         AX, CX
+	JLT          rdloop
+	VADDPD       Y9, Y8, Y8
+	VEXTRACTF128 $1, Y8, X9
+	VADDPD       X9, X8, X8
+	VHADDPD      X8, X8, X8
+	VMOVSD       X8, ret+40(FP)
+	VZEROUPPER
+	RET
+
+// func rmsBwdRowAVX2(dx, dw, gr, w, x *float32, n int, r, m float32)
+//
+// With x̂ = x[j]·r: dx[j] += r·(g[j]·w[j] − x̂·m) and, when dw is not nil, dw[j] += g[j]·x̂, for
+// j < n (n a positive multiple of 8): the row update of RMSNormBackward.
+TEXT ·rmsBwdRowAVX2(SB), NOSPLIT, $0-56
+	MOVQ dx+0(FP), DI
+	MOVQ dw+8(FP), BX
+	MOVQ gr+16(FP), R8
+	MOVQ w+24(FP), DX
+	MOVQ x+32(FP), SI
+	MOVQ n+40(FP), CX
+	VBROADCASTSS r+48(FP), Y1
+	VBROADCASTSS m+52(FP), Y2
+	SHLQ $2, CX
+	XORQ AX, AX
+
+rrloop:
+	VMULPS  (SI)(AX*1), Y1, Y3 // x̂
+	VMOVUPS (R8)(AX*1), Y4     // g
+	VMULPS  (DX)(AX*1), Y4, Y5 // g·w
+	VMULPS  Y2, Y3, Y6         // x̂·m
+	VSUBPS  Y6, Y5, Y5         // g·w − x̂·m
+	VMULPS  Y1, Y5, Y5         // r·(…)
+	VADDPS  (DI)(AX*1), Y5, Y5
+	VMOVUPS Y5, (DI)(AX*1)
+	TESTQ   BX, BX
+	JZ      rrnext
+	VMULPS  Y3, Y4, Y7         // g·x̂
+	VADDPS  (BX)(AX*1), Y7, Y7
+	VMOVUPS Y7, (BX)(AX*1)
+
+rrnext:
+	ADDQ $32, AX
+	CMPQ AX, CX
+	JLT  rrloop
+	VZEROUPPER
+	RET

@@ -245,3 +245,42 @@ func TestSwiGLUVectorMatchesGo(t *testing.T) {
 		}
 	}
 }
+
+// TestSoftmaxVectorPathsMatchScalar checks SoftmaxForward and SoftmaxBackward (vector prefix plus
+// scalar tail) on every length from 1 to 70 against float64 loops, with dx aliasing dy.
+func TestSoftmaxVectorPathsMatchScalar(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	for n := 1; n <= 70; n++ {
+		x, dy := make([]float32, n), make([]float32, n)
+		for i := range x {
+			x[i], dy[i] = float32(rng.NormFloat64()*3), float32(rng.NormFloat64())
+		}
+		y := slices.Clone(x)
+		SoftmaxForward(y)
+		mx := math.Inf(-1)
+		for _, v := range x {
+			mx = math.Max(mx, float64(v))
+		}
+		var s, d float64
+		for _, v := range x {
+			s += math.Exp(float64(v) - mx)
+		}
+		for i, v := range y {
+			w := math.Exp(float64(x[i])-mx) / s
+			if math.Abs(float64(v)-w) > 1e-6*w+1e-12 {
+				t.Fatalf("n=%d: softmax[%d] = %v, want %v", n, i, v, w)
+			}
+			d += float64(v) * float64(dy[i])
+		}
+		want := make([]float64, n)
+		for i, v := range y {
+			want[i] = float64(v) * (float64(dy[i]) - d)
+		}
+		SoftmaxBackward(dy, y, dy) // in place
+		for i, w := range want {
+			if math.Abs(float64(dy[i])-w) > 1e-6*(math.Abs(w)+float64(y[i])) {
+				t.Fatalf("n=%d: dx[%d] = %v, want %v", n, i, dy[i], w)
+			}
+		}
+	}
+}

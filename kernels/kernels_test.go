@@ -122,6 +122,14 @@ func TestRMSNormMatchesReference(t *testing.T) {
 	}
 	check(t, "dx", dx, numGrad(x64, to64(dout), func(p []float64) []float64 { return rmsNormRef(p, w64, n, d, 1e-5) }), tolGrad)
 	check(t, "dw", dw, numGrad(w64, to64(dout), func(p []float64) []float64 { return rmsNormRef(x64, p, n, d, 1e-5) }), tolGrad)
+	// Without dw (frozen weights) dx must come out the same.
+	dxNil := append([]float32(nil), dx0...)
+	RMSNormBackward(dxNil, nil, dout, x, w, rstd, n, d)
+	for i := range dxNil {
+		if got := dxNil[i] - dx0[i]; got != dx[i] {
+			t.Fatalf("dx[%d] with dw nil: %v, with dw: %v", i, got, dx[i])
+		}
+	}
 }
 
 func TestLayerNormMatchesReference(t *testing.T) {

@@ -14,8 +14,8 @@ func RMSNormForward(out, rstd, x, w []float32, n, d int, eps float32) {
 	checkLen("rmsnorm w", w, d)
 	for i := 0; i < n; i++ {
 		xr := x[i*d : (i+1)*d]
-		var ss float64
-		for _, v := range xr {
+		ss, j0 := dotF64(xr, xr) // vector prefix where the CPU has one (exp_amd64.s), then the rest
+		for _, v := range xr[j0:] {
 			ss += float64(v) * float64(v)
 		}
 		r := float32(1 / math.Sqrt(float64(float32(ss/float64(d))+eps)))
@@ -23,8 +23,8 @@ func RMSNormForward(out, rstd, x, w []float32, n, d int, eps float32) {
 			rstd[i] = r
 		}
 		or := out[i*d : (i+1)*d]
-		for j, v := range xr {
-			or[j] = w[j] * (v * r)
+		for j := rmsScale(or, xr, w, r); j < d; j++ {
+			or[j] = w[j] * (xr[j] * r)
 		}
 	}
 }
@@ -39,12 +39,12 @@ func RMSNormBackward(dx, dw, dout, x, w, rstd []float32, n, d int) {
 	for i := 0; i < n; i++ {
 		xr, gr, dxr := x[i*d:(i+1)*d], dout[i*d:(i+1)*d], dx[i*d:(i+1)*d]
 		r := rstd[i]
-		var dot float64
-		for j := range xr {
+		dot, j0 := rmsBwdDot(gr, w, xr, r) // vector prefixes where the CPU has them, then the rest
+		for j := j0; j < d; j++ {
 			dot += float64(gr[j]*w[j]) * float64(xr[j]*r)
 		}
 		m := float32(dot / float64(d))
-		for j := range xr {
+		for j := rmsBwdRow(dxr, dw, gr, w, xr, r, m); j < d; j++ {
 			xh := xr[j] * r
 			dxr[j] += r * (gr[j]*w[j] - xh*m)
 			if dw != nil {

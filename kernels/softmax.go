@@ -8,7 +8,7 @@ func SoftmaxForward(x []float32) {
 	}
 	s := expShiftSum(x, x, maxOf(x))
 	inv := float32(1 / s)
-	for i := range x {
+	for i := scale(x, inv); i < len(x); i++ { // AVX2 prefix (exp_amd64.s), then the rest
 		x[i] *= inv
 	}
 }
@@ -18,10 +18,11 @@ func SoftmaxForward(x []float32) {
 //
 //	dx_i = y_i·(dy_i − Σ_j y_j·dy_j)
 func SoftmaxBackward(dx, y, dy []float32) {
-	// Σ y·dy in float64, four partial sums so the adds do not wait on each other.
-	var d0, d1, d2, d3 float64
+	// Σ y·dy in float64: a vector prefix (AVX2, exp_amd64.s), then four partial sums so the adds
+	// do not wait on each other (the reference loop).
 	dy = dy[:len(y)]
-	i := 0
+	d0, i := dotF64(y, dy)
+	var d1, d2, d3 float64
 	for ; i+4 <= len(y); i += 4 {
 		d0 += float64(y[i]) * float64(dy[i])
 		d1 += float64(y[i+1]) * float64(dy[i+1])
@@ -32,7 +33,7 @@ func SoftmaxBackward(dx, y, dy []float32) {
 		d0 += float64(y[i]) * float64(dy[i])
 	}
 	d := float32((d0 + d1) + (d2 + d3))
-	for i, v := range y {
-		dx[i] = v * (dy[i] - d)
+	for i := softmaxGrad(dx, y, dy, d); i < len(y); i++ {
+		dx[i] = y[i] * (dy[i] - d)
 	}
 }
