@@ -11,8 +11,10 @@
 //
 // Every linear layer is a Linear (W stored (out, in); GPT-2 Conv1D weights are transposed on
 // load) whose forward calls its Delta (the adapter) when set, and whose backward calls
-// Delta.Backward. Adapters attach by Linear.Path, the Hugging Face module path PEFT uses
-// ("model.layers.0.self_attn.q_proj", "transformer.h.0.attn.c_attn").
+// Delta.Backward. A Delta that is also a FusedDelta (the adapters) hands its last product to the
+// layer instead, which folds it into its own GEMM (gemm.SgemmSum: y = x·Wᵀ + s·z·Bᵀ and
+// dx = dy·W + dh·A in one pass each). Adapters attach by Linear.Path, the Hugging Face module
+// path PEFT uses ("model.layers.0.self_attn.q_proj", "transformer.h.0.attn.c_attn").
 //
 // Entry points: Load (a model folder) or FromSource; Forward (logits and hidden states) and Loss;
 // ForwardBackward / ForwardBackwardSum (training step: loss and accumulated gradients, the LM head

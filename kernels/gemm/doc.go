@@ -38,6 +38,11 @@
 // untransposed float32 B in place, and a lone block of rows is packed once and shared rather than
 // once per item; K ≤ 64 needs nothing special (packing is cheap next to writing C).
 //
+// SgemmSum adds a second product into the same C in the same pass (blockedSum): its k steps are
+// packed after the first product's, so the micro-kernel sees one product over k1 + k2. A frozen
+// layer and its low-rank update (x·Wᵀ + s·z·Bᵀ; dy·W + dh·A) thus cost one pass over C instead of
+// two, the second a memory-bound one with k = r.
+//
 // Products with at most 4 rows of C and a float32 B (a decoding step: one token) take the
 // small-m path (small.go) instead: no packing, each element of B read once and used for every
 // row, NT/TT as dot products of four rows of B at a time with op(A) (dot4), NN/TN as 32-column
