@@ -3,11 +3,7 @@ package adapter
 import (
 	"fmt"
 	"math"
-	"path/filepath"
 	"testing"
-
-	"github.com/moslora/moslora/internal/shared"
-	"github.com/moslora/moslora/model"
 )
 
 // unfused hides Linear's FusedDelta methods, so the model takes the plain Forward/Backward path.
@@ -22,12 +18,7 @@ func (u unfused) Backward(dx, dy, x []float32, n int) { u.l.Backward(dx, dy, x, 
 // float32 summation-order differences.
 func TestFusedPathMatchesUnfused(t *testing.T) {
 	for _, family := range []string{"llama", "gpt2"} {
-		dir := shared.Path(t, "fixtures", "hf", family)
-		m, err := model.Load(filepath.Join(dir, "model"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		ref := openReference(t, filepath.Join(dir, "lora_r4", "reference.safetensors"))
+		m, ref := loadModelAndLoRAReference(t, family)
 		for _, js := range []string{``, `, "lora_use_mixer": true`, `, "moslora_mixer": "global", "moslora_subspaces": 2`, `, "moslora_mixer": "gated", "moslora_subspaces": 4`} {
 			for _, dropout := range []float64{0, 0.3} {
 				name := fmt.Sprintf("%s%s dropout=%v", family, js, dropout)

@@ -312,17 +312,23 @@ func TestAdamWStepsMatchTorchGivenReferenceGradients(t *testing.T) {
 	}
 }
 
+// loadModelAndLoRAReference loads a fixture family's model and its lora_r4 reference batch.
+func loadModelAndLoRAReference(t *testing.T, family string) (*model.Model, *reference) {
+	t.Helper()
+	dir := shared.Path(t, "fixtures", "hf", family)
+	m, err := model.Load(filepath.Join(dir, "model"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, openReference(t, filepath.Join(dir, "lora_r4", "reference.safetensors"))
+}
+
 // TestMixtureMixersGradientInModel checks the whole-model gradient of the global and gated
 // mixers (including the gate's input-gradient path into the frozen base) by a central difference
 // of the float32 loss along the normalised gradient direction d: (L(θ+εd) − L(θ−εd))/2ε ≈ ‖∇L‖.
 func TestMixtureMixersGradientInModel(t *testing.T) {
 	for _, family := range []string{"llama", "gpt2"} {
-		dir := shared.Path(t, "fixtures", "hf", family)
-		m, err := model.Load(filepath.Join(dir, "model"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		ref := openReference(t, filepath.Join(dir, "lora_r4", "reference.safetensors"))
+		m, ref := loadModelAndLoRAReference(t, family)
 		for _, js := range []string{`"moslora_mixer": "global", "moslora_subspaces": 2`, `"moslora_mixer": "gated", "moslora_subspaces": 4`} {
 			c := mustParse(t, `{"peft_type": "LORA", "r": 4, "lora_alpha": 8, "target_modules": "all-linear", `+js+`}`)
 			a, err := New(c, m, 11)
