@@ -85,6 +85,24 @@ func (t *tally) score() *TaskScore {
 	return s
 }
 
+// MeanNLL is the mean over tasks of the completion NLL per token (nil when no task has one): the
+// signal that moves first when a model is too small for its accuracy to move.
+func (r *Report) MeanNLL() *float64 {
+	var sum float64
+	n := 0
+	for _, t := range r.Tasks {
+		if t.NLL != nil {
+			sum += *t.NLL
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	m := sum / float64(n)
+	return &m
+}
+
 // MainScore is the task's headline number: accuracy for choice tasks, else exact match (nil if
 // neither applies).
 func (s *TaskScore) MainScore() *float64 {

@@ -68,8 +68,11 @@ project pretrained from random initialisation on public-domain books, and a smal
 			for _, sm := range r.Samples {
 				fmt.Fprintf(w, "\n[%s] %s\n  expected:%s\n  before:  %q\n  after:   %q\n", sm.Task, lastLine(sm.Input, 2), sm.Want, sm.Before, sm.After)
 			}
+			if b, a := r.Before.MeanNLL(), r.After.MeanNLL(); b != nil && a != nil {
+				fmt.Fprintf(w, "\ncompletion NLL per token, mean over tasks %.3f → %.3f\n", *b, *a)
+			}
 			if r.Before.AvgScore != nil && r.After.AvgScore != nil {
-				fmt.Fprintf(w, "\navg_score %.2f → %.2f   (total %s; adapter in %s)\n", *r.Before.AvgScore, *r.After.AvgScore, r.Elapsed.Round(1e9), d.Out)
+				fmt.Fprintf(w, "avg_score %.2f → %.2f   (total %s; adapter in %s)\n", *r.Before.AvgScore, *r.After.AvgScore, r.Elapsed.Round(1e9), d.Out)
 			}
 			return nil
 		},

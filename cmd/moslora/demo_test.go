@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -31,6 +32,11 @@ func TestDemoSmallRun(t *testing.T) {
 	if !regexp.MustCompile(`(?m)^avg_score -?[0-9.]+ → -?[0-9.]+ `).MatchString(stdout) {
 		t.Errorf("demo output has no 'avg_score X → Y' line")
 	}
+	if m := regexp.MustCompile(`(?m)^completion NLL per token, mean over tasks ([0-9.]+) → ([0-9.]+)$`).FindStringSubmatch(stdout); m == nil {
+		t.Errorf("demo output has no completion NLL line")
+	} else if b, a := atof(t, m[1]), atof(t, m[2]); !(a < b) {
+		t.Errorf("completion NLL did not fall: %v → %v", b, a)
+	}
 	if !strings.Contains(stdout, "after (4 updates on 16 rows") {
 		t.Errorf("demo did not report 4 updates (2 epochs of 16 rows in batches of 8) on 16 rows")
 	}
@@ -39,4 +45,13 @@ func TestDemoSmallRun(t *testing.T) {
 			t.Errorf("demo --out: %v", err)
 		}
 	}
+}
+
+func atof(t *testing.T, s string) float64 {
+	t.Helper()
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
