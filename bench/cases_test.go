@@ -111,3 +111,19 @@ func TestMedianAndLastLine(t *testing.T) {
 		t.Errorf("lastLine = %q", l)
 	}
 }
+
+// TestBetterPeak: the machine peak is whichever GEMM reached the higher wall-clock rate; an
+// unmeasured source (zero) never wins.
+func TestBetterPeak(t *testing.T) {
+	ours := Peak{GFLOPS: 300, CPUGFLOPS: 150, Source: "ours", Shape: "NT/a"}
+	ob := Peak{GFLOPS: 190, CPUGFLOPS: 95, Source: "openblas", Shape: "NT/b"}
+	if p := betterPeak(ours, ob); p.Source != "ours" || p.GFLOPS != 300 || p.CPUGFLOPS != 150 {
+		t.Errorf("betterPeak(ours 300, openblas 190) = %+v", p)
+	}
+	if p := betterPeak(Peak{GFLOPS: 100, CPUGFLOPS: 120, Source: "ours"}, ob); p.Source != "openblas" || p.GFLOPS != 190 || p.CPUGFLOPS != 120 {
+		t.Errorf("betterPeak(ours 100, openblas 190) = %+v", p)
+	}
+	if p := betterPeak(ours, Peak{}); p != ours {
+		t.Errorf("betterPeak(ours, none) = %+v", p)
+	}
+}
