@@ -54,11 +54,19 @@ func rmsBwdRowAVX2(dx, dw, gr, w, x *float32, n int, r, m float32)
 
 var hasAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
+// vecLen is how many of n elements the AVX2 loops take: the longest multiple of 8, 0 without AVX2.
+func vecLen(n int) int {
+	if !hasAVX2 {
+		return 0
+	}
+	return n &^ 7
+}
+
 // rmsScale sets out[j] = w[j]·(x[j]·r) on the longest multiple-of-8 prefix of x and returns its
 // length (0 without AVX2).
 func rmsScale(out, x, w []float32, r float32) int {
-	n8 := len(x) &^ 7
-	if !hasAVX2 || n8 == 0 {
+	n8 := vecLen(len(x))
+	if n8 == 0 {
 		return 0
 	}
 	_, _ = out[n8-1], w[n8-1]
@@ -69,8 +77,8 @@ func rmsScale(out, x, w []float32, r float32) int {
 // rmsBwdDot returns Σ float64(g·w)·float64(x·r) over the longest multiple-of-8 prefix of x and
 // its length (0, 0 without AVX2).
 func rmsBwdDot(g, w, x []float32, r float32) (float64, int) {
-	n8 := len(x) &^ 7
-	if !hasAVX2 || n8 == 0 {
+	n8 := vecLen(len(x))
+	if n8 == 0 {
 		return 0, 0
 	}
 	_, _ = g[n8-1], w[n8-1]
@@ -80,8 +88,8 @@ func rmsBwdDot(g, w, x []float32, r float32) (float64, int) {
 // rmsBwdRow does RMSNormBackward's row update on the longest multiple-of-8 prefix of x (dw may be
 // nil) and returns its length (0 without AVX2).
 func rmsBwdRow(dx, dw, g, w, x []float32, r, m float32) int {
-	n8 := len(x) &^ 7
-	if !hasAVX2 || n8 == 0 {
+	n8 := vecLen(len(x))
+	if n8 == 0 {
 		return 0
 	}
 	_, _, _ = dx[n8-1], g[n8-1], w[n8-1]
@@ -97,8 +105,8 @@ func rmsBwdRow(dx, dw, g, w, x []float32, r, m float32) int {
 // dotF64 returns Σ x[i]·y[i] in float64 over the longest multiple-of-8 prefix of x (len(y) ≥
 // len(x)) and that prefix's length (0, 0 without AVX2).
 func dotF64(x, y []float32) (float64, int) {
-	n8 := len(x) &^ 7
-	if !hasAVX2 || n8 == 0 {
+	n8 := vecLen(len(x))
+	if n8 == 0 {
 		return 0, 0
 	}
 	_ = y[n8-1]
@@ -108,8 +116,8 @@ func dotF64(x, y []float32) (float64, int) {
 // softmaxGrad sets dx[i] = y[i]·(dy[i] − d) on the longest multiple-of-8 prefix of y and returns
 // its length (0 without AVX2).
 func softmaxGrad(dx, y, dy []float32, d float32) int {
-	n8 := len(y) &^ 7
-	if !hasAVX2 || n8 == 0 {
+	n8 := vecLen(len(y))
+	if n8 == 0 {
 		return 0
 	}
 	_, _ = dx[n8-1], dy[n8-1]
@@ -119,8 +127,8 @@ func softmaxGrad(dx, y, dy []float32, d float32) int {
 
 // scale multiplies the longest multiple-of-8 prefix of x by s and returns its length.
 func scale(x []float32, s float32) int {
-	n8 := len(x) &^ 7
-	if !hasAVX2 || n8 == 0 {
+	n8 := vecLen(len(x))
+	if n8 == 0 {
 		return 0
 	}
 	scaleAVX2(&x[0], n8, s)
@@ -130,8 +138,8 @@ func scale(x []float32, s float32) int {
 // swigluFwd runs SwiGLUForward's vector loop on the longest multiple-of-8 prefix and returns its
 // length (0 without AVX2).
 func swigluFwd(h, g, u []float32) int {
-	n8 := len(h) &^ 7
-	if !hasAVX2 || n8 == 0 {
+	n8 := vecLen(len(h))
+	if n8 == 0 {
 		return 0
 	}
 	_, _ = g[n8-1], u[n8-1]
@@ -141,8 +149,8 @@ func swigluFwd(h, g, u []float32) int {
 
 // swigluBwd is swigluFwd for SwiGLUBackward.
 func swigluBwd(dg, du, dh, g, u []float32) int {
-	n8 := len(dg) &^ 7
-	if !hasAVX2 || n8 == 0 {
+	n8 := vecLen(len(dg))
+	if n8 == 0 {
 		return 0
 	}
 	_, _, _, _ = du[n8-1], dh[n8-1], g[n8-1], u[n8-1]
@@ -151,9 +159,7 @@ func swigluBwd(dg, du, dh, g, u []float32) int {
 }
 
 func expSlice(dst, src []float32) {
-	n := len(src)
-	if hasAVX2 && n >= 8 {
-		n8 := n &^ 7
+	if n8 := vecLen(len(src)); n8 > 0 {
 		expAVX2(&dst[0], &src[0], n8)
 		src, dst = src[n8:], dst[n8:]
 	}
@@ -162,11 +168,9 @@ func expSlice(dst, src []float32) {
 
 // expShiftSum sets dst[i] = Exp(src[i] − shift) and returns their float64 sum (expShiftSumGo).
 func expShiftSum(dst, src []float32, shift float32) float64 {
-	n := len(src)
-	dst = dst[:n]
+	dst = dst[:len(src)]
 	var s float64
-	if hasAVX2 && n >= 8 {
-		n8 := n &^ 7
+	if n8 := vecLen(len(src)); n8 > 0 {
 		s = expShiftSumAVX2(&dst[0], &src[0], n8, shift)
 		src, dst = src[n8:], dst[n8:]
 	}
@@ -175,9 +179,7 @@ func expShiftSum(dst, src []float32, shift float32) float64 {
 
 // maxOf returns the largest element of a non-empty x (maxOfGo).
 func maxOf(x []float32) float32 {
-	n := len(x)
-	if hasAVX2 && n >= 8 {
-		n8 := n &^ 7
+	if n8 := vecLen(len(x)); n8 > 0 {
 		m := maxAVX2(&x[0], n8)
 		return max(m, maxOfGo(x[n8:], m))
 	}
