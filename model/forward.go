@@ -134,8 +134,7 @@ func (n *Norm) backward(dx, dout, x, mean, rstd []float32, rows, d int) {
 	if n.B != nil {
 		db = n.B.DW
 	}
-	pieces := min(workers(), max(1, rows/normGrain))
-	step := (rows + pieces - 1) / pieces
+	pieces, step := split(rows, normGrain)
 	var pw, pb []float32 // per-piece partial sums of dw, db
 	if dw != nil && pieces > 1 {
 		pw = make([]float32, pieces*d)

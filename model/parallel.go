@@ -41,15 +41,20 @@ func parallelFor(n, nw int, fn func(i, w int)) {
 // parallelRange splits [0, n) into contiguous pieces of at least grain items and runs fn(lo, hi)
 // on them concurrently (serially when n is small).
 func parallelRange(n, grain int, fn func(lo, hi int)) {
-	nw := workers()
-	pieces := min(nw, max(1, n/max(grain, 1)))
+	pieces, step := split(n, grain)
 	if pieces <= 1 {
 		fn(0, n)
 		return
 	}
-	step := (n + pieces - 1) / pieces
 	parallelFor(pieces, pieces, func(i, _ int) {
 		lo := i * step
 		fn(lo, min(n, lo+step))
 	})
+}
+
+// split cuts [0, n) into at most workers() pieces of at least grain items: their number and the
+// length of each but the last (piece i is [i·step, min(n, (i+1)·step))).
+func split(n, grain int) (pieces, step int) {
+	pieces = min(workers(), max(1, n/max(grain, 1)))
+	return pieces, (n + pieces - 1) / pieces
 }
