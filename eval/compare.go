@@ -213,19 +213,13 @@ func (c *Comparison) WriteTable(w io.Writer) error {
 
 // MarshalJSON writes NaN test statistics as null.
 func (t Test) MarshalJSON() ([]byte, error) {
-	m := map[string]any{"a": t.A, "b": t.B, "diff": t.Diff, "welch_t": nanNull(t.WelchT), "welch_df": nanNull(t.WelchDF),
-		"welch_p": nanNull(t.WelchP), "mann_whitney_u": nanNull(t.MannWhitneyU), "mann_whitney_p": nanNull(t.MannWhitneyP),
+	m := map[string]any{"a": t.A, "b": t.B, "diff": t.Diff, "welch_t": finiteOrNil(t.WelchT), "welch_df": finiteOrNil(t.WelchDF),
+		"welch_p": finiteOrNil(t.WelchP), "mann_whitney_u": finiteOrNil(t.MannWhitneyU), "mann_whitney_p": finiteOrNil(t.MannWhitneyP),
 		"mann_whitney_exact": t.ExactRankTest}
 	return json.Marshal(m)
 }
 
-func nanNull(v float64) any {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return nil
-	}
-	return v
-}
-
+// finiteOrNil is &v, or nil (JSON null, printed "n/a") when v is NaN or infinite.
 func finiteOrNil(v float64) *float64 {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return nil
@@ -233,16 +227,18 @@ func finiteOrNil(v float64) *float64 {
 	return &v
 }
 
+// fmtPtr prints a summary statistic: two decimals, or "n/a" when undefined.
 func fmtPtr(p *float64) string {
 	if p == nil {
 		return "n/a"
 	}
-	return fmt.Sprintf("%.2f", *p)
+	return fmtNum(*p, "%.2f")
 }
 
+// fmtNum prints v with format f, or "n/a" when v is NaN or infinite.
 func fmtNum(v float64, f string) string {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return "n/a"
+	if p := finiteOrNil(v); p != nil {
+		return fmt.Sprintf(f, *p)
 	}
-	return fmt.Sprintf(f, v)
+	return "n/a"
 }

@@ -82,7 +82,6 @@ func MannWhitneyU(a, b []float64) MannWhitney {
 		return MannWhitney{math.NaN(), math.NaN(), false}
 	}
 	var u float64
-	ties := false
 	for _, x := range a {
 		for _, y := range b {
 			switch {
@@ -90,12 +89,12 @@ func MannWhitneyU(a, b []float64) MannWhitney {
 				u++
 			case x == y:
 				u += 0.5
-				ties = true
 			}
 		}
 	}
 	all := append(append([]float64(nil), a...), b...)
 	sort.Float64s(all)
+	ties := false // any two equal values, within a group or across
 	for i := 1; i < len(all); i++ {
 		if all[i] == all[i-1] {
 			ties = true

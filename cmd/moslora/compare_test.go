@@ -93,3 +93,32 @@ func TestCompareErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestCompareUndefinedStatistics: one run per group leaves the std and Welch's test undefined:
+// null in JSON, "n/a" in the table — never a made-up number.
+func TestCompareUndefinedStatistics(t *testing.T) {
+	out, err := runCLI(t, "compare", "a=40", "b=50", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c struct {
+		Groups []struct{ Std *float64 }
+		Tests  []map[string]any
+	}
+	if err := json.Unmarshal([]byte(out), &c); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if c.Groups[0].Std != nil || c.Tests[0]["welch_p"] != nil || c.Tests[0]["welch_t"] != nil {
+		t.Errorf("one run per group: std %v, welch %v / %v; want null", c.Groups[0].Std, c.Tests[0]["welch_t"], c.Tests[0]["welch_p"])
+	}
+	if c.Tests[0]["mann_whitney_p"] != 1.0 {
+		t.Errorf("Mann–Whitney of 1 vs 1 run: p %v, want 1", c.Tests[0]["mann_whitney_p"])
+	}
+	table, err := runCLI(t, "compare", "a=40", "b=50")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(table, "Welch t = n/a (df n/a), p = n/a") {
+		t.Errorf("table does not say n/a for the undefined test:\n%s", table)
+	}
+}
