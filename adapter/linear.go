@@ -44,7 +44,6 @@ type Linear struct {
 	g       []float32 // (n, K)  softmax(G·x + c), gated mixer
 	// Backward scratch.
 	dz, dh []float32 // (n, R)
-	dhLast []float32 // dh of the last BackwardTerm (dz or dh)
 	dl     []float32 // (n, K) gradient of the gate logits
 	dxd    []float32 // (n, In) gradient of x̃ (dropout only)
 }
@@ -288,8 +287,15 @@ func (l *Linear) BackwardTerm(dy, x []float32, n int) (t gemm.Term, ok bool) {
 		gemm.Sgemm(true, false, k, in, n, 1, l.dl, k, x, in, 1, l.DG, in) // dG += dℓᵀ·x
 	}
 	gemm.Sgemm(true, false, r, in, n, 1, dh, r, xin, in, 1, l.DA, in) // dA += dhᵀ·x̃
-	l.dhLast = dh
 	return gemm.Term{K: r, Alpha: 1, A: dh, Lda: r, B: l.A, Ldb: in}, !l.dropped
+}
+
+// lastDh is the dh of the last BackwardTerm: dz itself for the identity mixer, else its own buffer.
+func (l *Linear) lastDh() []float32 {
+	if l.Mixer == MixerIdentity {
+		return l.dz
+	}
+	return l.dh
 }
 
 // BackwardRest adds to dx (n, In) the parts of the input gradient BackwardTerm did not return: the
@@ -303,7 +309,7 @@ func (l *Linear) BackwardRest(dx []float32, n int) {
 		return
 	}
 	l.dxd = grow(l.dxd, n*in)
-	gemm.Sgemm(false, false, n, in, l.R, 1, l.dhLast, l.R, l.A, in, 0, l.dxd, in) // dx̃ = dh·A
+	gemm.Sgemm(false, false, n, in, l.R, 1, l.lastDh(), l.R, l.A, in, 0, l.dxd, in) // dx̃ = dh·A
 	for i, d := range l.dxd {
 		dx[i] += d * l.mask[i] // dx += dx̃ ⊙ mask
 	}

@@ -4,9 +4,9 @@ import "github.com/moslora/moslora/kernels/gemm"
 
 // forward computes y = x·Wᵀ + b (+ Delta(x)).     x (n, In), y (n, Out)
 func (l *Linear) forward(y, x []float32, n int) {
-	base := gemm.Term{TransB: true, K: l.In, Alpha: 1, A: x, Lda: l.In, B: l.W, Ldb: l.In}
 	if fd, ok := l.Delta.(FusedDelta); ok {
 		// y = x·Wᵀ + the update's last product, in one pass over y.
+		base := gemm.Term{TransB: true, K: l.In, Alpha: 1, A: x, Lda: l.In, B: l.W, Ldb: l.In}
 		gemm.SgemmSum(n, l.Out, base, fd.ForwardTerm(x, n), 0, y, l.Out)
 		l.addBias(y, n)
 		return

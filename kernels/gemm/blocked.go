@@ -371,7 +371,7 @@ func (g *call) packPanels(it int) {
 		t := &g.t2
 		for jp := jp0; jp < jp1; jp++ {
 			j, d := g.j0+jp*NR, g.bufB[jp*g.k*NR:(jp+1)*g.k*NR]
-			packB(d, g.b, nil, g.ldb, g.transB, j, min(NR, end-j), g.k1)
+			packB(d, g.b, g.b16, g.ldb, g.transB, j, min(NR, end-j), g.k1)
 			d2 := d[g.k1*NR:]
 			packB(d2, t.B, nil, t.Ldb, t.TransB, j, min(NR, end-j), t.K)
 			if g.s2 != 1 {
