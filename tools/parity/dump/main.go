@@ -80,7 +80,7 @@ func main() {
 		if err != nil {
 			die(err)
 		}
-		tr := testRow{Task: r.Task, Truth: -1, NLL: conv(ex, false)}
+		row := testRow{Task: r.Task, Truth: -1, NLL: conv(ex, false)}
 		if len(r.Choices) > 0 {
 			for j, c := range r.Choices {
 				cr := data.Row{Prompt: r.Prompt, Completion: c, HasPrompt: true}
@@ -88,9 +88,9 @@ func main() {
 				if err != nil {
 					die(err)
 				}
-				tr.Choices = append(tr.Choices, conv(ce, true))
+				row.Choices = append(row.Choices, conv(ce, true))
 				if c == r.Completion {
-					tr.Truth = j
+					row.Truth = j
 				}
 			}
 		} else {
@@ -104,10 +104,10 @@ func main() {
 				if err != nil {
 					die(err)
 				}
-				tr.Cands = append(tr.Cands, conv(ce, false))
+				row.Cands = append(row.Cands, conv(ce, false))
 			}
 		}
-		te = append(te, tr)
+		te = append(te, row)
 	}
 	out, err := json.Marshal(map[string]any{"train": tr, "test": te})
 	if err != nil {
