@@ -1,18 +1,28 @@
 // Command dump writes the issue-5 protocol's training examples and evaluation requests, encoded by
 // data.Encode exactly as `moslora train` and `moslora eval` build them (max 256 tokens), as JSON for
-// tools/parity/torch_protocol.py:
+// tools/parity/torch_protocol.py and tools/parity/torch_paired.py:
 //
-//	go run ./tools/parity/dump MODEL_DIR TRAIN.jsonl TEST.jsonl OUT.json
+//	go run ./tools/parity/dump [-init DIR -method lora|moslora -seed S] MODEL_DIR TRAIN.jsonl TEST.jsonl OUT.json
+//
+// With -init, it also writes the starting point that `moslora train --method M --seed S` draws on
+// the protocol: the untrained adapter (a PEFT folder, DIR) and the epoch's example order
+// (DIR/order.json, indices into OUT.json's "train"), so that a run elsewhere can start from exactly
+// the same initialisation and see the same batches.
 package main
 
 import (
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
+	"github.com/moslora/moslora/adapter"
 	"github.com/moslora/moslora/data"
+	"github.com/moslora/moslora/model"
 	"github.com/moslora/moslora/tokenizer"
+	"github.com/moslora/moslora/train"
 )
 
 type seq struct {
@@ -49,27 +59,64 @@ func die(err error) {
 	os.Exit(1)
 }
 
-func main() {
-	if len(os.Args) != 5 {
-		die(fmt.Errorf("usage: dump MODEL_DIR TRAIN.jsonl TEST.jsonl OUT.json"))
+// writeInit writes the adapter `moslora train --method method --seed seed` starts from, with the
+// protocol's settings (train.DefaultConfig: r 16, alpha 32, all seven projections), and the order
+// of its first epoch over n examples.
+func writeInit(dir, modelDir, method string, seed int64, n int) error {
+	cfg := train.DefaultConfig()
+	cfg.Method, cfg.Seed = method, seed
+	if err := cfg.Validate(); err != nil {
+		return err
 	}
-	tok, err := tokenizer.Load(os.Args[1])
+	m, err := model.Load(modelDir)
+	if err != nil {
+		return err
+	}
+	a, err := adapter.New(cfg.AdapterConfig(), m, cfg.Seed)
+	if err != nil {
+		return err
+	}
+	if err := a.Save(dir); err != nil {
+		return err
+	}
+	order, err := json.Marshal(data.Order(n, cfg.Seed, 0))
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "order.json"), order, 0o644)
+}
+
+func main() {
+	initDir := flag.String("init", "", "also write the untrained adapter and the epoch order of -method/-seed here")
+	method := flag.String("method", train.MethodLoRA, "method whose starting point -init writes (lora or moslora)")
+	seed := flag.Int64("seed", 0, "seed whose starting point -init writes")
+	flag.Parse()
+	args := flag.Args()
+	if len(args) != 4 {
+		die(fmt.Errorf("usage: dump [-init DIR -method M -seed S] MODEL_DIR TRAIN.jsonl TEST.jsonl OUT.json"))
+	}
+	tok, err := tokenizer.Load(args[0])
 	if err != nil {
 		die(err)
 	}
-	train, _, err := data.ReadFile(os.Args[2], false)
+	rows, _, err := data.ReadFile(args[1], false)
 	if err != nil {
 		die(err)
 	}
 	var tr []seq
-	for i := range train {
-		ex, err := data.Encode(tok, &train[i], 256)
+	for i := range rows {
+		ex, err := data.Encode(tok, &rows[i], 256)
 		if err != nil {
 			die(err)
 		}
 		tr = append(tr, conv(ex, false))
 	}
-	test, _, err := data.ReadFile(os.Args[3], false)
+	if *initDir != "" {
+		if err := writeInit(*initDir, args[0], *method, *seed, len(tr)); err != nil {
+			die(err)
+		}
+	}
+	test, _, err := data.ReadFile(args[2], false)
 	if err != nil {
 		die(err)
 	}
@@ -113,7 +160,7 @@ func main() {
 	if err != nil {
 		die(err)
 	}
-	if err := os.WriteFile(os.Args[4], out, 0o644); err != nil {
+	if err := os.WriteFile(args[3], out, 0o644); err != nil {
 		die(err)
 	}
 }
