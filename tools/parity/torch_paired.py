@@ -102,7 +102,7 @@ for s in range(steps):
 os.makedirs(out_dir, exist_ok=True)
 header, blobs, off = {}, [], 0
 for k in names:
-    a = plist[names.index(k)].detach().numpy().astype("<f4")
+    a = params[k].detach().numpy().astype("<f4")
     header[k] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [off, off + a.nbytes]}
     blobs.append(a.tobytes())
     off += a.nbytes
