@@ -143,6 +143,12 @@ func (c *Config) AdapterConfig() adapter.Config {
 	return ac
 }
 
+// NewAdapter draws the untrained adapter a run of c starts from (its initialisation depends on
+// c.Seed only), attached to m.
+func (c *Config) NewAdapter(m adapter.Base) (*adapter.Adapter, error) {
+	return adapter.New(c.AdapterConfig(), m, c.Seed)
+}
+
 // DefaultLR is the protocol's learning rate for a method: 3e-4 for full fine-tuning, else 1e-3.
 func DefaultLR(method string) float64 {
 	if method == MethodFull {

@@ -96,7 +96,7 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 			ps = append(ps, &trainable{name: p.Name, shape: p.Shape, w: p.W, g: p.DW, decay: len(p.Shape) >= 2, opt: kernels.NewAdamWState(len(p.W))})
 		}
 	} else {
-		a, err := adapter.New(cfg.AdapterConfig(), job.Model, cfg.Seed)
+		a, err := cfg.NewAdapter(job.Model)
 		if err != nil {
 			return nil, err
 		}

@@ -18,7 +18,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/moslora/moslora/adapter"
 	"github.com/moslora/moslora/data"
 	"github.com/moslora/moslora/model"
 	"github.com/moslora/moslora/tokenizer"
@@ -72,7 +71,7 @@ func writeInit(dir, modelDir, method string, seed int64, n int) error {
 	if err != nil {
 		return err
 	}
-	a, err := adapter.New(cfg.AdapterConfig(), m, cfg.Seed)
+	a, err := cfg.NewAdapter(m)
 	if err != nil {
 		return err
 	}
