@@ -3,7 +3,9 @@ package adapter
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"github.com/moslora/moslora/internal/jsonerr"
 	"math"
 	"os"
 	"regexp"
@@ -126,7 +128,7 @@ func ReadConfig(path string) (Config, error) {
 func ParseConfig(b []byte) (Config, error) {
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(b, &raw); err != nil {
-		return Config{}, fmt.Errorf("not a JSON object: %w", err)
+		return Config{}, fmt.Errorf("not a JSON object: %s", jsonerr.Describe(err))
 	}
 	c := DefaultConfig()
 	c.TaskType = ""
@@ -180,7 +182,10 @@ func decodeField(c *Config, k string, v json.RawMessage) error {
 	// Decode {"k": v} into the struct so the field's own type and decoder apply.
 	obj, _ := json.Marshal(map[string]json.RawMessage{k: v})
 	dec := json.NewDecoder(bytes.NewReader(obj))
-	return dec.Decode(c)
+	if err := dec.Decode(c); err != nil {
+		return errors.New(jsonerr.Describe(err))
+	}
+	return nil
 }
 
 // jsonFieldNames lists the JSON names of Config's fields.
