@@ -55,6 +55,8 @@ type Config struct {
 	MixerInit    string `json:"mixer_init,omitempty"`        // kaiming (default), orthogonal, identity
 	Mixer        string `json:"moslora_mixer,omitempty"`     // identity, dense, global, gated
 	Subspaces    int    `json:"moslora_subspaces,omitempty"` // K: number of blocks of r/K (global, gated)
+
+	BaseModel string `json:"base_model_name_or_path,omitempty"` // the model trained on (folder or hub name), informational
 }
 
 // DefaultConfig returns PEFT's defaults: r 8, alpha 8, no dropout, bias "none", B initialised to 0.
@@ -106,7 +108,7 @@ func (w *InitWeights) UnmarshalJSON(b []byte) error {
 
 // ignoredFields are PEFT fields that never change the adapter's math: any value is accepted.
 var ignoredFields = map[string]bool{
-	"base_model_name_or_path": true, "revision": true, "inference_mode": true, "peft_version": true,
+	"revision": true, "inference_mode": true, "peft_version": true,
 	"auto_mapping": true, "qalora_group_size": true, "megatron_core": true, "ensure_weight_tying": true,
 }
 
@@ -196,6 +198,7 @@ func jsonFieldNames() map[string]bool {
 		"exclude_modules": true, "layers_to_transform": true, "layers_pattern": true,
 		"rank_pattern": true, "alpha_pattern": true, "init_lora_weights": true,
 		"lora_use_mixer": true, "mixer_init": true, "moslora_mixer": true, "moslora_subspaces": true,
+		"base_model_name_or_path": true,
 	}
 }
 

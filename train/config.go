@@ -122,7 +122,7 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("train: --subspaces %d must be ≥ 1 and divide --rank %d", c.Subspaces, c.Rank)
 		}
 	}
-	return nil
+	return c.validateRanges()
 }
 
 // AdapterConfig is the adapter configuration the method implies.
@@ -130,6 +130,9 @@ func (c *Config) AdapterConfig() adapter.Config {
 	ac := adapter.DefaultConfig()
 	ac.R, ac.LoraAlpha = c.Rank, c.Alpha
 	ac.TargetModules = adapter.Targets{List: ModuleNames(c.Targets)}
+	if len(ac.TargetModules.List) == 1 && ac.TargetModules.List[0] == "all-linear" {
+		ac.TargetModules = adapter.Targets{Regex: "all-linear", IsRegex: true} // PEFT's special value
+	}
 	switch c.Method {
 	case MethodMoSLoRA:
 		ac.Mixer, ac.LoraUseMixer, ac.MixerInit = adapter.MixerDense, true, c.MixerInit

@@ -1,6 +1,7 @@
 package train
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -17,18 +18,22 @@ import (
 // Files names what RunFiles reads and writes, and the run's bookkeeping settings (none of which
 // changes the trained result).
 type Files struct {
-	ModelDir   string // Hugging Face model folder (config, weights, tokenizer)
-	InitRandom bool   // ignore the weights: random initialisation from config.json (full only)
-	Data       string // training JSONL
-	Eval       string // optional evaluation JSONL, scored after training into Out/eval.json
-	Out        string // output folder
-	SkipBad    bool   // skip bad lines (counted) instead of failing
-	Resume     bool   // continue from the newest checkpoint in Out
-	SaveEvery  int    // checkpoint every N updates (0: only on interruption)
-	Keep       int    // checkpoints to keep (default 1)
-	LogEvery   int    // plain-text progress line every N updates (default 10)
-	Limit      int    // use only the first Limit training rows (0: all)
-	EvalLimit  int    // evaluate only the first EvalLimit rows (0: all)
+	ModelDir    string   // Hugging Face model folder (config, weights, tokenizer)
+	InitRandom  bool     // ignore the weights: random initialisation from config.json (full only)
+	Data        string   // training JSONL
+	Eval        string   // optional evaluation JSONL, scored after training into Out/eval.json
+	Out         string   // output folder
+	SkipBad     bool     // skip bad lines (counted) instead of failing
+	Resume      bool     // continue from the newest checkpoint in Out
+	Force       bool     // start over in an Out that holds an earlier run (see OpenOut)
+	CommandLine []string // recorded in train_config.json (os.Args)
+	// BaseModelName is recorded as the adapter's base_model_name_or_path (default: ModelDir).
+	BaseModelName string
+	SaveEvery     int // checkpoint every N updates (0: only on interruption)
+	Keep          int // checkpoints to keep (default 1)
+	LogEvery      int // plain-text progress line every N updates (default 10)
+	Limit         int // use only the first Limit training rows (0: all)
+	EvalLimit     int // evaluate only the first EvalLimit rows (0: all)
 }
 
 // Summary is what RunFiles reports.
@@ -48,9 +53,28 @@ func RunFiles(ctx context.Context, cfg Config, f Files, w io.Writer) (*Summary, 
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if err := f.Validate(); err != nil {
+		return nil, err
+	}
 	if f.InitRandom && cfg.Method != MethodFull {
 		return nil, fmt.Errorf("train: --init random trains a base model and needs --method full, not %q", cfg.Method)
 	}
+	if err := checkModelDir(f.ModelDir); err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	if err := checkDataFile("data", f.Data); err != nil {
+		return nil, err
+	}
+	if f.Eval != "" {
+		if err := checkDataFile("eval", f.Eval); err != nil {
+			return nil, err
+		}
+	}
+	od, err := OpenOut(f.Out, f.Resume, f.Force, w)
+	if err != nil {
+		return nil, err
+	}
+	defer od.Close()
 	tok, err := tokenizer.Load(f.ModelDir)
 	if err != nil {
 		return nil, err
@@ -65,6 +89,9 @@ func RunFiles(ctx context.Context, cfg Config, f Files, w io.Writer) (*Summary, 
 			return nil, err
 		}
 	} else if m, err = model.Load(f.ModelDir); err != nil {
+		return nil, err
+	}
+	if err := cfg.CheckAgainstModel(m); err != nil {
 		return nil, err
 	}
 	rows, skipped, err := data.ReadFile(f.Data, f.SkipBad)
@@ -96,8 +123,26 @@ func RunFiles(ctx context.Context, cfg Config, f Files, w io.Writer) (*Summary, 
 	if f.LogEvery == 0 {
 		rep = NewReporter(w, 10)
 	}
+	var cfgJSON []byte
+	if f.InitRandom {
+		cfgJSON, _ = os.ReadFile(filepath.Join(f.ModelDir, "config.json"))
+	}
 	job := &Job{Config: cfg, Model: m, Examples: exs, Pad: pad, Out: f.Out, Resume: f.Resume,
-		SaveEvery: f.SaveEvery, Keep: f.Keep, Reporter: rep}
+		SaveEvery: f.SaveEvery, Keep: f.Keep, Reporter: rep, BaseModel: cmp.Or(f.BaseModelName, f.ModelDir)}
+	job.Finish = func(res *Result) error {
+		sum.Result = res
+		if res.Adapter != nil {
+			sum.Trainable = res.Adapter.NumParams()
+		} else {
+			sum.Trainable = m.NumParams()
+		}
+		return od.Commit(func(tmp string) error {
+			if err := SaveOutputs(tmp, f.ModelDir, m, res, cfgJSON); err != nil {
+				return err
+			}
+			return writeRunInfo(tmp, cfg, f, sum)
+		})
+	}
 	if skipped > 0 {
 		rep.Printf("skipped %d bad lines of %s", skipped, f.Data)
 	}
@@ -106,21 +151,6 @@ func RunFiles(ctx context.Context, cfg Config, f Files, w io.Writer) (*Summary, 
 		return nil, err
 	}
 	sum.Result = res
-	if res.Adapter != nil {
-		sum.Trainable = res.Adapter.NumParams()
-	} else {
-		sum.Trainable = m.NumParams()
-	}
-	var cfgJSON []byte
-	if f.InitRandom {
-		cfgJSON, _ = os.ReadFile(filepath.Join(f.ModelDir, "config.json"))
-	}
-	if err := SaveOutputs(f.Out, f.ModelDir, m, res, cfgJSON); err != nil {
-		return nil, err
-	}
-	if err := writeRunInfo(f.Out, cfg, sum); err != nil {
-		return nil, err
-	}
 	if f.Eval != "" {
 		r, err := eval.Evaluate(eval.ModelLM{M: m}, tok, evalRows, eval.Options{MaxLen: cfg.MaxLen, Limit: f.EvalLimit, Pad: tok.EOS()})
 		if err != nil {
@@ -159,18 +189,4 @@ func encodeRows(tok data.Tokenizer, rows []data.Row, maxLen int, pack bool) ([]d
 		}
 	}
 	return out, truncated, nil
-}
-
-// writeRunInfo records the settings and outcome of the run in Out/train_config.json.
-func writeRunInfo(out string, cfg Config, s *Summary) error {
-	info := map[string]any{
-		"config": cfg, "rows": s.Rows, "skipped_lines": s.Skipped, "truncated_examples": s.Truncated,
-		"steps": s.Result.Steps, "final_loss": s.Result.FinalLoss, "tokens": s.Result.Tokens,
-		"trainable_params": s.Trainable,
-	}
-	b, err := json.MarshalIndent(info, "", "  ")
-	if err != nil {
-		return err
-	}
-	return writeFileAtomic(filepath.Join(out, "train_config.json"), append(b, '\n'))
 }

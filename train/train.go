@@ -50,6 +50,12 @@ type Job struct {
 	// StopAfter, when > 0, stops (with a checkpoint, as on Ctrl-C) after that many updates: for
 	// tests of resumption.
 	StopAfter int
+	// BaseModel is recorded as the adapter's base_model_name_or_path (the folder or name given).
+	BaseModel string
+	// Finish, when set, writes the run's outputs after the last update. When it fails, Run saves
+	// a checkpoint of the finished training (so --resume writes the outputs without training
+	// again) and returns Finish's error.
+	Finish func(*Result) error
 }
 
 // ErrInterrupted is returned (wrapped) when training stopped early on request, after saving a
@@ -101,6 +107,7 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 			return nil, err
 		}
 		a.SetTraining(true)
+		a.Config.BaseModel = job.BaseModel
 		res.Adapter = a
 		for _, p := range a.Params() {
 			ps = append(ps, &trainable{name: p.Key, shape: p.Shape, w: p.W, g: p.G, decay: len(p.Shape) >= 2, opt: kernels.NewAdamWState(len(p.W))})
@@ -136,6 +143,7 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 				return nil, err
 			}
 			st = loaded
+			res.FinalLoss = st.Loss
 			res.Resumed = st.Step
 			rep.Printf("resuming from %s (step %d of %d)", dir, st.Step, total)
 		} else {
@@ -148,10 +156,16 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 
 	batches := epochBatches(st.Epoch)
 	save := func() (string, error) {
-		return saveCheckpoint(job.Out, st, ps, keep)
+		return saveCheckpoint(job.Out, st, ps, keep, func(dir string) error {
+			if res.Adapter == nil {
+				return nil
+			}
+			return res.Adapter.Save(dir) // a checkpoint is itself a loadable adapter folder
+		})
 	}
 	start := time.Now()
 	elapsed0 := st.ElapsedS
+	warnWarmup(rep, cfg, total)
 	rep.Start(total, st.Step)
 	defer rep.Finish()
 	for st.Step < total {
@@ -213,7 +227,7 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 		if used > 0 {
 			loss = lossSum / float64(used)
 		}
-		res.FinalLoss = loss
+		res.FinalLoss, st.Loss = loss, loss
 		m := Metric{Step: st.Step, Epoch: float64(st.Epoch) + float64(st.Batch)/float64(len(batches)),
 			Loss: loss, LR: lr, GradNorm: norm, TokensPerS: float64(tokens) / time.Since(t0).Seconds(),
 			Tokens: st.Tokens, ElapsedS: st.ElapsedS}
@@ -236,6 +250,15 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 		res.Adapter.SetTraining(false)
 	}
 	res.Steps, res.Tokens, res.Elapsed = st.Step, st.Tokens, time.Duration(st.ElapsedS*float64(time.Second))
+	if job.Finish != nil {
+		if err := job.Finish(res); err != nil {
+			dir, serr := save()
+			if serr != nil {
+				return nil, fmt.Errorf("%w; saving a checkpoint of the finished training failed too: %v", err, serr)
+			}
+			return nil, fmt.Errorf("%w\nthe finished training is kept in %s: run the same command with --resume to write the outputs without training again", err, dir)
+		}
+	}
 	return res, nil
 }
 

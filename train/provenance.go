@@ -1,0 +1,82 @@
+package train
+
+import (
+	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/moslora/moslora/internal/version"
+)
+
+// DataFile identifies a file a run read: its path as given, size and SHA-256.
+type DataFile struct {
+	Path   string `json:"path"`
+	Bytes  int64  `json:"bytes"`
+	SHA256 string `json:"sha256"`
+}
+
+// describeFile hashes a data file for train_config.json.
+func describeFile(path string) (DataFile, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return DataFile{}, fmt.Errorf("train: %w", err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return DataFile{}, fmt.Errorf("train: reading %s: %w", path, err)
+	}
+	return DataFile{Path: path, Bytes: n, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
+}
+
+// checkDataFile checks that the file given to --flag exists and is a file.
+func checkDataFile(flag, path string) error {
+	st, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("train: --%s %s: no such file; expected a JSONL file", flag, path)
+	case err != nil:
+		return fmt.Errorf("train: --%s: %w", flag, err)
+	case st.IsDir():
+		return fmt.Errorf("train: --%s %s is a folder; expected a JSONL file", flag, path)
+	}
+	return nil
+}
+
+// writeRunInfo records the settings, inputs and outcome of the run in dir/train_config.json:
+// the Config, the model and data files given (data with size and SHA-256), the command line, the
+// moslora build, and the final loss.
+func writeRunInfo(dir string, cfg Config, f Files, s *Summary) error {
+	var files []DataFile
+	for _, p := range []string{f.Data, f.Eval} {
+		if p == "" {
+			continue
+		}
+		d, err := describeFile(p)
+		if err != nil {
+			return err
+		}
+		files = append(files, d)
+	}
+	abs, _ := filepath.Abs(f.ModelDir)
+	info := map[string]any{
+		"config": cfg, "rows": s.Rows, "skipped_lines": s.Skipped, "truncated_examples": s.Truncated,
+		"steps": s.Result.Steps, "final_loss": s.Result.FinalLoss, "tokens": s.Result.Tokens,
+		"trainable_params": s.Trainable,
+		"base_model":       cmp.Or(f.BaseModelName, f.ModelDir), "base_model_path": abs,
+		"data_files": files, "command_line": f.CommandLine, "moslora_version": version.Read(),
+	}
+	b, err := json.MarshalIndent(info, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(dir, "train_config.json"), append(b, '\n'))
+}
