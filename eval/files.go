@@ -32,6 +32,12 @@ type Files struct {
 // EvaluateFiles loads the model (and adapter), the tokenizer from the model folder and the rows,
 // and evaluates them. It returns the number of skipped lines too.
 func EvaluateFiles(f Files, opt Options) (*Report, int, error) {
+	if err := opt.Validate(); err != nil {
+		return nil, 0, err
+	}
+	if err := model.CheckDir(f.ModelDir); err != nil {
+		return nil, 0, fmt.Errorf("eval: %w", err)
+	}
 	rows, skipped, err := data.ReadFile(f.Data, f.SkipBad)
 	if err != nil {
 		return nil, skipped, err

@@ -18,5 +18,5 @@ for target in \
 	pkg=${target%%:*}
 	name=${target##*:}
 	echo "== $name ($pkg, ${secs}s)"
-	nice -n 19 go test -run '^$' -fuzz "^$name\$" -fuzztime "${secs}s" -parallel "$par" "$pkg"
+	nice -n 19 go test -timeout 0 -run '^$' -fuzz "^$name\$" -fuzztime "${secs}s" -parallel "$par" "$pkg"
 done

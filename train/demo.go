@@ -55,6 +55,12 @@ type DemoResult struct {
 // RunDemo evaluates the base model, trains the adapter and evaluates again, printing progress to w.
 func RunDemo(ctx context.Context, d Demo, w io.Writer) (*DemoResult, error) {
 	start := time.Now()
+	if err := d.Validate(); err != nil {
+		return nil, err
+	}
+	if err := checkModelDir(d.ModelDir); err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	}
 	tok, err := tokenizer.Load(d.ModelDir)
 	if err != nil {
 		return nil, err

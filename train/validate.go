@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/moslora/moslora/adapter"
+	"github.com/moslora/moslora/internal/within"
 	"github.com/moslora/moslora/model"
 )
 
@@ -64,7 +64,7 @@ func (f *Files) Validate() error {
 	if f.EvalLimit > 0 && f.Eval == "" {
 		return fmt.Errorf("train: --eval-limit %d needs --eval", f.EvalLimit)
 	}
-	if f.ModelDir != "" && f.Out != "" && inside(f.Out, f.ModelDir) {
+	if f.ModelDir != "" && f.Out != "" && within.Dir(f.Out, f.ModelDir) {
 		return fmt.Errorf("train: --out %s is the model folder %s or inside it; choose a folder of its own", f.Out, f.ModelDir)
 	}
 	return nil
@@ -99,23 +99,6 @@ func (d *Demo) Validate() error {
 		return fmt.Errorf("demo: --per-task %d: expected a number ≥ 0 (0 for all rows)", d.PerTask)
 	}
 	return d.Config.Validate()
-}
-
-// inside reports whether path is dir or lies inside it (after resolving both to absolute paths).
-func inside(path, dir string) bool {
-	a, err1 := filepath.Abs(path)
-	b, err2 := filepath.Abs(dir)
-	if err1 != nil || err2 != nil {
-		return false
-	}
-	if ra, err := filepath.EvalSymlinks(a); err == nil {
-		a = ra
-	}
-	if rb, err := filepath.EvalSymlinks(b); err == nil {
-		b = rb
-	}
-	rel, err := filepath.Rel(b, a)
-	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
 
 // CheckAgainstModel checks what depends on the model before anything is allocated: that the

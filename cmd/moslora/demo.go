@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/moslora/moslora/defaults"
 	"github.com/moslora/moslora/train"
@@ -55,7 +56,7 @@ project pretrained from random initialisation on public-domain books, and a smal
 				}
 				d.Out = out
 			}
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			r, err := train.RunDemo(ctx, d, os.Stderr)
 			if err != nil {

@@ -23,6 +23,12 @@ Gated mixers have no fixed ΔW and cannot be exported in folded form. Output is 
 --out and renamed into place; an existing --out is an error unless --force.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := export.CheckOutside("export", out, map[string]string{"model": modelDir, "adapter": adapterDir}); err != nil {
+				return err
+			}
+			if err := model.CheckDir(modelDir); err != nil {
+				return fmt.Errorf("export: %w", err)
+			}
 			switch format {
 			case "peft", "peft-moslora", "gguf":
 			default:

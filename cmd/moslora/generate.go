@@ -15,19 +15,31 @@ import (
 func init() {
 	var modelDir, adapterDir string
 	var merge, asJSON bool
+	var seed int64
 	var opt generate.Options
 	cmd := &cobra.Command{
 		Use:   "generate --model DIR [--adapter DIR [--merge]] [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P] [--seed S] [--json] PROMPT",
 		Short: "Continue a prompt with the model (KV cache; greedy by default)",
 		Long: `generate encodes PROMPT with the model's tokenizer (special tokens included, as
 tokenizer.encode(prompt) does), then decodes until an end-of-sequence id (tokenizer and
-generation_config.json), --max-new-tokens or the model's position limit. Greedy by default;
+generation_config.json), --max-new-tokens or the model's position limit (max_position_embeddings:
+a prompt that leaves no room is an error). Greedy by default;
 --temperature > 0 samples, restricted by --top-k and --top-p, reproducibly for a given --seed.
 The prompt and the continuation stream to stdout; with --json it prints
 {"ids": [prompt ids + generated ids], "text": "..."} instead. --adapter applies an adapter
 unmerged (any mixer), or merged into the weights with --merge (identity, dense, global mixers).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			opt.Seed = uint64(seed)
+			if err := opt.Validate(); err != nil { // before loading or printing anything
+				return err
+			}
+			if merge && adapterDir == "" {
+				return fmt.Errorf("generate: --merge needs --adapter")
+			}
+			if err := model.CheckDir(modelDir); err != nil {
+				return fmt.Errorf("generate: %w", err)
+			}
 			m, err := model.Load(modelDir)
 			if err != nil {
 				return err
@@ -42,8 +54,6 @@ unmerged (any mixer), or merged into the weights with --merge (identity, dense, 
 						return err
 					}
 				}
-			} else if merge {
-				return fmt.Errorf("--merge needs --adapter")
 			}
 			tok, err := tokenizer.Load(modelDir)
 			if err != nil {
@@ -56,6 +66,9 @@ unmerged (any mixer), or merged into the weights with --merge (identity, dense, 
 				opt.StopIDs = append(opt.StopIDs, eos)
 			}
 			prompt := tok.Encode(args[0], true)
+			if err := generate.Check(m.Config, prompt, opt); err != nil {
+				return err
+			}
 			w := cmd.OutOrStdout()
 			ts := generate.NewTextStream(tok, prompt)
 			var onStep generate.StepFunc
@@ -92,7 +105,7 @@ unmerged (any mixer), or merged into the weights with --merge (identity, dense, 
 	f.Float64Var(&opt.Temperature, "temperature", 0, "sampling temperature (0 = greedy)")
 	f.IntVar(&opt.TopK, "top-k", 0, "sample only from the K most likely tokens (0 = all)")
 	f.Float64Var(&opt.TopP, "top-p", 1, "sample only from the smallest set of tokens with probability ≥ P (1 = all)")
-	f.Uint64Var(&opt.Seed, "seed", 0, "random seed for sampling")
+	f.Int64Var(&seed, "seed", 0, "random seed for sampling")
 	f.BoolVar(&asJSON, "json", false, `print {"ids": [...], "text": "..."} instead of streaming text`)
 	cmd.MarkFlagRequired("model")
 	rootCmd.AddCommand(cmd)

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/moslora/moslora/adapter"
 	"github.com/moslora/moslora/export"
@@ -21,7 +23,14 @@ copied). Identity, dense and global mixers merge; a gated mixer cannot (its ΔW 
 The folder is written beside --out and renamed into place when complete; an existing --out is an
 error unless --force.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
+			defer func() { err = mergeError(err) }()
+			if err := export.CheckOutside("merge", out, map[string]string{"model": modelDir, "adapter": adapterDir}); err != nil {
+				return err
+			}
+			if err := model.CheckDir(modelDir); err != nil {
+				return fmt.Errorf("merge: %w", err)
+			}
 			m, err := model.Load(modelDir)
 			if err != nil {
 				return err
@@ -45,4 +54,20 @@ error unless --force.`,
 		cmd.MarkFlagRequired(f)
 	}
 	rootCmd.AddCommand(cmd)
+}
+
+// mergeError prefixes an error with "merge:" in place of the package that raised it, so that
+// every message of the merge command says where it comes from.
+func mergeError(err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	for _, p := range []string{"export: ", "model: ", "adapter: "} {
+		msg = strings.TrimPrefix(msg, p)
+	}
+	if !strings.HasPrefix(msg, "merge: ") {
+		msg = "merge: " + msg
+	}
+	return errors.New(msg)
 }

@@ -325,4 +325,3 @@ func TestTrainOnEmbeddedDefaultByName(t *testing.T) {
 		t.Errorf("base_model_name_or_path %v", got)
 	}
 }
-
