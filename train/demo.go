@@ -91,7 +91,7 @@ func RunDemo(ctx context.Context, d Demo, w io.Writer) (*DemoResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	samples := sampleRows(test)
+	samples := sampleCandidates(test, 4)
 	for i := range samples {
 		if samples[i].Before, err = greedy(m, tok, samples[i].Input); err != nil {
 			return nil, err
@@ -125,22 +125,9 @@ func RunDemo(ctx context.Context, d Demo, w io.Writer) (*DemoResult, error) {
 			return nil, err
 		}
 	}
+	samples = visibleSamples(samples, 3)
 	return &DemoResult{Before: before, After: after, Samples: samples, Train: res, TrainRows: len(rows), EvalRows: len(test),
 		Adapter: res.Adapter, Elapsed: time.Since(start)}, nil
-}
-
-// sampleRows picks the first generative row of each task (at most three) for sample generations.
-func sampleRows(rows []data.Row) []Sample {
-	var out []Sample
-	seen := map[string]bool{}
-	for _, r := range rows {
-		if !r.HasPrompt || len(r.Choices) > 0 || seen[r.Task] || len(out) == 3 {
-			continue
-		}
-		seen[r.Task] = true
-		out = append(out, Sample{Task: r.Task, Input: r.Prompt, Want: r.Completion})
-	}
-	return out
 }
 
 // greedy decodes up to 32 tokens after BOS + prompt, stopping at EOS.
