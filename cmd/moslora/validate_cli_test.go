@@ -151,3 +151,22 @@ func TestVersionFlagPrintsVersionAndCommit(t *testing.T) {
 		t.Fatalf("--version: %q, %v", out, err)
 	}
 }
+
+// merge's errors say "merge:" and speak of commands, not of Go functions.
+func TestMergeErrorsSayMergeAndNameNoGoFunctions(t *testing.T) {
+	p := extractDefault(t)
+	dir := t.TempDir()
+	gated := filepath.Join(dir, "gated")
+	if _, err := trainSmall(t, p, gated, "--steps", "1", "--method", "gated", "--subspaces", "2", "--rank", "4"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := runCLI(t, "merge", "--model", p.ModelDir, "--adapter", gated, "--out", filepath.Join(dir, "merged"))
+	if err == nil || !strings.HasPrefix(err.Error(), "merge: ") || !strings.Contains(err.Error(), "moslora generate --adapter") {
+		t.Fatalf("merging a gated adapter: %v", err)
+	}
+	for _, goName := range []string{"Save", "Fold", "Merge(", "export:"} {
+		if strings.Contains(err.Error(), goName) {
+			t.Errorf("message names %q: %v", goName, err)
+		}
+	}
+}
