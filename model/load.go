@@ -21,6 +21,9 @@ type Source interface {
 
 // Load reads a Hugging Face model folder: config.json and its safetensors weights.
 func Load(dir string) (*Model, error) {
+	if err := CheckDir(dir); err != nil {
+		return nil, fmt.Errorf("model: %w", err)
+	}
 	cfg, err := LoadConfig(filepath.Join(dir, "config.json"))
 	if err != nil {
 		return nil, err
