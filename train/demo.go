@@ -61,6 +61,17 @@ func RunDemo(ctx context.Context, d Demo, w io.Writer) (*DemoResult, error) {
 	if err := checkModelDir(d.ModelDir); err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
 	}
+	if d.Out == "" {
+		var err error
+		if d.Out, err = os.MkdirTemp("", "moslora-demo-"); err != nil {
+			return nil, fmt.Errorf("train: %w", err)
+		}
+	}
+	od, err := OpenOut(d.Out, false, false, w) // never over an earlier run's folder
+	if err != nil {
+		return nil, err
+	}
+	defer od.Close()
 	tok, err := tokenizer.Load(d.ModelDir)
 	if err != nil {
 		return nil, err
@@ -97,11 +108,6 @@ func RunDemo(ctx context.Context, d Demo, w io.Writer) (*DemoResult, error) {
 			return nil, err
 		}
 	}
-	if d.Out == "" {
-		if d.Out, err = os.MkdirTemp("", "moslora-demo-"); err != nil {
-			return nil, fmt.Errorf("train: %w", err)
-		}
-	}
 	pad := tok.PAD()
 	if pad < 0 || pad >= m.Config.VocabSize {
 		pad = tok.EOS()
@@ -112,7 +118,7 @@ func RunDemo(ctx context.Context, d Demo, w io.Writer) (*DemoResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := SaveOutputs(d.Out, d.ModelDir, m, res, nil); err != nil {
+	if err := od.Commit(func(tmp string) error { return SaveOutputs(tmp, d.ModelDir, m, res, nil) }); err != nil {
 		return nil, err
 	}
 	fmt.Fprintf(w, "evaluating the adapted model…\n")

@@ -325,3 +325,18 @@ func TestTrainOnEmbeddedDefaultByName(t *testing.T) {
 		t.Errorf("base_model_name_or_path %v", got)
 	}
 }
+
+// demo --out refuses the folder of an earlier run before evaluating anything.
+func TestDemoRefusesFolderOfEarlierRun(t *testing.T) {
+	p := extractDefault(t)
+	out := filepath.Join(t.TempDir(), "run")
+	if _, err := trainSmall(t, p, out, "--steps", "1"); err != nil {
+		t.Fatal(err)
+	}
+	before := snapshot(t, out)
+	_, err := runCLI(t, "demo", "--model", p.ModelDir, "--train", p.Train, "--test", p.Test, "--rows", "4", "--per-task", "1", "--out", out)
+	if err == nil || !strings.Contains(err.Error(), "already holds an earlier run") {
+		t.Fatalf("demo into a finished run's folder: %v", err)
+	}
+	sameSnapshot(t, "refused demo", before, snapshot(t, out))
+}
