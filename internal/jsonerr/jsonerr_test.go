@@ -13,13 +13,13 @@ func TestDescribeSpeaksJSONNotGo(t *testing.T) {
 		Names map[string]string `json:"names"`
 	}
 	for in, want := range map[string]string{
-		`{"architectures": 0}`:     `"architectures" must be a list of strings, got a number`,
-		`{"n": "x"}`:               `"n" must be an integer, got a string`,
-		`{"n": 1.5}`:               `"n" must be an integer, got the number 1.5`,
-		`{"names": [1]}`:           `"names" must be an object, got a list`,
-		`{"n": 1,}`:                `invalid JSON at byte`,
-		`{"n": `:                   `ends before`,
-		`[1]`:                      `expected an object, got a list`,
+		`{"architectures": 0}`: `"architectures" must be a list of strings, got a number`,
+		`{"n": "x"}`:           `"n" must be an integer, got a string`,
+		`{"n": 1.5}`:           `"n" must be an integer, got the number 1.5`,
+		`{"names": [1]}`:       `"names" must be an object, got a list`,
+		`{"n": 1,}`:            `invalid JSON at byte`,
+		`{"n": `:               `ends before`,
+		`[1]`:                  `expected an object, got a list`,
 	} {
 		err := json.Unmarshal([]byte(in), &v)
 		if err == nil {
