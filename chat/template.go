@@ -23,7 +23,7 @@ type Template struct {
 	HasGeneration bool   // the template marks assistant output with {% generation %} blocks
 
 	tmpl    *jinja.Template
-	toolUse *Template // tokenizer_config.json's "tool_use" template, when the default was chosen implicitly
+	toolUse *Template              // tokenizer_config.json's "tool_use" template, when the default was chosen implicitly
 	special map[string]jinja.Value // the special-token variables
 }
 
