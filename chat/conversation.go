@@ -144,6 +144,9 @@ func (c *Conversation) Content(i int) (s string, ok bool) {
 	return v.AsString(), true
 }
 
+// Keys are the keys of message i, in order.
+func (c *Conversation) Keys(i int) []string { return c.messages[i].AsDict().OrderedKeys() }
+
 // Prefix returns the conversation of the first n messages, with the same tools, documents and
 // variables and no generation prompt or continuation.
 func (c *Conversation) Prefix(n int) *Conversation {

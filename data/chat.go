@@ -1,0 +1,309 @@
+package data
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/moslora/moslora/chat"
+)
+
+// ChatRow is a conversational row kept as JSON for the model's chat template: a messages row
+// (Conv) or TRL's conversational prompt/completion row (Prompt and Completion, message lists).
+type ChatRow struct {
+	Conv               *chat.Conversation // messages row (with its "tools", when given)
+	Prompt, Completion *chat.Conversation // TRL prompt/completion row
+}
+
+// ChatTokenizer is a Tokenizer with the model's chat template: Encode renders conversational rows
+// with Template (see the package documentation).
+type ChatTokenizer struct {
+	Tokenizer
+	Template *chat.Template
+}
+
+// WithChatTemplate returns tok with the chat template of the model folder dir, or tok itself when
+// the model has none (conversational rows then use the documented "### " format).
+func WithChatTemplate(tok Tokenizer, dir string) (Tokenizer, error) {
+	t, err := chat.Load(dir, "")
+	if errors.Is(err, chat.ErrNoTemplate) {
+		return tok, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return ChatTokenizer{Tokenizer: tok, Template: t}, nil
+}
+
+// chatKeys are the keys a conversational row may have.
+var chatKeys = []string{"completion", "domain", "messages", "prompt", "task", "tools"}
+
+// parseChat parses a conversational row: one with "messages", or with a "prompt" or "completion"
+// that is a list of messages. ok is false for every other line (ParseLine handles those).
+func parseChat(b []byte) (r Row, ok bool, err error) {
+	var raw map[string]json.RawMessage
+	if json.Unmarshal(b, &raw) != nil {
+		return Row{}, false, nil
+	}
+	isList := func(k string) bool { v := bytes.TrimSpace(raw[k]); return len(v) > 0 && v[0] == '[' }
+	if _, m := raw["messages"]; !m && !isList("prompt") && !isList("completion") {
+		return Row{}, false, nil
+	}
+	for k := range raw {
+		if i := sort.SearchStrings(chatKeys, k); i == len(chatKeys) || chatKeys[i] != k {
+			return Row{}, true, fmt.Errorf(`unknown field %q in a chat row (expected "messages", or "prompt" and "completion" message lists; "tools", "task", "domain")`, k)
+		}
+	}
+	for _, k := range []string{"task", "domain"} {
+		if v, ok := raw[k]; ok {
+			var s string
+			if json.Unmarshal(v, &s) != nil {
+				return Row{}, true, fmt.Errorf("%q must be a string", k)
+			}
+			if k == "task" {
+				r.Task = s
+			} else {
+				r.Domain = s
+			}
+		}
+	}
+	conv := func(key string) (*chat.Conversation, error) {
+		obj := map[string]json.RawMessage{"messages": raw[key]}
+		if t, ok := raw["tools"]; ok {
+			obj["tools"] = t
+		}
+		js, _ := json.Marshal(obj)
+		c, err := chat.ParseConversation(js)
+		if err != nil {
+			return nil, fmt.Errorf("%q: %v", key, strings.TrimPrefix(err.Error(), `"messages" `))
+		}
+		if c.Len() == 0 {
+			return nil, fmt.Errorf("%q is empty", key)
+		}
+		return c, nil
+	}
+	var ch ChatRow
+	if _, m := raw["messages"]; m {
+		if _, p := raw["prompt"]; p {
+			return Row{}, true, errors.New(`"messages" and "prompt"/"completion" are exclusive shapes; found both`)
+		}
+		if _, c := raw["completion"]; c {
+			return Row{}, true, errors.New(`"messages" and "prompt"/"completion" are exclusive shapes; found both`)
+		}
+		if ch.Conv, err = conv("messages"); err != nil {
+			return Row{}, true, err
+		}
+		if !hasRole(ch.Conv, RoleAssistant) {
+			return Row{}, true, errors.New(`"messages" has no assistant message (nothing to learn)`)
+		}
+		r.Messages = plainMessages(ch.Conv)
+	} else {
+		if !isList("prompt") || !isList("completion") {
+			return Row{}, true, errors.New(`a conversational row needs "prompt" and "completion" both as lists of messages`)
+		}
+		if ch.Prompt, err = conv("prompt"); err != nil {
+			return Row{}, true, err
+		}
+		if ch.Completion, err = conv("completion"); err != nil {
+			return Row{}, true, err
+		}
+		r.Messages = plainMessages(ch.Prompt.Concat(ch.Completion))
+	}
+	r.Chat = &ch
+	return r, true, nil
+}
+
+func hasRole(c *chat.Conversation, role string) bool {
+	for i := range c.Len() {
+		if c.Role(i) == role {
+			return true
+		}
+	}
+	return false
+}
+
+// plainMessages is c as role + string content, or nil when a message has another content (a list,
+// null) or more keys (tool_calls, name, ...) — such rows need the model's chat template.
+func plainMessages(c *chat.Conversation) []Message {
+	out := make([]Message, c.Len())
+	for i := range out {
+		s, ok := c.Content(i)
+		if !ok || len(c.Keys(i)) != 2 {
+			return nil
+		}
+		out[i] = Message{Role: c.Role(i), Content: s}
+	}
+	return out
+}
+
+// encodeChat encodes a conversational row. Without a template it uses the "### " format of
+// plain messages (ok false for messages rows: Encode's own messages branch does it).
+func encodeChat(tok Tokenizer, r *Row, maxLen int) (ex Example, ok bool, err error) {
+	ct, hasTemplate := tok.(ChatTokenizer)
+	if !hasTemplate || ct.Template == nil {
+		if r.Messages == nil {
+			return Example{}, true, fmt.Errorf(`data: %s:%d: a message has more than a "role" and a text "content" (tool calls, a content list, a name), which needs the model's chat template; this model has none`, r.File, r.Line)
+		}
+		if r.Chat.Conv != nil {
+			return Example{}, false, nil
+		}
+		// TRL prompt/completion without a template: the "### " format, loss on the completion.
+		var b builder
+		bos := tok.AddBOS() && tok.BOS() >= 0
+		if bos {
+			b.add([]int{tok.BOS()}, false)
+		}
+		if err := addMessages(tok, &b, r.Messages, r.Chat.Prompt.Len()); err != nil {
+			return Example{}, true, fmt.Errorf("data: %s:%d: %v", r.File, r.Line, err)
+		}
+		ex := Example{IDs: b.ids, Labels: b.labels}
+		Truncate(&ex, maxLen, bos)
+		return ex, true, nil
+	}
+	text, spans, err := renderForTraining(ct.Template, r.Chat)
+	if err != nil {
+		return Example{}, true, fmt.Errorf("data: %s:%d: %w", r.File, r.Line, err)
+	}
+	if len(spans) == 0 {
+		return Example{}, true, fmt.Errorf("data: %s:%d: the chat template rendered no assistant text to learn", r.File, r.Line)
+	}
+	// The template writes every special token (BOS, end of turn) itself: no post-processor tokens,
+	// as transformers' apply_chat_template(tokenize=True) encodes without special tokens. Each
+	// piece is tokenized separately, so no token straddles the edge of a trained span.
+	var b builder
+	at := 0
+	for _, s := range spans {
+		b.add(tok.Encode(text[at:s[0]], false), false)
+		b.add(tok.Encode(text[s[0]:s[1]], false), true)
+		at = s[1]
+	}
+	b.add(tok.Encode(text[at:], false), false)
+	ex = Example{IDs: b.ids, Labels: b.labels}
+	Truncate(&ex, maxLen, len(ex.IDs) > 0 && ex.IDs[0] == tok.BOS())
+	return ex, true, nil
+}
+
+// renderForTraining renders a conversational row with the model's template and returns the byte
+// ranges of the text that take loss:
+//   - messages, template with {% generation %} blocks: those blocks;
+//   - messages, otherwise: each assistant message i, found by rendering prefixes. It starts where
+//     the whole render F parts from render(messages[:i], add_generation_prompt) — so the header
+//     the generation prompt writes takes no loss — and ends where render(messages[:i+1]) ends,
+//     which must be a prefix of F (for the final message: the end of F, so text the template
+//     writes after a finished conversation, like Phi-3's EOS, is learned as well);
+//   - TRL prompt/completion: the completion, which starts as an assistant message would.
+//
+// The spans are checked: a template that renders earlier turns differently once later ones follow
+// (Qwen3 drops the thinking of earlier turns), writes text after every conversation (Phi-3's EOS:
+// then only the final turn can be located) or ignores add_generation_prompt is an error naming the
+// message, never a silently wrong mask. Each span ends at its last non-space character: the
+// newline a template writes after an end-of-turn token is context, as in the {% generation %}
+// markup of TRL's training templates.
+func renderForTraining(t *chat.Template, ch *ChatRow) (string, [][2]int, error) {
+	c, first := ch.Conv, 0
+	if ch.Prompt != nil {
+		c, first = ch.Prompt.Concat(ch.Completion), ch.Prompt.Len()
+	}
+	full, err := render(t, c, false)
+	if err != nil {
+		return "", nil, err
+	}
+	if t.HasGeneration && ch.Prompt == nil {
+		return full.Text, trimSpans(full.Generation, full.Text), nil
+	}
+	F := full.Text
+	if err := checkTrailer(t, c, F); err != nil {
+		return "", nil, err
+	}
+	var spans [][2]int
+	for i := first; i < c.Len(); i++ {
+		if ch.Prompt == nil && c.Role(i) != RoleAssistant {
+			continue
+		}
+		gen, err := render(t, c.Prefix(i), true)
+		if err != nil {
+			return "", nil, err
+		}
+		start := commonPrefix(gen.Text, F)
+		end := len(F)
+		last := i == c.Len()-1 || ch.Prompt != nil
+		if !last {
+			upto, err := render(t, c.Prefix(i+1), false)
+			if err != nil {
+				return "", nil, err
+			}
+			if !strings.HasPrefix(F, upto.Text) {
+				return "", nil, fmt.Errorf("the chat template (%s) renders messages[:%d] differently from the same messages inside the whole conversation (it changes earlier turns once later ones follow, or writes text after the last message), so assistant messages[%d] cannot be located by rendering prefixes; use a template with {%% generation %%} blocks, or rows with one assistant turn at the end", t.Source, i+1, i)
+			}
+			end = len(upto.Text)
+		}
+		if start > end {
+			start = end
+		}
+		if s, ok := c.Content(i); ok && strings.TrimSpace(s) != "" && !strings.Contains(F[start:end], strings.TrimSpace(s)) {
+			return "", nil, fmt.Errorf("the chat template (%s) does not render messages[%d]'s content where rendering prefixes places it, so the assistant turn cannot be located; use a template with {%% generation %%} blocks", t.Source, i)
+		}
+		spans = append(spans, [2]int{start, end})
+		if ch.Prompt != nil {
+			break // one span: the whole completion
+		}
+	}
+	return F, trimSpans(spans, F), nil
+}
+
+// nextUser is the message checkTrailer appends to a conversation.
+var nextUser, _ = chat.ParseMessages([]byte(`[{"role": "user", "content": "?"}]`))
+
+// checkTrailer refuses a template that ends every conversation with the assistant header (it
+// ignores add_generation_prompt and writes text after the final message that another turn would
+// not follow): the final turn's end cannot be told from that header. F is the render of c.
+func checkTrailer(t *chat.Template, c *chat.Conversation, F string) error {
+	p, err := render(t, c.Concat(nextUser), false)
+	if err != nil || strings.HasPrefix(p.Text, F) {
+		return nil // the conversation goes on after F (or the template refuses a user turn here)
+	}
+	g, err := render(t, c, true)
+	if err != nil {
+		return err
+	}
+	if g.Text == F {
+		return fmt.Errorf("the chat template (%s) ignores add_generation_prompt and ends every conversation with the same text, so the end of the final assistant turn cannot be located; use a template with {%% generation %%} blocks", t.Source)
+	}
+	return nil
+}
+
+// commonPrefix is the length of the common prefix of a and b, backed off to a character boundary.
+func commonPrefix(a, b string) int {
+	n := 0
+	for n < len(a) && n < len(b) && a[n] == b[n] {
+		n++
+	}
+	for n > 0 && n < len(b) && !utf8.RuneStart(b[n]) {
+		n--
+	}
+	return n
+}
+
+// render renders c with or without the generation prompt, never modifying c.
+func render(t *chat.Template, c *chat.Conversation, generationPrompt bool) (chat.Rendered, error) {
+	cc := *c
+	cc.AddGenerationPrompt, cc.ContinueFinalMessage = generationPrompt, false
+	return t.Render(&cc)
+}
+
+// trimSpans ends each span at its last non-space character and drops spans left empty.
+func trimSpans(spans [][2]int, text string) [][2]int {
+	var out [][2]int
+	for _, s := range spans {
+		end := s[0] + len(strings.TrimRightFunc(text[s[0]:s[1]], unicode.IsSpace))
+		if end > s[0] {
+			out = append(out, [2]int{s[0], end})
+		}
+	}
+	return out
+}

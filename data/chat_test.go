@@ -1,0 +1,344 @@
+package data_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/moslora/moslora/chat"
+	"github.com/moslora/moslora/data"
+	"github.com/moslora/moslora/internal/shared"
+	"github.com/moslora/moslora/tokenizer"
+)
+
+// templateTokenizers pairs each fixture template with the published tokenizer of its family where
+// ../shared has one (real pairs: special tokens are single ids), else base-19m's.
+var templateTokenizers = map[string][]string{
+	"qwen2.5":                  {"fixtures", "hf", "tokenizers", "qwen3"},
+	"qwen3":                    {"fixtures", "hf", "tokenizers", "qwen3"},
+	"deepseek-r1-distill-qwen": {"fixtures", "hf", "tokenizers", "qwen3"},
+	"llama3":                   {"fixtures", "hf", "tokenizers", "llama3"},
+	"llama3.1":                 {"fixtures", "hf", "tokenizers", "llama3"},
+	"gemma3":                   {"models", "base-19m"},
+	"mistral-nemo":             {"models", "base-19m"},
+	"phi3.5":                   {"models", "base-19m"},
+}
+
+// endOfTurn is what each template writes after an assistant message's content.
+var endOfTurn = map[string]string{
+	"qwen2.5": "<|im_end|>", "qwen3": "<|im_end|>", "deepseek-r1-distill-qwen": "<｜end▁of▁sentence｜>",
+	"llama3": "<|eot_id|>", "llama3.1": "<|eot_id|>", "gemma3": "<end_of_turn>", "mistral-nemo": "</s>",
+	"phi3.5": "<|end|>\n<|endoftext|>", // the template ends a finished conversation with EOS
+}
+
+type chatCase struct {
+	ID                   string            `json:"id"`
+	Messages             []json.RawMessage `json:"messages"`
+	Tools                json.RawMessage   `json:"tools"`
+	AddGenerationPrompt  bool              `json:"add_generation_prompt"`
+	ContinueFinalMessage bool              `json:"continue_final_message"`
+	Expected             *string           `json:"expected"`
+}
+
+// trainedSegments decodes the runs of consecutive trained tokens.
+func trainedSegments(tok *tokenizer.Tokenizer, ex data.Example) []string {
+	var segs []string
+	var run []int
+	for t := range ex.IDs {
+		if ex.Labels[t] != data.IgnoreLabel {
+			run = append(run, ex.IDs[t])
+			continue
+		}
+		if len(run) > 0 {
+			segs = append(segs, tok.Decode(run, false))
+			run = nil
+		}
+	}
+	if len(run) > 0 {
+		segs = append(segs, tok.Decode(run, false))
+	}
+	return segs
+}
+
+// syntheticTurns are conversations added to each template's cases: several assistant turns,
+// contents with spaces and non-ASCII text at their edges.
+var syntheticTurns = []string{
+	`[{"role": "user", "content": "Name a colour."}, {"role": "assistant", "content": "Blue."},
+	  {"role": "user", "content": "Another?"}, {"role": "assistant", "content": " Vert — or 緑. "},
+	  {"role": "user", "content": "Thanks"}, {"role": "assistant", "content": "You're welcome!"}]`,
+	`[{"role": "user", "content": "2+2?"}, {"role": "assistant", "content": "4"}]`,
+}
+
+// synthetic renders syntheticTurns with the template in dir (the chat package's rendering is
+// checked against transformers by its own tests).
+func synthetic(t *testing.T, dir string) []chatCase {
+	t.Helper()
+	tmpl, err := chat.Load(dir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []chatCase
+	for k, js := range syntheticTurns {
+		conv, err := chat.ParseMessages([]byte(js))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := tmpl.Render(conv)
+		if err != nil {
+			t.Fatalf("%s: synthetic %d: %v", dir, k, err)
+		}
+		var msgs []json.RawMessage
+		if err := json.Unmarshal([]byte(js), &msgs); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, chatCase{ID: fmt.Sprintf("synthetic_%d", k), Messages: msgs, Expected: &r.Text})
+	}
+	return out
+}
+
+// unlocatable is the error expected where rendering prefixes cannot find the assistant turns:
+// the hf.js copy of Llama 3's template always ends with the assistant header; Qwen3's drops the
+// thinking of earlier turns and Phi-3.5's ends every conversation with EOS, so in multi-turn rows
+// an earlier turn's end is unknown.
+func unlocatable(folder string, assistantTurns int) string {
+	switch {
+	case folder == "llama3":
+		return "ends every conversation with the same text"
+	case (folder == "qwen3" || folder == "phi3.5") && assistantTurns > 1:
+		return "cannot be located by rendering prefixes"
+	}
+	return ""
+}
+
+// TestChatRowsTrainOnAssistantTurnsOnly encodes the fixture conversations that end with an
+// assistant message as {"messages"} rows with each template: the ids are the template's expected
+// rendering, and the trained tokens are exactly one run per assistant message, holding its content
+// and ending with the template's end-of-turn token. Where prefixes cannot locate the turns
+// (unlocatable), the row must fail with a clear error instead.
+func TestChatRowsTrainOnAssistantTurnsOnly(t *testing.T) {
+	root := shared.Path(t, "fixtures", "chat")
+	checked := map[string]int{}
+	toks := map[string]*tokenizer.Tokenizer{}
+	for folder, tokPath := range templateTokenizers {
+		dir := filepath.Join(root, folder)
+		tok := toks[filepath.Join(tokPath...)]
+		if tok == nil {
+			var err error
+			if tok, err = tokenizer.Load(shared.Path(t, tokPath...)); err != nil {
+				t.Fatal(err)
+			}
+			toks[filepath.Join(tokPath...)] = tok
+		}
+		ctok, err := data.WithChatTemplate(tok, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := ctok.(data.ChatTokenizer); !ok {
+			t.Fatalf("%s: the template was not picked up", folder)
+		}
+		var cases []chatCase
+		shared.ReadJSON(t, filepath.Join(dir, "cases.json"), &cases)
+		cases = append(cases, synthetic(t, dir)...)
+		realPair := tokPath[0] == "fixtures" && folder != "deepseek-r1-distill-qwen" // Qwen's tokenizer lacks DeepSeek's special tokens
+		for _, c := range cases {
+			if c.Expected == nil || c.AddGenerationPrompt || c.ContinueFinalMessage || len(c.Messages) == 0 {
+				continue
+			}
+			var contents []string // of the assistant messages
+			plain := true
+			for _, m := range c.Messages {
+				var msg map[string]any
+				if err := json.Unmarshal(m, &msg); err != nil {
+					t.Fatal(err)
+				}
+				s, isText := msg["content"].(string)
+				if msg["role"] == "assistant" {
+					plain = plain && isText && s != "" && len(msg) == 2
+					contents = append(contents, s)
+				}
+			}
+			var last map[string]any
+			_ = json.Unmarshal(c.Messages[len(c.Messages)-1], &last)
+			if !plain || last["role"] != "assistant" || strings.Contains(*c.Expected, "</think>") && folder != "qwen3" {
+				continue // tool calls and reasoning are rendered, not copied; checked by the chat package
+			}
+			row := map[string]any{"messages": c.Messages}
+			if len(c.Tools) > 0 && string(c.Tools) != "null" {
+				row["tools"] = c.Tools
+			}
+			line, _ := json.Marshal(row)
+			r, err := data.ParseLine(line)
+			if err != nil {
+				t.Errorf("%s/%s: %v", folder, c.ID, err)
+				continue
+			}
+			r.File, r.Line = folder+".jsonl", 1
+			ex, err := data.Encode(ctok, &r, 0)
+			if want := unlocatable(folder, len(contents)); want != "" {
+				if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), folder+".jsonl:1") {
+					t.Errorf("%s/%s: got %v, want an error naming the line and saying %q", folder, c.ID, err, want)
+				}
+				checked[folder]++
+				continue
+			}
+			if err != nil {
+				t.Errorf("%s/%s: %v", folder, c.ID, err)
+				continue
+			}
+			if got := tok.Decode(ex.IDs, false); got != *c.Expected {
+				t.Errorf("%s/%s: the ids decode to\n%q\nwant the template's rendering\n%q", folder, c.ID, got, *c.Expected)
+			}
+			if whole := tok.Encode(*c.Expected, false); realPair && !slices.Equal(ex.IDs, whole) {
+				t.Errorf("%s/%s: piecewise ids differ from the whole text's ids\n%v\n%v", folder, c.ID, ex.IDs, whole)
+			}
+			segs := trainedSegments(tok, ex)
+			if len(segs) != len(contents) {
+				t.Errorf("%s/%s: %d trained runs %q, want one per assistant message (%d)", folder, c.ID, len(segs), segs, len(contents))
+				continue
+			}
+			for i, s := range segs {
+				if !strings.Contains(s, strings.TrimSpace(contents[i])) || !strings.HasSuffix(s, endOfTurn[folder]) {
+					t.Errorf("%s/%s: trained run %d is %q, want the content %q and then %q", folder, c.ID, i, s, contents[i], endOfTurn[folder])
+				}
+				head := strings.TrimLeft(s, " \n")
+				if folder == "qwen3" { // the final turn opens with an empty thinking block
+					head = strings.TrimPrefix(head, "<think>\n\n</think>\n\n")
+				}
+				if !strings.HasPrefix(head, strings.TrimSpace(contents[i])) {
+					t.Errorf("%s/%s: trained run %d %q does not start with the content %q", folder, c.ID, i, s, contents[i])
+				}
+				if strings.Contains(s, "user") || strings.HasPrefix(s, endOfTurn[folder]) {
+					t.Errorf("%s/%s: trained run %d %q reaches outside the assistant message", folder, c.ID, i, s)
+				}
+			}
+			checked[folder]++
+		}
+	}
+	for folder := range templateTokenizers {
+		if checked[folder] == 0 {
+			t.Errorf("%s: no conversation was checked", folder)
+		}
+	}
+	t.Logf("conversations checked per template: %v", checked)
+}
+
+// chatML is a ChatML template (Qwen 2.5's layout) with and without {% generation %} blocks.
+func chatML(generation bool) string {
+	open, close := "", ""
+	if generation {
+		open, close = "{% generation %}", "{% endgeneration %}"
+	}
+	return "{% for m in messages %}{% if m.role == 'assistant' %}<|im_start|>assistant\n" + open +
+		"{{ m.content }}<|im_end|>" + close + "{{ '\\n' }}{% else %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n" +
+		"{% endif %}{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+}
+
+func qwenTokenizerWith(t *testing.T, template string) (*tokenizer.Tokenizer, data.Tokenizer) {
+	t.Helper()
+	tok, err := tokenizer.Load(shared.Path(t, "fixtures", "hf", "tokenizers", "qwen3"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	js, _ := json.Marshal(map[string]string{"chat_template": template, "eos_token": "<|im_end|>"})
+	if err := os.WriteFile(filepath.Join(dir, "tokenizer_config.json"), js, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctok, err := data.WithChatTemplate(tok, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok, ctok
+}
+
+// TestGenerationBlocksAndPrefixRenderingAgree: the same ChatML layout with {% generation %} blocks
+// (loss on the blocks) and without (loss found by rendering prefixes) trains the same tokens.
+func TestGenerationBlocksAndPrefixRenderingAgree(t *testing.T) {
+	line := []byte(`{"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Capital of France?"},
+		{"role": "assistant", "content": "Paris."}, {"role": "user", "content": "And of Japan?"}, {"role": "assistant", "content": "Tokyo, 東京."}]}`)
+	r, err := data.ParseLine(line)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, withGen := qwenTokenizerWith(t, chatML(true))
+	_, withoutGen := qwenTokenizerWith(t, chatML(false))
+	a, err := data.Encode(withGen, &r, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := data.Encode(withoutGen, &r, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(a.IDs, b.IDs) || !slices.Equal(a.Labels, b.Labels) {
+		t.Fatalf("generation blocks and prefix rendering differ:\n%v\n%v\n%v\n%v", a.IDs, a.Labels, b.IDs, b.Labels)
+	}
+	if segs := trainedSegments(tok, a); !slices.Equal(segs, []string{"Paris.<|im_end|>", "Tokyo, 東京.<|im_end|>"}) {
+		t.Errorf("trained runs %q, want the two answers with <|im_end|>", segs)
+	}
+}
+
+// TestConversationalPromptCompletionTrainsTheCompletion: TRL's {"prompt": [...], "completion":
+// [...]} rows take loss on the completion only, with a template (after its generation prompt) and
+// without one (the "### " format).
+func TestConversationalPromptCompletionTrainsTheCompletion(t *testing.T) {
+	line := []byte(`{"prompt": [{"role": "user", "content": "Capital of France?"}], "completion": [{"role": "assistant", "content": "Paris."}], "task": "quiz"}`)
+	r, err := data.ParseLine(line)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Task != "quiz" || r.Chat == nil || r.Chat.Prompt == nil {
+		t.Fatalf("row %+v", r)
+	}
+	tok, ctok := qwenTokenizerWith(t, chatML(false))
+	ex, err := data.Encode(ctok, &r, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := tok.Decode(ex.IDs, false), "<|im_start|>user\nCapital of France?<|im_end|>\n<|im_start|>assistant\nParis.<|im_end|>\n"; got != want {
+		t.Errorf("rendered %q, want %q", got, want)
+	}
+	if segs := trainedSegments(tok, ex); !slices.Equal(segs, []string{"Paris.<|im_end|>"}) {
+		t.Errorf("trained %q, want the completion and <|im_end|>", segs)
+	}
+
+	ex, err = data.Encode(tok, &r, 0) // no template: "### " format
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := tok.Encode("### User:\nCapital of France?\n", false)
+	want = append(append(want, tok.Encode("### Assistant:", false)...), tok.Encode(" Paris.", false)...)
+	if n := len(tok.Encode(" Paris.", false)) + 1; ex.LossTokens() != n || !slices.Equal(ex.IDs[:len(want)], want) {
+		t.Errorf("no template: ids %v (loss on %d), want the ### format starting %v with loss on %d", ex.IDs, ex.LossTokens(), want, n)
+	}
+}
+
+// TestChatRowsWithoutTemplateNeedPlainMessages: without a template, tool calls, content lists and
+// unknown roles are errors naming the line, not dropped.
+func TestChatRowsWithoutTemplateNeedPlainMessages(t *testing.T) {
+	tok, err := tokenizer.Load(shared.Path(t, "fixtures", "hf", "tokenizers", "qwen3"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ line, want string }{
+		{`{"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": null, "tool_calls": []}]}`, "needs the model's chat template"},
+		{`{"messages": [{"role": "tool", "content": "22"}, {"role": "assistant", "content": "ok"}]}`, `unknown role "tool"`},
+	} {
+		r, err := data.ParseLine([]byte(c.line))
+		if err != nil {
+			t.Fatalf("%s: %v", c.line, err)
+		}
+		r.File, r.Line = "chat.jsonl", 7
+		_, err = data.Encode(tok, &r, 0)
+		if err == nil || !strings.Contains(err.Error(), "chat.jsonl:7") || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want chat.jsonl:7 and %q", c.line, err, c.want)
+		}
+	}
+	if _, err := chat.Load(t.TempDir(), ""); err == nil {
+		t.Error("an empty folder has a chat template")
+	}
+}
