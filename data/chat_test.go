@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/moslora/moslora/chat"
@@ -42,6 +43,28 @@ type chatCase struct {
 	AddGenerationPrompt  bool              `json:"add_generation_prompt"`
 	ContinueFinalMessage bool              `json:"continue_final_message"`
 	Expected             *string           `json:"expected"`
+}
+
+var (
+	tokMu    sync.Mutex
+	tokCache = map[string]*tokenizer.Tokenizer{}
+)
+
+// loadTok loads a tokenizer under ../shared once per test binary (the real ones take seconds).
+func loadTok(t *testing.T, elem ...string) *tokenizer.Tokenizer {
+	t.Helper()
+	p := shared.Path(t, elem...)
+	tokMu.Lock()
+	defer tokMu.Unlock()
+	if tok := tokCache[p]; tok != nil {
+		return tok
+	}
+	tok, err := tokenizer.Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokCache[p] = tok
+	return tok
 }
 
 // trainedSegments decodes the runs of consecutive trained tokens.
@@ -122,17 +145,9 @@ func unlocatable(folder string, assistantTurns int) string {
 func TestChatRowsTrainOnAssistantTurnsOnly(t *testing.T) {
 	root := shared.Path(t, "fixtures", "chat")
 	checked := map[string]int{}
-	toks := map[string]*tokenizer.Tokenizer{}
 	for folder, tokPath := range templateTokenizers {
 		dir := filepath.Join(root, folder)
-		tok := toks[filepath.Join(tokPath...)]
-		if tok == nil {
-			var err error
-			if tok, err = tokenizer.Load(shared.Path(t, tokPath...)); err != nil {
-				t.Fatal(err)
-			}
-			toks[filepath.Join(tokPath...)] = tok
-		}
+		tok := loadTok(t, tokPath...)
 		ctok, err := data.WithChatTemplate(tok, dir)
 		if err != nil {
 			t.Fatal(err)
@@ -239,10 +254,7 @@ func chatML(generation bool) string {
 
 func qwenTokenizerWith(t *testing.T, template string) (*tokenizer.Tokenizer, data.Tokenizer) {
 	t.Helper()
-	tok, err := tokenizer.Load(shared.Path(t, "fixtures", "hf", "tokenizers", "qwen3"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := loadTok(t, "fixtures", "hf", "tokenizers", "qwen3")
 	dir := t.TempDir()
 	js, _ := json.Marshal(map[string]string{"chat_template": template, "eos_token": "<|im_end|>"})
 	if err := os.WriteFile(filepath.Join(dir, "tokenizer_config.json"), js, 0o644); err != nil {
@@ -320,10 +332,7 @@ func TestConversationalPromptCompletionTrainsTheCompletion(t *testing.T) {
 // TestChatRowsWithoutTemplateNeedPlainMessages: without a template, tool calls, content lists and
 // unknown roles are errors naming the line, not dropped.
 func TestChatRowsWithoutTemplateNeedPlainMessages(t *testing.T) {
-	tok, err := tokenizer.Load(shared.Path(t, "fixtures", "hf", "tokenizers", "qwen3"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := loadTok(t, "fixtures", "hf", "tokenizers", "qwen3")
 	for _, c := range []struct{ line, want string }{
 		{`{"messages": [{"role": "user", "content": "x"}, {"role": "assistant", "content": null, "tool_calls": []}]}`, "needs the model's chat template"},
 		{`{"messages": [{"role": "tool", "content": "22"}, {"role": "assistant", "content": "ok"}]}`, `unknown role "tool"`},
