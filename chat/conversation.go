@@ -163,20 +163,5 @@ func (c *Conversation) Concat(o *Conversation) *Conversation {
 	return &p
 }
 
-// SetVar sets a template variable (JSON text, e.g. `false` for enable_thinking).
-func (c *Conversation) SetVar(name string, jsonValue []byte) error {
-	v, err := decodeJSON(jsonValue)
-	if err != nil {
-		return fmt.Errorf("variable %s: invalid JSON: %v", name, err)
-	}
-	vars := make(map[string]jinja.Value, len(c.vars)+1)
-	for k, x := range c.vars {
-		vars[k] = x
-	}
-	vars[name] = v
-	c.vars = vars
-	return nil
-}
-
 // HasTools reports whether the conversation carries tools.
 func (c *Conversation) HasTools() bool { return !c.tools.IsNone() }

@@ -86,7 +86,7 @@ func (t *Template) Render(c *Conversation) (Rendered, error) {
 	vars["documents"] = c.documents
 	vars["add_generation_prompt"] = jinja.NewBool(c.AddGenerationPrompt)
 
-	out, err := tmpl.tmpl.RenderValues(vars)
+	out, err := execute(tmpl.tmpl, vars)
 	if err != nil {
 		var te *TemplateError
 		if errors.As(err, &te) {
@@ -197,4 +197,15 @@ func plain(v jinja.Value) string {
 		return v.AsString()
 	}
 	return v.String()
+}
+
+// execute runs the engine, turning a panic inside it (a template the engine mishandles) into an
+// error: a bad template or conversation must never crash the program with a Go stack trace.
+func execute(t *jinja.Template, vars map[string]jinja.Value) (out string, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("the template engine failed: %v", p)
+		}
+	}()
+	return t.RenderValues(vars)
 }

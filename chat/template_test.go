@@ -176,3 +176,17 @@ func write(t *testing.T, dir, name, text string) {
 		t.Fatal(err)
 	}
 }
+
+// TestTemplatesReachNothingButTheirData: attribute chains that escape Python's sandbox in an
+// unsandboxed Jinja2 (class, globals, builtins) reach nothing here.
+func TestTemplatesReachNothingButTheirData(t *testing.T) {
+	for _, src := range []string{
+		`{{ messages.__class__ }}{{ ''.__class__.__mro__ }}{{ raise_exception.__globals__ }}`,
+		`{{ cycler.__init__.__globals__.os }}{{ namespace.__dict__ }}`,
+	} {
+		got, err := mustParse(t, src).Render(mustConv(t, `{"messages": []}`))
+		if err == nil && got.Text != "" {
+			t.Errorf("%s rendered %q, want nothing (or an error)", src, got.Text)
+		}
+	}
+}
