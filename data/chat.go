@@ -46,6 +46,9 @@ var chatKeys = []string{"completion", "domain", "messages", "prompt", "task", "t
 // parseChat parses a conversational row: one with "messages", or with a "prompt" or "completion"
 // that is a list of messages. ok is false for every other line (ParseLine handles those).
 func parseChat(b []byte) (r Row, ok bool, err error) {
+	if !bytes.Contains(b, []byte(`"messages"`)) && !bytes.Contains(b, []byte(`"prompt"`)) && !bytes.Contains(b, []byte(`"completion"`)) {
+		return Row{}, false, nil // the common text row: no second parse
+	}
 	var raw map[string]json.RawMessage
 	if json.Unmarshal(b, &raw) != nil {
 		return Row{}, false, nil
