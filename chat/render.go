@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 	"unicode"
 
 	"github.com/ardanlabs/jinja"
@@ -54,27 +53,7 @@ func (t *Template) Render(c *Conversation) (Rendered, error) {
 		}
 	}
 
-	now := c.Now
-	vars := map[string]jinja.Value{
-		"raise_exception": jinja.NewCallable("raise_exception", func(args []jinja.Value, _ map[string]jinja.Value) (jinja.Value, error) {
-			msg := ""
-			if len(args) > 0 {
-				msg = plain(args[0])
-			}
-			return jinja.Value{}, &TemplateError{Source: tmpl.Source, Msg: msg}
-		}),
-		"strftime_now": jinja.NewCallable("strftime_now", func(args []jinja.Value, _ map[string]jinja.Value) (jinja.Value, error) {
-			if len(args) != 1 || !args[0].IsString() {
-				return jinja.Value{}, errors.New("strftime_now takes one format string")
-			}
-			at := now
-			if at.IsZero() {
-				at = time.Now()
-			}
-			return jinja.NewString(strftime(args[0].AsString(), at)), nil
-		}),
-		tojsonVar: jinja.NewCallable("tojson", tojson),
-	}
+	vars := globals(tmpl.Source, c.Now)
 	for k, v := range t.special {
 		vars[k] = v
 	}
@@ -189,14 +168,6 @@ func clip(spans [][2]int, n int) [][2]int {
 		}
 	}
 	return out
-}
-
-// plain is a value as the template prints it (a string without quotes).
-func plain(v jinja.Value) string {
-	if v.IsString() {
-		return v.AsString()
-	}
-	return v.String()
 }
 
 // execute runs the engine, turning a panic inside it (a template the engine mishandles) into an

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -183,10 +184,21 @@ func TestTemplatesReachNothingButTheirData(t *testing.T) {
 	for _, src := range []string{
 		`{{ messages.__class__ }}{{ ''.__class__.__mro__ }}{{ raise_exception.__globals__ }}`,
 		`{{ cycler.__init__.__globals__.os }}{{ namespace.__dict__ }}`,
+		`{{ range(10**9) | length }}`, // Jinja2's sandbox caps range at 100000 items
 	} {
 		got, err := mustParse(t, src).Render(mustConv(t, `{"messages": []}`))
 		if err == nil && got.Text != "" {
 			t.Errorf("%s rendered %q, want nothing (or an error)", src, got.Text)
 		}
+	}
+}
+
+func TestRangeIsPythonsWithinTheSandboxCap(t *testing.T) {
+	got, err := mustParse(t, `{{ range(3) | join(',') }}|{{ range(2, 8, 3) | join(',') }}|{{ range(5, 0, -2) | join(',') }}|{{ range(0) | length }}|{{ range(100000) | length }}`).Render(mustConv(t, `{"messages": []}`))
+	if err != nil || got.Text != "0,1,2|2,5|5,3,1|0|100000" {
+		t.Errorf("got %q, %v", got.Text, err)
+	}
+	if _, err := mustParse(t, `{{ range(100001) | length }}`).Render(mustConv(t, `{"messages": []}`)); err == nil || !strings.Contains(err.Error(), "MAX_RANGE") {
+		t.Errorf("range(100001): %v, want the sandbox's error", err)
 	}
 }
