@@ -36,9 +36,10 @@
 // # Sandbox
 //
 // The engine evaluates templates over JSON-like values only (none, booleans, numbers, strings,
-// lists, dicts) and the few functions registered here: a template cannot reach Go objects, files,
-// the environment or the network, which is what transformers' ImmutableSandboxedEnvironment
-// guarantees for Python.
+// lists, dicts) and the few functions registered here (globals.go): a template cannot reach Go
+// objects, files (include, import and extends do not parse), the environment or the network, which
+// is what transformers' ImmutableSandboxedEnvironment guarantees for Python; range() is capped at
+// the sandbox's MAX_RANGE (100000), and a panic inside the engine is returned as an error.
 //
 // # Invariants
 //
