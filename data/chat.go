@@ -203,8 +203,8 @@ func encodeChat(tok Tokenizer, r *Row, maxLen int) (ex Example, ok bool, err err
 //
 // The spans are checked: a template that renders earlier turns differently once later ones follow
 // (Qwen3 drops the thinking of earlier turns), writes text after every conversation (Phi-3's EOS:
-// then only the final turn can be located) or ignores add_generation_prompt is an error naming the
-// message, never a silently wrong mask. Each span ends at its last non-space character: the
+// then only the final turn can be located) or ends every conversation with the assistant header
+// whatever add_generation_prompt says is an error naming the line, never a silently wrong mask. Each span ends at its last non-space character: the
 // newline a template writes after an end-of-turn token is context, as in the {% generation %}
 // markup of TRL's training templates.
 func renderForTraining(t *chat.Template, ch *ChatRow) (string, [][2]int, error) {
