@@ -197,14 +197,13 @@ func encodeChat(tok Tokenizer, r *Row, maxLen int) (ex Example, ok bool, err err
 //   - messages, otherwise: each assistant message i, found by rendering prefixes. It starts where
 //     the whole render F parts from render(messages[:i], add_generation_prompt) — so the header
 //     the generation prompt writes takes no loss — and ends where render(messages[:i+1]) ends,
-//     which must be a prefix of F (for the final message: the end of F, so text the template
-//     writes after a finished conversation, like Phi-3's EOS, is learned as well);
+//     less the template's trailer (text it writes after every conversation, like Phi-3's EOS),
+//     which must be a prefix of F;
 //   - TRL prompt/completion: the completion, which starts as an assistant message would.
 //
 // The spans are checked: a template that renders earlier turns differently once later ones follow
-// (Qwen3 drops the thinking of earlier turns), writes text after every conversation (Phi-3's EOS:
-// then only the final turn can be located) or ends every conversation with the assistant header
-// whatever add_generation_prompt says is an error naming the line, never a silently wrong mask. Each span ends at its last non-space character: the
+// (Qwen3 drops the thinking of earlier turns) or moves a message's content away from its turn is
+// an error naming the message, never a silently wrong mask. Each span ends at its last non-space character: the
 // newline a template writes after an end-of-turn token is context, as in the {% generation %}
 // markup of TRL's training templates.
 func renderForTraining(t *chat.Template, ch *ChatRow) (string, [][2]int, error) {
@@ -220,9 +219,7 @@ func renderForTraining(t *chat.Template, ch *ChatRow) (string, [][2]int, error) 
 		return full.Text, trimSpans(full.Generation, full.Text), nil
 	}
 	F := full.Text
-	if err := checkTrailer(t, c, F); err != nil {
-		return "", nil, err
-	}
+	tail := trailer(t, c)
 	var spans [][2]int
 	for i := first; i < c.Len(); i++ {
 		if ch.Prompt == nil && c.Role(i) != RoleAssistant {
@@ -233,18 +230,17 @@ func renderForTraining(t *chat.Template, ch *ChatRow) (string, [][2]int, error) 
 			return "", nil, err
 		}
 		start := commonPrefix(gen.Text, F)
-		end := len(F)
-		last := i == c.Len()-1 || ch.Prompt != nil
-		if !last {
-			upto, err := render(t, c.Prefix(i+1), false)
-			if err != nil {
+		upto := full
+		if i < c.Len()-1 && ch.Prompt == nil {
+			if upto, err = render(t, c.Prefix(i+1), false); err != nil {
 				return "", nil, err
 			}
-			if !strings.HasPrefix(F, upto.Text) {
-				return "", nil, fmt.Errorf("the chat template (%s) renders messages[:%d] differently from the same messages inside the whole conversation (it changes earlier turns once later ones follow, or writes text after the last message), so assistant messages[%d] cannot be located by rendering prefixes; use a template with {%% generation %%} blocks, or rows with one assistant turn at the end", t.Source, i+1, i)
-			}
-			end = len(upto.Text)
 		}
+		body := strings.TrimSuffix(upto.Text, tail) // the turn ends where the trailer begins
+		if !strings.HasPrefix(F, body) {
+			return "", nil, fmt.Errorf("the chat template (%s) renders messages[:%d] differently from the same messages inside the whole conversation (it changes earlier turns once later ones follow), so assistant messages[%d] cannot be located by rendering prefixes; use a template with {%% generation %%} blocks, or rows with one assistant turn at the end", t.Source, i+1, i)
+		}
+		end := len(body)
 		if start > end {
 			start = end
 		}
@@ -259,25 +255,30 @@ func renderForTraining(t *chat.Template, ch *ChatRow) (string, [][2]int, error) 
 	return F, trimSpans(spans, F), nil
 }
 
-// nextUser is the message checkTrailer appends to a conversation.
+// nextUser is the message trailer appends to an empty conversation.
 var nextUser, _ = chat.ParseMessages([]byte(`[{"role": "user", "content": "?"}]`))
 
-// checkTrailer refuses a template that ends every conversation with the assistant header (it
-// ignores add_generation_prompt and writes text after the final message that another turn would
-// not follow): the final turn's end cannot be told from that header. F is the render of c.
-func checkTrailer(t *chat.Template, c *chat.Conversation, F string) error {
-	p, err := render(t, c.Concat(nextUser), false)
-	if err != nil || strings.HasPrefix(p.Text, F) {
-		return nil // the conversation goes on after F (or the template refuses a user turn here)
-	}
-	g, err := render(t, c, true)
+// trailer is the text a template writes after the last message of every conversation rendered
+// without the generation prompt (Phi-3: EOS; the hf.js copy of Llama 3: the assistant header), or
+// "" when it writes none or cannot tell: the render of no messages is then a prefix of the render
+// of one user message. c gives the tools and variables.
+func trailer(t *chat.Template, c *chat.Conversation) string {
+	empty, err := render(t, c.Prefix(0), false)
 	if err != nil {
-		return err
+		return ""
 	}
-	if g.Text == F {
-		return fmt.Errorf("the chat template (%s) ignores add_generation_prompt and ends every conversation with the same text, so the end of the final assistant turn cannot be located; use a template with {%% generation %%} blocks", t.Source)
+	one, err := render(t, c.Prefix(0).Concat(nextUser), false)
+	if err != nil || strings.HasPrefix(one.Text, empty.Text) {
+		return ""
 	}
-	return nil
+	n := 0 // the longest common suffix
+	for n < len(empty.Text) && n < len(one.Text) && empty.Text[len(empty.Text)-1-n] == one.Text[len(one.Text)-1-n] {
+		n++
+	}
+	for n > 0 && !utf8.RuneStart(empty.Text[len(empty.Text)-n]) {
+		n--
+	}
+	return empty.Text[len(empty.Text)-n:]
 }
 
 // commonPrefix is the length of the common prefix of a and b, backed off to a character boundary.

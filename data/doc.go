@@ -31,7 +31,8 @@
 // template has them, otherwise the text each assistant message adds when the conversation is
 // rendered message by message (after the header add_generation_prompt writes; up to and including
 // the end-of-turn token). A completion is located the same way. Each trained span and the text
-// between spans are tokenized separately. Templates that render earlier turns differently once
+// between spans are tokenized separately. Text a template writes after every conversation (Phi-3's
+// EOS) is context, not part of the last turn. Templates that render earlier turns differently once
 // later ones follow (Qwen3's multi-turn thinking) are errors naming the line; see chat.go.
 //
 // Without a template, a messages row (role and text content only) is rendered in the same "### "
