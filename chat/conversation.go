@@ -163,5 +163,15 @@ func (c *Conversation) Concat(o *Conversation) *Conversation {
 	return &p
 }
 
+// WithContent returns c with message i's content replaced by the string s (c is unchanged).
+func (c *Conversation) WithContent(i int, s string) *Conversation {
+	p := *c
+	p.messages = append([]jinja.Value(nil), c.messages...)
+	m := copyValue(c.messages[i])
+	m.AsDict().Set("content", jinja.NewString(s))
+	p.messages[i] = m
+	return &p
+}
+
 // HasTools reports whether the conversation carries tools.
 func (c *Conversation) HasTools() bool { return !c.tools.IsNone() }

@@ -201,9 +201,10 @@ func encodeChat(tok Tokenizer, r *Row, maxLen int) (ex Example, ok bool, err err
 //     which must be a prefix of F;
 //   - TRL prompt/completion: the completion, which starts as an assistant message would.
 //
-// The spans are checked: a template that renders earlier turns differently once later ones follow
-// (Qwen3 drops the thinking of earlier turns) or moves a message's content away from its turn is
-// an error naming the message, never a silently wrong mask. Each span ends at its last non-space character: the
+// A turn that renders differently once later turns follow (Qwen3 drops the thinking of turns before
+// the last user message) is found by anchoring its content instead (anchorTurn). Every span is
+// checked to hold its message's content; what cannot be located is an error naming the message,
+// never a silently wrong mask. Each span ends at its last non-space character: the
 // newline a template writes after an end-of-turn token is context, as in the {% generation %}
 // markup of TRL's training templates.
 func renderForTraining(t *chat.Template, ch *ChatRow) (string, [][2]int, error) {
@@ -237,15 +238,24 @@ func renderForTraining(t *chat.Template, ch *ChatRow) (string, [][2]int, error) 
 			}
 		}
 		body := strings.TrimSuffix(upto.Text, tail) // the turn ends where the trailer begins
-		if !strings.HasPrefix(F, body) {
-			return "", nil, fmt.Errorf("the chat template (%s) renders messages[:%d] differently from the same messages inside the whole conversation (it changes earlier turns once later ones follow), so assistant messages[%d] cannot be located by rendering prefixes; use a template with {%% generation %%} blocks, or rows with one assistant turn at the end", t.Source, i+1, i)
+		var end int
+		if strings.HasPrefix(F, body) {
+			end = len(body)
+			if s, ok := c.Content(i); ok && !strings.Contains(F[min(start, end):end], visible(s)) {
+				return "", nil, fmt.Errorf("the chat template (%s) does not render messages[%d]'s content where rendering prefixes places it, so the assistant turn cannot be located; use a template with {%% generation %%} blocks", t.Source, i)
+			}
+		} else { // the turn renders differently inside the conversation (Qwen3): anchor its content
+			q, e, err := anchorTurn(t, c, i, F, tail)
+			if err != nil {
+				return "", nil, fmt.Errorf("the chat template (%s) renders messages[:%d] differently from the same messages inside the whole conversation, so assistant messages[%d] cannot be located by rendering prefixes (%v); use a template with {%% generation %%} blocks, or rows with one assistant turn at the end", t.Source, i+1, i, err)
+			}
+			if q >= 0 {
+				start = min(start, q)
+			}
+			end = e
 		}
-		end := len(body)
 		if start > end {
-			start = end
-		}
-		if s, ok := c.Content(i); ok && strings.TrimSpace(s) != "" && !strings.Contains(F[start:end], strings.TrimSpace(s)) {
-			return "", nil, fmt.Errorf("the chat template (%s) does not render messages[%d]'s content where rendering prefixes places it, so the assistant turn cannot be located; use a template with {%% generation %%} blocks", t.Source, i)
+			return "", nil, fmt.Errorf("the chat template (%s) renders assistant messages[%d] before the text that precedes it; use a template with {%% generation %%} blocks", t.Source, i)
 		}
 		spans = append(spans, [2]int{start, end})
 		if ch.Prompt != nil {
@@ -257,6 +267,60 @@ func renderForTraining(t *chat.Template, ch *ChatRow) (string, [][2]int, error) 
 
 // nextUser is the message trailer appends to an empty conversation.
 var nextUser, _ = chat.ParseMessages([]byte(`[{"role": "user", "content": "?"}]`))
+
+// visible is the part of an assistant message's content that every template renders: reasoning
+// templates (Qwen3, DeepSeek-R1) move or drop the thinking before "</think>".
+func visible(content string) string {
+	if k := strings.LastIndex(content, "</think>"); k >= 0 {
+		content = content[k+len("</think>"):]
+	}
+	return strings.TrimSpace(content)
+}
+
+// anchor marks a message's content to find where a template puts it (a private-use character).
+const anchor = "\uE002"
+
+// anchorTurn locates assistant message i inside F, the render of c, when rendering prefixes
+// cannot (the template renders the turn differently once later turns follow): its content ends
+// where the render with an anchor after it puts the anchor, and starts where the render with an
+// anchor before it does (start -1 when the template drops that part, as reasoning templates drop
+// the thinking of earlier turns); each render must equal F once the anchor is removed. The turn
+// runs past the content for as far as F agrees with what the render of messages[:i+1] writes after
+// the same content (the end-of-turn tokens), less the trailer.
+func anchorTurn(t *chat.Template, c *chat.Conversation, i int, F, tail string) (start, end int, err error) {
+	content, ok := c.Content(i)
+	if !ok || strings.Contains(content, anchor) {
+		return 0, 0, errors.New("its content is not plain text")
+	}
+	find := func(conv *chat.Conversation, whole string) (int, error) {
+		r, err := render(t, conv, false)
+		if err != nil {
+			return 0, err
+		}
+		k := strings.Index(r.Text, anchor)
+		if k < 0 || strings.Count(r.Text, anchor) != 1 || whole != "" && r.Text[:k]+r.Text[k+len(anchor):] != whole {
+			return 0, errors.New("the template does not write the content as given")
+		}
+		return k, nil
+	}
+	if start, err = find(c.WithContent(i, anchor+content), F); err != nil {
+		start = -1
+	}
+	if end, err = find(c.WithContent(i, content+anchor), F); err != nil {
+		return 0, 0, err
+	}
+	own := c.Prefix(i+1).WithContent(i, content+anchor)
+	r, err := render(t, own, false)
+	if err != nil {
+		return 0, 0, err
+	}
+	k := strings.Index(r.Text, anchor)
+	if k < 0 || start > end {
+		return 0, 0, errors.New("the template does not write the content as given")
+	}
+	after := strings.TrimSuffix(r.Text[k+len(anchor):], tail)
+	return start, end + commonPrefix(after, F[end:]), nil
+}
 
 // trailer is the text a template writes after the last message of every conversation rendered
 // without the generation prompt (Phi-3: EOS; the hf.js copy of Llama 3: the assistant header), or

@@ -123,21 +123,11 @@ func synthetic(t *testing.T, dir string) []chatCase {
 	return out
 }
 
-// unlocatable is the error expected where rendering prefixes cannot find the assistant turns:
-// Qwen3's template drops the thinking of earlier turns once a later user turn follows, so in
-// multi-turn rows an earlier turn renders differently alone and inside the conversation.
-func unlocatable(folder string, assistantTurns int) string {
-	if folder == "qwen3" && assistantTurns > 1 {
-		return "cannot be located by rendering prefixes"
-	}
-	return ""
-}
-
 // TestChatRowsTrainOnAssistantTurnsOnly encodes the fixture conversations that end with an
 // assistant message as {"messages"} rows with each template: the ids are the template's expected
 // rendering, and the trained tokens are exactly one run per assistant message, holding its content
-// and ending with the template's end-of-turn token. Where prefixes cannot locate the turns
-// (unlocatable), the row must fail with a clear error instead.
+// and ending with the template's end-of-turn token (Qwen3's multi-turn rows, which render earlier
+// turns differently, included).
 func TestChatRowsTrainOnAssistantTurnsOnly(t *testing.T) {
 	root := shared.Path(t, "fixtures", "chat")
 	checked := map[string]int{}
@@ -189,13 +179,6 @@ func TestChatRowsTrainOnAssistantTurnsOnly(t *testing.T) {
 			}
 			r.File, r.Line = folder+".jsonl", 1
 			ex, err := data.Encode(ctok, &r, 0)
-			if want := unlocatable(folder, len(contents)); want != "" {
-				if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), folder+".jsonl:1") {
-					t.Errorf("%s/%s: got %v, want an error naming the line and saying %q", folder, c.ID, err, want)
-				}
-				checked[folder]++
-				continue
-			}
 			if err != nil {
 				t.Errorf("%s/%s: %v", folder, c.ID, err)
 				continue
@@ -345,5 +328,50 @@ func TestChatRowsWithoutTemplateNeedPlainMessages(t *testing.T) {
 	}
 	if _, err := chat.Load(t.TempDir(), ""); err == nil {
 		t.Error("an empty folder has a chat template")
+	}
+}
+
+// TestUnlocatableTurnsAreErrors: a template that rewrites an earlier assistant message (here: cuts
+// it to 3 characters unless it is the last) leaves nothing to anchor; the row is an error naming
+// the line and the message, not a guessed mask.
+func TestUnlocatableTurnsAreErrors(t *testing.T) {
+	_, ctok := qwenTokenizerWith(t, "{% for m in messages %}<{{ m.role }}>{% if loop.last %}{{ m.content }}{% else %}{{ m.content[:3] }}{% endif %}</{{ m.role }}>{% endfor %}{% if add_generation_prompt %}<assistant>{% endif %}")
+	r, err := data.ParseLine([]byte(`{"messages": [{"role": "user", "content": "Sky?"}, {"role": "assistant", "content": "Blue sky."}, {"role": "user", "content": "Sea?"}, {"role": "assistant", "content": "Blue too."}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.File, r.Line = "chat.jsonl", 2
+	if _, err := data.Encode(ctok, &r, 0); err == nil || !strings.Contains(err.Error(), "chat.jsonl:2") || !strings.Contains(err.Error(), "messages[1] cannot be located") {
+		t.Errorf("got %v, want an error naming chat.jsonl:2 and messages[1]", err)
+	}
+}
+
+// TestQwen3MultiTurnTrainsWhatEachTurnRenders: Qwen3's template drops the thinking of assistant
+// turns before the last user message and keeps it in the final one, so rendering prefixes fails
+// for the earlier turns; anchoring their content finds them. Earlier turns train on their visible
+// answer, the final turn on its thinking and answer — each with <|im_end|>.
+func TestQwen3MultiTurnTrainsWhatEachTurnRenders(t *testing.T) {
+	tok := loadTok(t, "fixtures", "hf", "tokenizers", "qwen3")
+	ctok, err := data.WithChatTemplate(tok, shared.Path(t, "fixtures", "chat", "qwen3"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := data.ParseLine([]byte(`{"messages": [{"role": "user", "content": "Name a colour."}, {"role": "assistant", "content": "Blue."},
+		{"role": "user", "content": "Another?"}, {"role": "assistant", "content": "<think>hmm</think>Green."},
+		{"role": "user", "content": "Thanks"}, {"role": "assistant", "content": "<think>\nok\n</think>\n\nWelcome!"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex, err := data.Encode(ctok, &r, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "<|im_start|>user\nName a colour.<|im_end|>\n<|im_start|>assistant\nBlue.<|im_end|>\n<|im_start|>user\nAnother?<|im_end|>\n" +
+		"<|im_start|>assistant\nGreen.<|im_end|>\n<|im_start|>user\nThanks<|im_end|>\n<|im_start|>assistant\n<think>\nok\n</think>\n\nWelcome!<|im_end|>\n"
+	if got := tok.Decode(ex.IDs, false); got != want {
+		t.Errorf("rendered %q\nwant %q", got, want)
+	}
+	if segs := trainedSegments(tok, ex); !slices.Equal(segs, []string{"Blue.<|im_end|>", "Green.<|im_end|>", "<think>\nok\n</think>\n\nWelcome!<|im_end|>"}) {
+		t.Errorf("trained %q", segs)
 	}
 }

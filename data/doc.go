@@ -32,8 +32,9 @@
 // rendered message by message (after the header add_generation_prompt writes; up to and including
 // the end-of-turn token). A completion is located the same way. Each trained span and the text
 // between spans are tokenized separately. Text a template writes after every conversation (Phi-3's
-// EOS) is context, not part of the last turn. Templates that render earlier turns differently once
-// later ones follow (Qwen3's multi-turn thinking) are errors naming the line; see chat.go.
+// EOS) is context, not part of the last turn. A turn that renders differently once later turns
+// follow (Qwen3 drops earlier turns' thinking) is found by anchoring its content; a turn that cannot
+// be located is an error naming the line and the message, never a guessed mask (chat.go).
 //
 // Without a template, a messages row (role and text content only) is rendered in the same "### "
 // style as the task prompts:
