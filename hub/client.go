@@ -12,13 +12,26 @@ import (
 	"strings"
 )
 
-// Errors a caller may test with errors.Is; the error text says what to do.
+// Kinds of failure a caller may test with errors.Is; the error's text says what to do.
 var (
 	ErrGated    = errors.New("gated repository")
 	ErrNotFound = errors.New("not found on the hub")
 	ErrOffline  = errors.New("offline")
 	ErrCorrupt  = errors.New("download does not match the hub's checksum")
 )
+
+// kindError is a message in the user's terms that errors.Is matches against its kind.
+type kindError struct {
+	msg  string
+	kind error
+}
+
+func (e *kindError) Error() string { return e.msg }
+func (e *kindError) Unwrap() error { return e.kind }
+
+func errorf(kind error, format string, a ...any) error {
+	return &kindError{msg: fmt.Sprintf(format, a...), kind: kind}
+}
 
 // client talks to one hub endpoint.
 type client struct {
@@ -168,26 +181,27 @@ func (c *client) statusError(resp *http.Response, n Name, file string) error {
 		detail = " (the hub says: " + msg + ")"
 	}
 	page := c.opt.Endpoint + "/" + n.Repo
-	tokenNote := "no token was sent: set HF_TOKEN or write a token to the token file ($HF_TOKEN_PATH, else $HF_HOME/token)"
-	if c.opt.Token != "" {
-		tokenNote = "a token was sent (from " + c.opt.TokenSource + ")"
-	}
+	tokenFiles := "HF_TOKEN or the token file ($HF_TOKEN_PATH, else $HF_HOME/token)"
 	switch {
 	case code == "GatedRepo" || (resp.StatusCode == http.StatusForbidden && strings.Contains(strings.ToLower(msg), "gated")):
-		grant := "; log in there with the account of your token and accept the conditions"
-		if c.opt.Token != "" {
-			grant = " but its account has not been granted access: request it on that page and wait for approval"
+		if c.opt.Token == "" {
+			return errorf(ErrGated, "hub: %s is a gated model: access must be requested on its page %s (log in, accept the conditions), "+
+				"then give that account's token in %s; no token was sent%s", n.Repo, page, tokenFiles, detail)
 		}
-		return fmt.Errorf("hub: %s is a gated model: access must be requested on its page %s; %s%s%s: %w",
-			n.Repo, page, tokenNote, grant, detail, ErrGated)
+		return errorf(ErrGated, "hub: %s is a gated model: a token was sent (from %s) but its account has no access; "+
+			"access must be requested on its page %s and granted first%s", n.Repo, c.opt.TokenSource, page, detail)
 	case code == "RepoNotFound" || (resp.StatusCode == http.StatusUnauthorized && code == ""):
-		return fmt.Errorf("hub: no model %s on %s (if it is private, %s)%s: %w", n.Repo, c.opt.Endpoint, tokenNote, detail, ErrNotFound)
+		private := "if it is private, set " + tokenFiles + ": no token was sent"
+		if c.opt.Token != "" {
+			private = "or it is private and the token from " + c.opt.TokenSource + " cannot see it"
+		}
+		return errorf(ErrNotFound, "hub: no model %s on %s (%s)%s", n.Repo, c.opt.Endpoint, private, detail)
 	case code == "RevisionNotFound":
-		return fmt.Errorf("hub: %s has no revision %q%s: %w", n.Repo, n.Revision, detail, ErrNotFound)
+		return errorf(ErrNotFound, "hub: %s has no revision %q%s", n.Repo, n.Revision, detail)
 	case code == "EntryNotFound" || (resp.StatusCode == http.StatusNotFound && file != ""):
-		return fmt.Errorf("hub: %s has no file %s at %s%s: %w", n.Repo, file, n.Revision, detail, ErrNotFound)
+		return errorf(ErrNotFound, "hub: %s has no file %s at %s%s", n.Repo, file, n.Revision, detail)
 	case resp.StatusCode == http.StatusNotFound:
-		return fmt.Errorf("hub: %s: %s answered 404%s: %w", n, resp.Request.URL, detail, ErrNotFound)
+		return errorf(ErrNotFound, "hub: %s: %s answered 404%s", n, resp.Request.URL, detail)
 	case resp.StatusCode == http.StatusTooManyRequests:
 		return fmt.Errorf("hub: %s: rate limited by %s; wait and run again%s", n, c.opt.Endpoint, detail)
 	}

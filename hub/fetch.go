@@ -85,8 +85,8 @@ func (d *downloader) fetchBlob(ctx context.Context, m *fileMeta, file string) (i
 		f.Close()
 		f = nil
 		os.Remove(inc)
-		return got, fmt.Errorf("hub: %s of %s: %s; the download was deleted and nothing was placed in the cache snapshot: %w",
-			file, d.name.Repo, bad, ErrCorrupt)
+		return got, errorf(ErrCorrupt, "hub: %s of %s: %s; the download was deleted and nothing was placed in the cache snapshot",
+			file, d.name.Repo, bad)
 	}
 	if err := f.Sync(); err != nil {
 		return got, fmt.Errorf("hub: %w", err)

@@ -347,7 +347,7 @@ func TestGatedRepoWithAndWithoutToken(t *testing.T) {
 	}
 	opt.Token, opt.TokenSource = env.Token, env.TokenSource
 	_, err = hub.Download(ctx, name, opt)
-	if !errors.Is(err, hub.ErrGated) || !strings.Contains(err.Error(), "a token was sent (from HF_TOKEN)") || !strings.Contains(err.Error(), "not been granted") {
+	if !errors.Is(err, hub.ErrGated) || !strings.Contains(err.Error(), "a token was sent (from HF_TOKEN)") || !strings.Contains(err.Error(), "has no access") {
 		t.Fatalf("token without access: %v; want ErrGated saying a token was sent", err)
 	}
 

@@ -157,12 +157,12 @@ func offline(name Name, rc repoCache) (*Snapshot, error) {
 		return nil, err
 	}
 	if !ok {
-		return nil, fmt.Errorf("hub: HF_HUB_OFFLINE is set and %s was never downloaded into %s (no %s): %w",
-			name, rc.root, rc.refPath(name.Revision), ErrOffline)
+		return nil, errorf(ErrOffline, "hub: HF_HUB_OFFLINE is set and %s was never downloaded into %s (no %s)",
+			name, rc.root, rc.refPath(name.Revision))
 	}
 	if miss := rc.missing(commit); miss != nil {
-		return nil, fmt.Errorf("hub: HF_HUB_OFFLINE is set and the cached snapshot %s of %s lacks %s: %w",
-			rc.snapshot(commit), name, strings.Join(miss, ", "), ErrOffline)
+		return nil, errorf(ErrOffline, "hub: HF_HUB_OFFLINE is set and the cached snapshot %s of %s lacks %s",
+			rc.snapshot(commit), name, strings.Join(miss, ", "))
 	}
 	s := &Snapshot{Repo: name.Repo, Revision: name.Revision, Commit: commit, Dir: rc.snapshot(commit)}
 	entries, err := os.ReadDir(s.Dir)

@@ -12,7 +12,8 @@
 //
 // Refusals carry X-Error-Code and X-Error-Message as the hub's do: RepoNotFound (401),
 // RevisionNotFound / EntryNotFound (404), GatedRepo (401 without a token, 403 with a token
-// that has no access).
+// that has no access). As on the hub, a gated repository's file list is public and the gate
+// stands before its files.
 //
 // Imported only by tests: nothing in the shipped binary links it.
 package hubtest
@@ -186,8 +187,9 @@ func (h *Hub) access(w http.ResponseWriter, r *http.Request, repo *Repo) bool {
 	return true
 }
 
-// lookup finds a repository and the commit a revision names (branch, tag or full hash).
-func (h *Hub) lookup(w http.ResponseWriter, r *http.Request, id, rev string) (*Repo, string, bool) {
+// lookup finds a repository and the commit a revision names (branch, tag or full hash); gate
+// applies a gated repository's access check.
+func (h *Hub) lookup(w http.ResponseWriter, r *http.Request, id, rev string, gate bool) (*Repo, string, bool) {
 	h.mu.Lock()
 	repo := h.repos[id]
 	h.mu.Unlock()
@@ -195,7 +197,7 @@ func (h *Hub) lookup(w http.ResponseWriter, r *http.Request, id, rev string) (*R
 		refuse(w, http.StatusUnauthorized, "RepoNotFound", "Repository not found")
 		return nil, "", false
 	}
-	if !h.access(w, r, repo) {
+	if gate && !h.access(w, r, repo) {
 		return nil, "", false
 	}
 	h.mu.Lock()
@@ -227,7 +229,7 @@ func (h *Hub) serveHub(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		repo, commit, ok := h.lookup(w, r, seg[0]+"/"+seg[1], rev)
+		repo, commit, ok := h.lookup(w, r, seg[0]+"/"+seg[1], rev, false)
 		if !ok {
 			return
 		}
@@ -259,7 +261,7 @@ func (h *Hub) serveHub(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad escape", http.StatusBadRequest)
 		return
 	}
-	repo, commit, ok := h.lookup(w, r, seg[0]+"/"+seg[1], rev)
+	repo, commit, ok := h.lookup(w, r, seg[0]+"/"+seg[1], rev, true)
 	if !ok {
 		return
 	}
