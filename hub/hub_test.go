@@ -555,3 +555,26 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// A server that ignores Range answers 200 with the whole body: the kept prefix is dropped, not
+// appended to, and the file is whole and verified.
+func TestResumeAgainstServerWithoutRangeStartsOver(t *testing.T) {
+	fake := hubtest.New(t)
+	files := tinyModel(10, 30_000)
+	fake.AddRepo(repoID, files)
+	opt := options(t, fake)
+	name := hub.Name{Repo: repoID, Revision: "main"}
+	fake.CutNext("model.safetensors", 12_345)
+	if _, err := hub.Download(context.Background(), name, opt); err == nil {
+		t.Fatal("the cut-off download succeeded")
+	}
+	fake.IgnoreRange()
+	s, err := hub.Download(context.Background(), name, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Downloaded != 30_000 {
+		t.Errorf("moved %d bytes, want the whole 30000 again", s.Downloaded)
+	}
+	checkSnapshot(t, opt, s.Commit, files, []string{"config.json", "generation_config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"})
+}

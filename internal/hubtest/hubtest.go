@@ -46,6 +46,7 @@ type Hub struct {
 	log      []string          // "METHOD path [Range]" of every request, hub and CDN
 	cutAfter map[string]int    // file → cut the next body after this many bytes
 	corrupt  map[string]bool   // sha-256 → the CDN serves a flipped byte
+	noRange  bool              // answer Range requests with 200 and the whole body
 }
 
 // Repo is one model repository with its commits.
@@ -134,6 +135,14 @@ func ETag(file string, b []byte) string {
 func (h *Hub) CutNext(file string, n int) {
 	h.mu.Lock()
 	h.cutAfter[file] = n
+	h.mu.Unlock()
+}
+
+// IgnoreRange makes the hub and the CDN answer a Range request with 200 and the whole body, as
+// a server without range support does.
+func (h *Hub) IgnoreRange() {
+	h.mu.Lock()
+	h.noRange = true
 	h.mu.Unlock()
 }
 
@@ -315,7 +324,10 @@ func (h *Hub) serveCDN(w http.ResponseWriter, r *http.Request) {
 func (h *Hub) serveBody(w http.ResponseWriter, r *http.Request, file string, body []byte) {
 	w.Header().Set("Accept-Ranges", "bytes")
 	start := 0
-	if rg := r.Header.Get("Range"); rg != "" {
+	h.mu.Lock()
+	ignore := h.noRange
+	h.mu.Unlock()
+	if rg := r.Header.Get("Range"); rg != "" && !ignore {
 		a, ok := strings.CutPrefix(rg, "bytes=")
 		n, err := strconv.Atoi(strings.TrimSuffix(a, "-"))
 		if !ok || !strings.HasSuffix(a, "-") || err != nil || n < 0 {
