@@ -43,6 +43,9 @@ func init() {
 // else the cache snapshot of the hub name, downloading what is missing with progress on
 // the command's standard error. Ctrl-C stops a download; what arrived is kept for the next run to resume.
 func resolveModel(cmd *cobra.Command, spec string) (string, error) {
+	if _, err := os.Stat(spec); err == nil {
+		return spec, nil // a path that exists needs nothing from the environment (an unreadable token file)
+	}
 	opt, err := hub.EnvOptions()
 	if err != nil {
 		return "", err
