@@ -2,12 +2,11 @@ package hub
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -35,7 +34,7 @@ func (d *downloader) fetchBlob(ctx context.Context, m *fileMeta, file string) (i
 		return 0, nil
 	}
 	inc := blob + ".incomplete"
-	if err := os.MkdirAll(d.cache.dir()+"/blobs", 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(blob), 0o755); err != nil {
 		return 0, fmt.Errorf("hub: %w", err)
 	}
 	f, err := os.OpenFile(inc, os.O_CREATE|os.O_RDWR, 0o644)
@@ -189,7 +188,7 @@ func truncate(f *os.File) error {
 
 func exists(p string) bool {
 	_, err := os.Stat(p)
-	return !errors.Is(err, fs.ErrNotExist) && err == nil
+	return err == nil
 }
 
 func sizeString(n int64) string {
