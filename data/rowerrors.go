@@ -128,14 +128,23 @@ func sortedKeys(m map[string]json.RawMessage) []string {
 	return ks
 }
 
+// checkLine checks what every row needs before its shape is looked at: UTF-8 text holding a
+// JSON object.
+func checkLine(b []byte) error {
+	if !utf8.Valid(b) {
+		return fmt.Errorf("not valid UTF-8 text (first bad byte at column %d); save the file as UTF-8", invalidUTF8At(b)+1)
+	}
+	if jsonKind(b) != "an object" {
+		return fmt.Errorf("expected a JSON object, got %s; accepted rows: %s", jsonKind(b), acceptedShapes)
+	}
+	return nil
+}
+
 // decodeRow parses one JSON object into a rawRow, checking every field's JSON type.
 func decodeRow(b []byte) (rawRow, error) {
 	var raw rawRow
-	if !utf8.Valid(b) {
-		return raw, fmt.Errorf("not valid UTF-8 text (first bad byte at column %d); save the file as UTF-8", invalidUTF8At(b)+1)
-	}
-	if jsonKind(b) != "an object" {
-		return raw, fmt.Errorf("expected a JSON object, got %s; accepted rows: %s", jsonKind(b), acceptedShapes)
+	if err := checkLine(b); err != nil {
+		return raw, err
 	}
 	var obj map[string]json.RawMessage
 	dec := json.NewDecoder(bytes.NewReader(b))

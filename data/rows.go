@@ -24,6 +24,7 @@ type Row struct {
 	Answers            []string // accepted answers (generative rows), nil otherwise
 
 	Messages []Message
+	Chat     *ChatRow // conversational rows: the messages as JSON for the model's chat template (chat.go)
 
 	File string // source file, for messages
 	Line int    // 1-based line number in File
@@ -115,6 +116,12 @@ func Read(r io.Reader, name string, skipBad bool) (rows []Row, skipped int, err 
 
 // ParseLine parses and validates one JSON object (without file context).
 func ParseLine(b []byte) (Row, error) {
+	if err := checkLine(b); err != nil {
+		return Row{}, err
+	}
+	if r, ok, err := parseChat(b); ok { // messages and TRL conversational rows (chat.go)
+		return r, err
+	}
 	raw, err := decodeRow(b)
 	if err != nil {
 		return Row{}, err

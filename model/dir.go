@@ -11,7 +11,7 @@ import (
 // CheckDir checks that dir is a local Hugging Face model folder (it holds config.json), with an
 // error in the user's terms (naming --model) when it is a file, missing, or another folder.
 func CheckDir(dir string) error {
-	const want = "expected a local Hugging Face model folder (config.json, model.safetensors, tokenizer.json)"
+	const want = "expected a local Hugging Face model folder (config.json, model.safetensors, tokenizer.json) or a hub name org/name"
 	if dir == "" {
 		return errors.New("--model is required: " + want)
 	}
