@@ -70,6 +70,10 @@ func TestHelpShowsTheRealDefaults(t *testing.T) {
 	if len(seedTypes) != 1 {
 		t.Errorf("--seed has different types across commands: %v", seedTypes)
 	}
+	// train --help tells where the embedded default is and how to train on it.
+	if help, _ := runCLI(t, "train", "--help"); !strings.Contains(help, "--model default") || !strings.Contains(help, "package defaults") {
+		t.Errorf("train --help does not say how to train on the embedded default")
+	}
 	if checked < 60 {
 		t.Fatalf("checked only %d flags", checked)
 	}
