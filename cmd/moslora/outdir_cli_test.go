@@ -18,27 +18,12 @@ import (
 	"github.com/moslora/moslora/defaults"
 )
 
-// TestMain lets a test run this command as a separate process: with MOSLORA_TEST_MAIN=1 the test
-// binary is moslora itself (os.Args after "--" are its arguments).
-func TestMain(m *testing.M) {
-	if os.Getenv("MOSLORA_TEST_MAIN") == "1" {
-		for i, a := range os.Args {
-			if a == "--" {
-				os.Args = append([]string{"moslora"}, os.Args[i+1:]...)
-				break
-			}
-		}
-		main()
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
-}
-
-// moslora starts `moslora args...` as a child process, its stderr captured into errBuf.
+// moslora starts `moslora args...` as a child process (the test binary standing in for moslora,
+// main_test.go), its stderr captured into errBuf.
 func moslora(t *testing.T, errBuf *bytes.Buffer, args ...string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], append([]string{"-test.run=^$", "--"}, args...)...)
-	cmd.Env = append(os.Environ(), "MOSLORA_TEST_MAIN=1")
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "MOSLORA_TEST_AS_CLI=1")
 	cmd.Stderr = errBuf
 	return cmd
 }
