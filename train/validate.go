@@ -175,7 +175,7 @@ func warnWarmup(rep Reporter, cfg Config, total int) {
 		return
 	}
 	peak := cfg.LR * LRFactor(cfg.Schedule, total-1, cfg.Warmup, total)
-	rep.Printf("warning: --warmup %d is longer than the run (%d updates): the learning rate rises linearly for the whole run and reaches only %.3g of --lr %g", cfg.Warmup, total, peak, cfg.LR)
+	rep.Printf("warning: --warmup %d is longer than the run (%d updates): the learning rate rises linearly for the whole run and peaks at %.3g instead of --lr %g", cfg.Warmup, total, peak, cfg.LR)
 }
 
 // checkModelDir tells a user who gave something other than a model folder what --model expects.
