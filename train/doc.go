@@ -30,4 +30,8 @@
 //     last good checkpoint.
 //   - Cancelling the context (Ctrl-C) saves a checkpoint at the next update boundary and returns
 //     an error wrapping ErrInterrupted.
+//   - An output folder is held by one run at a time (OpenOut's lock file); a folder holding an
+//     earlier run is refused unless the run resumes or replaces it; the finished outputs appear
+//     together (OutDir.Commit), and when writing them fails, the finished training is kept as a
+//     checkpoint. Every adapter checkpoint is itself a loadable adapter folder.
 package train
