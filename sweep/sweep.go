@@ -1,0 +1,220 @@
+package sweep
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/moslora/moslora/internal/atomicfile"
+)
+
+// Inputs are the files every cell trains and evaluates on.
+type Inputs struct {
+	Model string `json:"model"`
+	Data  string `json:"data"`
+	Eval  string `json:"eval"`
+}
+
+// Runner trains and evaluates one cell into dir (which exists and holds cell.json), continuing
+// from dir's newest checkpoint if there is one, with the given number of threads. It returns
+// when the cell finished (dir/eval.json written) or failed; on ctx's cancellation it asks the
+// run to stop and save a checkpoint and waits for it.
+type Runner interface {
+	Run(ctx context.Context, c Cell, in Inputs, dir string, threads int) error
+}
+
+// Options tunes Run.
+type Options struct {
+	Out      string // sweep folder: cells go to Out/runs/<cell>/
+	Jobs     int    // cells at once (default 1)
+	Threads  int    // threads in all, split among the running cells (default 1)
+	Progress io.Writer
+}
+
+// RunsDir is the folder of the cells inside a sweep folder.
+const RunsDir = "runs"
+
+// CellFile records a cell's spec in its folder.
+const CellFile = "cell.json"
+
+// ErrInterrupted is returned (wrapped) when the sweep was cancelled before every cell finished.
+var ErrInterrupted = errors.New("sweep interrupted")
+
+// record is what cell.json holds.
+type record struct {
+	Cell
+	Inputs Inputs `json:"inputs"`
+}
+
+// Outcome tells what happened to each cell in one Run.
+type Outcome struct {
+	Skipped, Ran []string          // cells found finished; cells run (to completion)
+	Failed       map[string]string // cell → error (with the log file to read)
+}
+
+// Run runs every unfinished cell of the grid (see the package doc) and returns what it did.
+func Run(ctx context.Context, g *Grid, in Inputs, r Runner, opt Options) (*Outcome, error) {
+	if err := g.Validate(); err != nil {
+		return nil, err
+	}
+	if opt.Out == "" {
+		return nil, fmt.Errorf("sweep: --out is required")
+	}
+	jobs, threads := max(1, opt.Jobs), max(1, opt.Threads)
+	per := max(1, threads/jobs)
+	prog := opt.Progress
+	if prog == nil {
+		prog = io.Discard
+	}
+	cells := g.Cells()
+	out := &Outcome{Failed: map[string]string{}}
+	var todo []Cell
+	for _, c := range cells {
+		dir := filepath.Join(opt.Out, RunsDir, c.Name)
+		done, err := prepare(dir, record{c, in})
+		if err != nil {
+			return nil, err
+		}
+		if done {
+			out.Skipped = append(out.Skipped, c.Name)
+		} else {
+			todo = append(todo, c)
+		}
+	}
+	fmt.Fprintf(prog, "sweep: %d cells (%d finished, %d to run), %d at a time with %d threads each\n",
+		len(cells), len(out.Skipped), len(todo), jobs, per)
+
+	var mu sync.Mutex
+	start := time.Now()
+	finished := 0
+	queue := make(chan Cell)
+	var wg sync.WaitGroup
+	for w := 0; w < min(jobs, len(todo)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for c := range queue {
+				dir := filepath.Join(opt.Out, RunsDir, c.Name)
+				mu.Lock()
+				fmt.Fprintf(prog, "sweep: start %s\n", c.Name)
+				mu.Unlock()
+				t0 := time.Now()
+				err := r.Run(ctx, c, in, dir, per)
+				if err == nil {
+					if _, serr := os.Stat(filepath.Join(dir, "eval.json")); serr != nil {
+						err = fmt.Errorf("finished without writing %s", filepath.Join(dir, "eval.json"))
+					}
+				}
+				mu.Lock()
+				finished++
+				switch {
+				case err == nil:
+					out.Ran = append(out.Ran, c.Name)
+				case ctx.Err() != nil:
+				default:
+					out.Failed[c.Name] = err.Error()
+				}
+				status := "done"
+				if err != nil {
+					status = "FAILED: " + err.Error()
+					if ctx.Err() != nil {
+						status = "stopped"
+					}
+				}
+				elapsed := time.Since(start)
+				eta := time.Duration(float64(elapsed) / float64(finished) * float64(len(todo)-finished))
+				fmt.Fprintf(prog, "sweep: [%d/%d] %s %s in %s; elapsed %s, eta %s\n", len(out.Skipped)+finished, len(cells),
+					c.Name, status, time.Since(t0).Round(time.Second), elapsed.Round(time.Second), eta.Round(time.Second))
+				mu.Unlock()
+			}
+		}()
+	}
+feed:
+	for _, c := range todo {
+		select {
+		case queue <- c:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(queue)
+	wg.Wait()
+	if ctx.Err() != nil {
+		return out, fmt.Errorf("%w: %d of %d cells finished; run the same command again to resume", ErrInterrupted,
+			len(out.Skipped)+len(out.Ran), len(cells))
+	}
+	if len(out.Failed) > 0 {
+		var lines []string
+		for _, c := range cells {
+			if e, ok := out.Failed[c.Name]; ok {
+				lines = append(lines, fmt.Sprintf("  %s: %s", c.Name, e))
+			}
+		}
+		return out, fmt.Errorf("sweep: %d of %d cells failed (rerun to retry them):\n%s", len(out.Failed), len(cells), strings.Join(lines, "\n"))
+	}
+	return out, nil
+}
+
+// prepare makes the cell's folder and cell.json, or checks an existing one against the cell; it
+// reports whether the cell already finished.
+func prepare(dir string, want record) (done bool, err error) {
+	p := filepath.Join(dir, CellFile)
+	b, err := os.ReadFile(p)
+	switch {
+	case os.IsNotExist(err):
+		if entries, _ := os.ReadDir(dir); len(entries) > 0 {
+			return false, fmt.Errorf("sweep: %s holds files but no %s: not a cell of a sweep; move it away or use another --out", dir, CellFile)
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return false, fmt.Errorf("sweep: %w", err)
+		}
+		js, _ := json.MarshalIndent(want, "", "  ")
+		if err := atomicfile.WriteFile(p, append(js, '\n'), 0o644); err != nil {
+			return false, fmt.Errorf("sweep: writing %s: %w", p, err)
+		}
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("sweep: %w", err)
+	}
+	var have record
+	if err := json.Unmarshal(b, &have); err != nil {
+		return false, fmt.Errorf("sweep: %s: %v", p, err)
+	}
+	if !reflect.DeepEqual(have, want) {
+		return false, fmt.Errorf("sweep: %s was made for a different run (%s); this sweep asks for (%s): use another --out, or delete that cell's folder to rerun it",
+			dir, describe(have), describe(want))
+	}
+	_, err = os.Stat(filepath.Join(dir, "eval.json"))
+	return err == nil, nil
+}
+
+// describe prints what distinguishes a cell record.
+func describe(r record) string {
+	s := fmt.Sprintf("method %s, seed %d, model %s, data %s, eval %s", r.Method, r.Seed, r.Inputs.Model, r.Inputs.Data, r.Inputs.Eval)
+	for _, f := range r.Flags {
+		s += fmt.Sprintf(", --%s %s", f.Name, f.Value)
+	}
+	return s
+}
+
+// ReadCell reads a cell folder's cell.json.
+func ReadCell(dir string) (Cell, Inputs, error) {
+	p := filepath.Join(dir, CellFile)
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return Cell{}, Inputs{}, err
+	}
+	var r record
+	if err := json.Unmarshal(b, &r); err != nil {
+		return Cell{}, Inputs{}, fmt.Errorf("%s: %v", p, err)
+	}
+	return r.Cell, r.Inputs, nil
+}
