@@ -52,7 +52,7 @@ func (e Exec) Run(ctx context.Context, c Cell, in Inputs, dir string, threads in
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.Env = append(append(os.Environ(), e.Env...), "GOMAXPROCS="+strconv.Itoa(threads))
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) } // train saves a checkpoint
-	cmd.WaitDelay = 2 * time.Minute                                        // then kill
+	cmd.WaitDelay = 2 * time.Minute                                       // then kill
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("%v (see %s)", err, logPath)
 	}

@@ -45,6 +45,29 @@ const RunsDir = "runs"
 // CellFile records a cell's spec in its folder.
 const CellFile = "cell.json"
 
+// SweepFile records the grid of the latest sweep run into a folder (report orders its groups by it).
+const SweepFile = "sweep.json"
+
+// Record is what SweepFile holds.
+type Record struct {
+	Grid   Grid   `json:"grid"`
+	Inputs Inputs `json:"inputs"`
+}
+
+// ReadRecord reads a sweep folder's SweepFile.
+func ReadRecord(out string) (*Record, error) {
+	p := filepath.Join(out, SweepFile)
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return nil, err
+	}
+	var r Record
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("%s: %v", p, err)
+	}
+	return &r, nil
+}
+
 // ErrInterrupted is returned (wrapped) when the sweep was cancelled before every cell finished.
 var ErrInterrupted = errors.New("sweep interrupted")
 
@@ -75,6 +98,13 @@ func Run(ctx context.Context, g *Grid, in Inputs, r Runner, opt Options) (*Outco
 		prog = io.Discard
 	}
 	cells := g.Cells()
+	if err := os.MkdirAll(opt.Out, 0o755); err != nil {
+		return nil, fmt.Errorf("sweep: %w", err)
+	}
+	js, _ := json.MarshalIndent(Record{Grid: *g, Inputs: in}, "", "  ")
+	if err := atomicfile.WriteFile(filepath.Join(opt.Out, SweepFile), append(js, '\n'), 0o644); err != nil {
+		return nil, fmt.Errorf("sweep: writing %s: %w", filepath.Join(opt.Out, SweepFile), err)
+	}
 	out := &Outcome{Failed: map[string]string{}}
 	var todo []Cell
 	for _, c := range cells {
