@@ -44,7 +44,11 @@ func (c *Comparison) WriteTable(w io.Writer) error {
 	}
 	sort.Strings(tasks)
 	if len(tasks) > 0 {
-		fmt.Fprintf(w, "\nper task (%s, mean ± std over runs):\n", c.Metric)
+		what := c.Metric
+		if what == "avg_score" {
+			what = "accuracy or exact match, %"
+		}
+		fmt.Fprintf(w, "\nper task (%s, mean ± std over runs):\n", what)
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprint(tw, "group\t")
 		for _, t := range tasks {

@@ -162,6 +162,8 @@ func TaskPlot(groups []*Group, tasks []string, iv [][]stats.Interval, title stri
 	}
 	p.NominalX(tasks...)
 	p.X.Padding = vg.Points(20)
+	p.Y.Label.Text = "accuracy or exact match (%)"
+	p.Y.Max += 0.3 * (p.Y.Max - p.Y.Min) // room for the legend
 	p.Legend.Top = true
 	return p
 }
@@ -189,7 +191,7 @@ func HeatmapPlot(mv ModuleValues, title, xlabel string) *plot.Plot {
 		lo, hi = lo-0.5, hi+0.5
 	}
 	p := plot.New()
-	p.Title.Text = fmt.Sprintf("%s (colour %.3g light … %.3g dark)", title, lo, hi)
+	p.Title.Text = fmt.Sprintf("%s\ncolour: %.3g (light) … %.3g (dark)", title, lo, hi)
 	p.X.Label.Text = xlabel
 	cm := moreland.ExtendedBlackBody()
 	cm.SetMin(lo)

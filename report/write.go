@@ -165,7 +165,7 @@ func Write(s *Sweep, opt Options) error {
 		} else if ok {
 			anyDense = true
 			name := "spectrum-" + safeName(g.Name)
-			if err := save(HeatmapPlot(mv, g.Name+": singular values of the dense mixer, mean over seeds", "singular value (descending)"), 6*vg.Inch, heatHeight(mv), opt.Out, name); err != nil {
+			if err := save(HeatmapPlot(mv, g.Name+": dense mixer singular values, mean over seeds", "singular value (descending)"), 6*vg.Inch, heatHeight(mv), opt.Out, name); err != nil {
 				return err
 			}
 			w("Dense mixer (`lora_AB`) of `%s`: singular values per layer and module, averaged over its runs.\n\n", g.Name)

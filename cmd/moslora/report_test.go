@@ -34,6 +34,7 @@ func TestReportOfATinySweep(t *testing.T) {
 	if out, err := runCLI(t, sweepArgs(in, dir, "--methods", "lora,moslora,global", "--subspaces", "2", "--seeds", "0-1", "--steps", "6", "--jobs", "2")...); err != nil {
 		t.Fatalf("sweep: %v\n%s", err, out)
 	}
+	checkSameDataOrderPerSeed(t, dir, []string{"lora", "moslora", "global"}, 2)
 	rdir := filepath.Join(t.TempDir(), "report")
 	if out, err := runCLI(t, "report", dir, "--out", rdir); err != nil || !strings.Contains(out, "report of 6 runs in 3 groups") {
 		t.Fatalf("report: %v\n%s", err, out)
@@ -229,4 +230,37 @@ func matchesAny(tok string, vals []float64) bool {
 		}
 	}
 	return false
+}
+
+// checkSameDataOrderPerSeed: the tokens of every update (metrics.jsonl) are the same for every
+// method of a seed — the same batches in the same order, so seeds pair methods — and differ
+// between seeds.
+func checkSameDataOrderPerSeed(t *testing.T, dir string, methods []string, seeds int) {
+	t.Helper()
+	tokens := func(cell string) string {
+		b, err := os.ReadFile(filepath.Join(dir, "runs", cell, "metrics.jsonl"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			var m struct{ Tokens int64 }
+			json.Unmarshal([]byte(line), &m)
+			out = append(out, fmt.Sprint(m.Tokens))
+		}
+		return strings.Join(out, ",")
+	}
+	var first []string
+	for s := 0; s < seeds; s++ {
+		want := tokens(fmt.Sprintf("%s-seed%d", methods[0], s))
+		for _, m := range methods[1:] {
+			if got := tokens(fmt.Sprintf("%s-seed%d", m, s)); got != want {
+				t.Errorf("seed %d: %s saw tokens %s per update, %s saw %s", s, m, got, methods[0], want)
+			}
+		}
+		first = append(first, want)
+	}
+	if seeds > 1 && first[0] == first[1] {
+		t.Errorf("seeds 0 and 1 saw the same tokens per update (%s): the check cannot tell data orders apart", first[0])
+	}
 }

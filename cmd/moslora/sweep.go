@@ -97,9 +97,9 @@ Example:
 				return fmt.Errorf("sweep: finding this binary: %w", err)
 			}
 			var ferr error
-			fs.Visit(func(f *pflag.Flag) {
+			fs.VisitAll(func(f *pflag.Flag) {
 				tf := train.Lookup(f.Name)
-				if tf == nil || sweepOwn[f.Name] || ferr != nil {
+				if !f.Changed || tf == nil || sweepOwn[f.Name] || ferr != nil {
 					return
 				}
 				if sweepBookkeeping[f.Name] {
