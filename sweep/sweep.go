@@ -37,6 +37,9 @@ type Options struct {
 	Jobs     int    // cells at once (default 1)
 	Threads  int    // threads in all, split among the running cells (default 1)
 	Progress io.Writer
+	// Every is how often a line lists the running cells and their last logged update
+	// (0: only when a cell starts or ends).
+	Every time.Duration
 }
 
 // RunsDir is the folder of the cells inside a sweep folder.
@@ -125,6 +128,34 @@ func Run(ctx context.Context, g *Grid, in Inputs, r Runner, opt Options) (*Outco
 	var mu sync.Mutex
 	start := time.Now()
 	finished := 0
+	running := map[string]bool{}
+	if opt.Every > 0 {
+		tick := time.NewTicker(opt.Every)
+		defer tick.Stop()
+		stopTick := make(chan struct{})
+		defer close(stopTick)
+		go func() {
+			for {
+				select {
+				case <-tick.C:
+				case <-stopTick:
+					return
+				}
+				mu.Lock()
+				var parts []string
+				for _, c := range todo {
+					if running[c.Name] {
+						parts = append(parts, fmt.Sprintf("%s at update %d", c.Name, lastStep(filepath.Join(opt.Out, RunsDir, c.Name))))
+					}
+				}
+				if len(parts) > 0 {
+					fmt.Fprintf(prog, "sweep: [%d/%d] running %s; elapsed %s\n", len(out.Skipped)+finished, len(cells),
+						strings.Join(parts, ", "), time.Since(start).Round(time.Second))
+				}
+				mu.Unlock()
+			}
+		}()
+	}
 	queue := make(chan Cell)
 	var wg sync.WaitGroup
 	for w := 0; w < min(jobs, len(todo)); w++ {
@@ -134,6 +165,7 @@ func Run(ctx context.Context, g *Grid, in Inputs, r Runner, opt Options) (*Outco
 			for c := range queue {
 				dir := filepath.Join(opt.Out, RunsDir, c.Name)
 				mu.Lock()
+				running[c.Name] = true
 				fmt.Fprintf(prog, "sweep: start %s\n", c.Name)
 				mu.Unlock()
 				t0 := time.Now()
@@ -144,6 +176,7 @@ func Run(ctx context.Context, g *Grid, in Inputs, r Runner, opt Options) (*Outco
 					}
 				}
 				mu.Lock()
+				delete(running, c.Name)
 				finished++
 				switch {
 				case err == nil:
@@ -247,4 +280,22 @@ func ReadCell(dir string) (Cell, Inputs, error) {
 		return Cell{}, Inputs{}, fmt.Errorf("%s: %v", p, err)
 	}
 	return r.Cell, r.Inputs, nil
+}
+
+// lastStep is the step of the last line of a cell's metrics.jsonl (0 when there is none yet).
+func lastStep(dir string) int {
+	b, err := os.ReadFile(filepath.Join(dir, "metrics.jsonl"))
+	if err != nil {
+		return 0
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		var m struct {
+			Step int `json:"step"`
+		}
+		if json.Unmarshal([]byte(lines[i]), &m) == nil {
+			return m.Step
+		}
+	}
+	return 0
 }

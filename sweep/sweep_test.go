@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestCellsCrossVariantsAxesAndSeeds(t *testing.T) {
@@ -211,3 +212,36 @@ func TestExecArgs(t *testing.T) {
 		t.Errorf("args %s\nwant %s", got, want)
 	}
 }
+
+func TestProgressListsRunningCells(t *testing.T) {
+	out := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	f := &fakeRunner{block: map[string]bool{"lora-seed0": true}, started: make(chan string, 10)}
+	var log syncBuffer
+	go func() {
+		<-f.started
+		os.WriteFile(filepath.Join(out, RunsDir, "lora-seed0", "metrics.jsonl"), []byte("{\"step\": 1}\n{\"step\": 7}\n"), 0o644)
+		for !strings.Contains(log.String(), "running lora-seed0 at update 7") {
+			time.Sleep(5 * time.Millisecond)
+		}
+		cancel()
+	}()
+	g := testGrid()
+	g.Seeds = []int64{0}
+	if _, err := Run(ctx, g, in, f, Options{Out: out, Progress: &log, Every: 10 * time.Millisecond}); !errors.Is(err, ErrInterrupted) {
+		t.Errorf("%v\n%s", err, log.String())
+	}
+}
+
+// syncBuffer is a strings.Builder safe for concurrent use.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/moslora/moslora/eval"
 	"github.com/moslora/moslora/sweep"
@@ -164,6 +165,7 @@ Example:
 	fl.StringVar(&gridFile, "grid", "", "JSON grid file (methods, seeds, flags); command-line flags override it")
 	fl.IntVar(&opt.Jobs, "jobs", 1, "cells run at once")
 	fl.IntVar(&opt.Threads, "threads", runtime.NumCPU(), "threads in all, split among the running cells")
+	fl.DurationVar(&opt.Every, "progress-every", time.Minute, "how often to list the running cells and their last update (0: only at a cell's start and end)")
 	fl.IntVar(&saveEvery, "save-every", 50, "checkpoint every N updates in each cell (what a killed cell can lose)")
 	fl.StringVar(&metric, "metric", "avg_score", "score of the final table: avg_score, balanced_score, nll, accuracy, exact_match")
 	fl.BoolVar(&asJSON, "json", false, "print the final comparison as JSON")
