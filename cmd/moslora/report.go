@@ -10,8 +10,9 @@ import (
 
 func init() {
 	var opt report.Options
+	var html bool
 	cmd := &cobra.Command{
-		Use:   "report SWEEP_DIR --out REPORT_DIR [--force]",
+		Use:   "report SWEEP_DIR --out REPORT_DIR [--html] [--force]",
 		Short: "Write a Markdown report with figures (PNG and SVG) of a sweep",
 		Long: `Read a sweep folder (moslora sweep --out SWEEP_DIR) and write REPORT_DIR/report.md with its figures
 in PNG and SVG:
@@ -28,7 +29,8 @@ in PNG and SVG:
     mixer's subspace weights; gate usage of gated runs is not logged yet and the report says so.
 
 Every number in report.md is read from, or computed from, the run files. An existing report.md is
-not overwritten without --force.`,
+not overwritten without --force. --html also writes report.html, one file with the SVG figures
+embedded.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opt.Out == "" {
@@ -41,6 +43,11 @@ not overwritten without --force.`,
 			if err := report.Write(s, opt); err != nil {
 				return err
 			}
+			if html {
+				if err := report.WriteHTML(opt.Out); err != nil {
+					return err
+				}
+			}
 			runs := 0
 			for _, g := range s.Groups {
 				runs += len(g.Runs)
@@ -50,6 +57,7 @@ not overwritten without --force.`,
 		},
 	}
 	cmd.Flags().StringVar(&opt.Out, "out", "", "report folder (report.md and the figures)")
+	cmd.Flags().BoolVar(&html, "html", false, "also write report.html: the same report in one file, figures embedded")
 	cmd.Flags().BoolVar(&opt.Force, "force", false, "overwrite an existing report.md")
 	rootCmd.AddCommand(cmd)
 }

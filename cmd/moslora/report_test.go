@@ -36,8 +36,12 @@ func TestReportOfATinySweep(t *testing.T) {
 	}
 	checkSameDataOrderPerSeed(t, dir, []string{"lora", "moslora", "global"}, 2)
 	rdir := filepath.Join(t.TempDir(), "report")
-	if out, err := runCLI(t, "report", dir, "--out", rdir); err != nil || !strings.Contains(out, "report of 6 runs in 3 groups") {
+	if out, err := runCLI(t, "report", dir, "--out", rdir, "--html"); err != nil || !strings.Contains(out, "report of 6 runs in 3 groups") {
 		t.Fatalf("report: %v\n%s", err, out)
+	}
+	html, err := os.ReadFile(filepath.Join(rdir, report.HTMLFile))
+	if err != nil || !strings.Contains(string(html), "<table>") || strings.Count(string(html), `src="data:image/svg+xml;base64,`) != 7 || strings.Contains(string(html), `.svg"`) {
+		t.Errorf("report.html: %v; want tables and the 7 figures embedded as data URIs", err)
 	}
 	if _, err := runCLI(t, "report", dir, "--out", rdir); err == nil || !strings.Contains(err.Error(), "--force") {
 		t.Errorf("a second report into the same folder: %v, want a refusal mentioning --force", err)
