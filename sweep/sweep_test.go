@@ -40,7 +40,7 @@ func TestCellsCrossVariantsAxesAndSeeds(t *testing.T) {
 	}
 }
 
-func TestParseSeeds(t *testing.T) {
+func TestSeedsParseRangesAndLists(t *testing.T) {
 	s, err := ParseSeeds("0-2,5,1")
 	if err != nil || fmt.Sprint(s) != "[0 1 2 5]" {
 		t.Errorf("ParseSeeds = %v, %v", s, err)
@@ -52,7 +52,7 @@ func TestParseSeeds(t *testing.T) {
 	}
 }
 
-func TestGridFile(t *testing.T) {
+func TestGridFileGivesVariantsSeedsFixedAndVariedFlags(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "grid.json")
 	os.WriteFile(p, []byte(`{"methods": ["lora", {"name": "lora-r20", "method": "lora", "flags": {"rank": 20}}],
 		"seeds": "0-1", "flags": {"steps": 100, "lr": [1e-3, 0.002], "pack": true, "targets": "q,v"}}`), 0o644)
@@ -204,7 +204,7 @@ func TestCancelStopsRunningCellsAndReportsInterruption(t *testing.T) {
 	}
 }
 
-func TestExecArgs(t *testing.T) {
+func TestCellCommandLineResumesAndPassesEveryFlag(t *testing.T) {
 	c := testGrid().Cells()[4]
 	args := Exec{Exe: "moslora", SaveEvery: 50, Extra: []string{"--eval-limit", "9"}}.Args(c, in, "DIR")
 	want := "train --model m --data d --eval e --out DIR --method moslora --seed 1 --resume --save-every 50 --steps=3 --eval-limit 9"
