@@ -163,6 +163,9 @@ func Run(ctx context.Context, g *Grid, in Inputs, r Runner, opt Options) (*Outco
 		go func() {
 			defer wg.Done()
 			for c := range queue {
+				if ctx.Err() != nil { // handed over while the sweep was being cancelled
+					continue
+				}
 				dir := filepath.Join(opt.Out, RunsDir, c.Name)
 				mu.Lock()
 				running[c.Name] = true
@@ -202,6 +205,9 @@ func Run(ctx context.Context, g *Grid, in Inputs, r Runner, opt Options) (*Outco
 	}
 feed:
 	for _, c := range todo {
+		if ctx.Err() != nil { // select picks at random among ready cases
+			break
+		}
 		select {
 		case queue <- c:
 		case <-ctx.Done():
