@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -54,9 +55,22 @@ func (e Exec) Run(ctx context.Context, c Cell, in Inputs, dir string, threads in
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) } // train saves a checkpoint
 	cmd.WaitDelay = 2 * time.Minute                                       // then kill
 	if err := cmd.Run(); err != nil {
+		if last := lastLine(logPath); last != "" {
+			return fmt.Errorf("%v: %s (see %s)", err, last, logPath)
+		}
 		return fmt.Errorf("%v (see %s)", err, logPath)
 	}
 	return nil
+}
+
+// lastLine is the last non-empty line of a file (the child's error message when it failed).
+func lastLine(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	return strings.TrimSpace(lines[len(lines)-1])
 }
 
 // Checkpoints counts the checkpoint folders (checkpoint-<step>) a cell's folder holds.

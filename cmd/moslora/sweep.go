@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -74,6 +75,11 @@ Example:
 			}
 			if in.Model == "" || in.Data == "" || in.Eval == "" || opt.Out == "" {
 				return fmt.Errorf("sweep: --model, --data, --eval and --out are required")
+			}
+			for _, f := range []struct{ flag, path string }{{"model", in.Model}, {"data", in.Data}, {"eval", in.Eval}} {
+				if _, err := os.Stat(f.path); err != nil {
+					return fmt.Errorf("sweep: --%s %s: %w", f.flag, f.path, errors.Unwrap(err))
+				}
 			}
 			m, err := eval.MetricByName(metric)
 			if err != nil {
@@ -220,7 +226,8 @@ func checkFlagValue(f *pflag.Flag, v string) error {
 		_, err = strconv.ParseBool(v)
 	}
 	if err != nil || strings.TrimSpace(v) == "" {
-		return fmt.Errorf("sweep: --%s %q: expected a %s (or a comma list of them)", f.Name, v, f.Value.Type())
+		return fmt.Errorf("sweep: --%s %q: expected %s (or a comma list of them)", f.Name, v, map[string]string{
+			"int": "an integer", "int64": "an integer", "float64": "a number", "bool": "true or false"}[f.Value.Type()])
 	}
 	return nil
 }
