@@ -157,3 +157,33 @@ func TestSweepResumesAfterAKillWithoutRedoingFinishedCells(t *testing.T) {
 		}
 	}
 }
+
+// TestSweepErrorsNameTheFlag: bad input stops the sweep before any cell runs, with an error in
+// the user's terms.
+func TestSweepErrorsNameTheFlag(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(dir, "rows.jsonl")
+	os.WriteFile(f, []byte(`{"text": "x"}`+"\n"), 0o644)
+	out := filepath.Join(dir, "out")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--model", dir}, "--model, --data, --eval and --out are required"},
+		{[]string{"--model", filepath.Join(dir, "none"), "--data", f, "--eval", f, "--out", out}, "--model " + filepath.Join(dir, "none")},
+		{[]string{"--model", dir, "--data", f, "--eval", f, "--out", out, "--rank", "4,x"}, `--rank "x": expected an integer`},
+		{[]string{"--model", dir, "--data", f, "--eval", f, "--out", out, "--lr", "1e-3,fast"}, `--lr "fast": expected a number`},
+		{[]string{"--model", dir, "--data", f, "--eval", f, "--out", out, "--bogus", "1"}, "unknown flag: --bogus"},
+		{[]string{"--model", dir, "--data", f, "--eval", f, "--out", out, "--seeds", "2-1"}, `--seeds "2-1"`},
+		{[]string{"--model", dir, "--data", f, "--eval", f, "--out", out, "--metric", "f1"}, `--metric "f1"`},
+		{[]string{"--model", dir, "--data", f, "--eval", f, "--out", out, "--grid", filepath.Join(dir, "none.json")}, "none.json"},
+	} {
+		_, err := runCLI(t, append([]string{"sweep"}, c.args...)...)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("sweep %v: error %v, want one containing %q", c.args, err, c.want)
+		}
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Error("a sweep with bad input created its output folder")
+	}
+}
