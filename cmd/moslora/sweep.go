@@ -76,6 +76,13 @@ Example:
 			if in.Model == "" || in.Data == "" || in.Eval == "" || opt.Out == "" {
 				return fmt.Errorf("sweep: --model, --data, --eval and --out are required")
 			}
+			// Flags are parsed here, after the root's PersistentPreRunE: resolve a hub name once,
+			// so the cells share one snapshot folder (recorded in each cell.json).
+			dir, err := resolveModel(cmd, in.Model)
+			if err != nil {
+				return fmt.Errorf("sweep: --model %s: %w", in.Model, err)
+			}
+			in.Model = dir
 			for _, f := range []struct{ flag, path string }{{"model", in.Model}, {"data", in.Data}, {"eval", in.Eval}} {
 				if _, err := os.Stat(f.path); err != nil {
 					return fmt.Errorf("sweep: --%s %s: %w", f.flag, f.path, errors.Unwrap(err))
@@ -175,10 +182,9 @@ Example:
 	fl.IntVar(&saveEvery, "save-every", 50, "checkpoint every N updates in each cell (what a killed cell can lose)")
 	fl.StringVar(&metric, "metric", "avg_score", "score of the final table: avg_score, balanced_score, nll, accuracy, exact_match")
 	fl.BoolVar(&asJSON, "json", false, "print the final comparison as JSON")
-	defaultHelp := cmd.HelpFunc()
 	cmd.SetHelpFunc(func(c *cobra.Command, args []string) {
 		addSweepTrainFlags(c.Flags())
-		defaultHelp(c, args)
+		c.Parent().HelpFunc()(c, args) // the root's (it adds the hub-name note to --model)
 	})
 	rootCmd.AddCommand(cmd)
 }
