@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/moslora/moslora/eval"
 	"github.com/moslora/moslora/sweep"
+	trainpkg "github.com/moslora/moslora/train"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -83,9 +85,16 @@ Example:
 				return fmt.Errorf("sweep: --model %s: %w", in.Model, err)
 			}
 			in.Model = dir
-			for _, f := range []struct{ flag, path string }{{"model", in.Model}, {"data", in.Data}, {"eval", in.Eval}} {
-				if _, err := os.Stat(f.path); err != nil {
-					return fmt.Errorf("sweep: --%s %s: %w", f.flag, f.path, errors.Unwrap(err))
+			// Absolute paths in cell.json: a rerun from another directory names the same files.
+			for _, f := range []struct {
+				flag string
+				path *string
+			}{{"model", &in.Model}, {"data", &in.Data}, {"eval", &in.Eval}} {
+				if _, err := os.Stat(*f.path); err != nil {
+					return fmt.Errorf("sweep: --%s %s: %w", f.flag, *f.path, errors.Unwrap(err))
+				}
+				if *f.path, err = filepath.Abs(*f.path); err != nil {
+					return fmt.Errorf("sweep: --%s: %w", f.flag, err)
 				}
 			}
 			m, err := eval.MetricByName(metric)
@@ -104,6 +113,13 @@ Example:
 			if gridFile == "" || fs.Changed("seeds") {
 				if g.Seeds, err = sweep.ParseSeeds(seeds); err != nil {
 					return err
+				}
+			}
+			for _, v := range g.Variants { // train's own check, before any cell starts
+				c := trainpkg.DefaultConfig()
+				c.Method = v.Method
+				if err := c.Validate(); err != nil {
+					return fmt.Errorf("sweep: method %s: %w", v.Name, err)
 				}
 			}
 			runner := sweep.Exec{SaveEvery: saveEvery}
