@@ -83,13 +83,13 @@ func Write(s *Sweep, opt Options) error {
 			w("| %s | %d | "+f+" | %s | "+f+" | "+f+" |\n", g.Name, g.Runs, g.Mean, ptr(g.Std, f), g.Min, g.Max)
 		}
 		if len(c.Tests) > 0 {
-			w("\nAgainst `%s`:\n\n| group | Δ mean | paired seeds | Δ paired | paired t p | Wilcoxon p | d_z | Welch p | Mann–Whitney p | Cohen's d |\n"+
+			w("\nAgainst `%s` (rank-test p-values marked approx. come from the normal approximation, else exact):\n\n| group | Δ mean | paired seeds | Δ paired | paired t p | Wilcoxon p | d_z | Welch p | Mann–Whitney p | Cohen's d |\n"+
 				"|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n", ref)
 			sf := "%+" + f[1:]
 			for _, t := range c.Tests {
 				w("| %s | %s | %d | %s | %s | %s | %s | %s | %s | %s |\n", t.B, eval.FormatNum(t.Diff, sf), t.Paired,
-					eval.FormatNum(t.PairedDiff, sf), eval.FormatNum(t.PairedP, "%.3g"), eval.FormatNum(t.WilcoxonP, "%.3g"),
-					eval.FormatNum(t.PairedD, "%.2f"), eval.FormatNum(t.WelchP, "%.3g"), eval.FormatNum(t.MannWhitneyP, "%.3g"),
+					eval.FormatNum(t.PairedDiff, sf), eval.FormatNum(t.PairedP, "%.3g"), rankP(t.WilcoxonP, t.ExactWilcoxon),
+					eval.FormatNum(t.PairedD, "%.2f"), eval.FormatNum(t.WelchP, "%.3g"), rankP(t.MannWhitneyP, t.ExactRankTest),
 					eval.FormatNum(t.CohenD, "%.2f"))
 			}
 		}
@@ -263,4 +263,13 @@ func upper(s string) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// rankP prints a rank test's p-value, marked when it comes from the normal approximation.
+func rankP(p float64, exact bool) string {
+	s := eval.FormatNum(p, "%.3g")
+	if !exact && s != "n/a" {
+		s += " (approx.)"
+	}
+	return s
 }
