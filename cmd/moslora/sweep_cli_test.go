@@ -72,17 +72,20 @@ func (k *killingRunner) Run(ctx context.Context, c sweep.Cell, in sweep.Inputs, 
 	if err := cmd.Start(); err != nil {
 		return err
 	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
 	for {
+		select {
+		case <-done:
+			return fmt.Errorf("the cell ended before it could be killed")
+		case <-time.After(2 * time.Millisecond):
+		}
 		if sweep.Checkpoints(dir) > 0 {
 			cmd.Process.Kill()
-			cmd.Wait()
+			<-done
 			k.killed = true
 			return fmt.Errorf("killed")
 		}
-		if cmd.ProcessState != nil {
-			return fmt.Errorf("the cell ended before it could be killed")
-		}
-		time.Sleep(2 * time.Millisecond)
 	}
 }
 
