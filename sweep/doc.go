@@ -17,7 +17,8 @@
 //     from its newest checkpoint (or from scratch) to the same result as an uninterrupted run.
 //   - DIR/runs/<cell>/cell.json records what determines the cell's result (model, data, eval file,
 //     method, seed, every train flag). A folder whose cell.json differs from the cell asked for,
-//     or a folder without one, is never touched: the sweep stops with an error naming it.
+//     or a folder without one, is never touched: the sweep stops with an error naming it, before
+//     it writes anything or runs any cell.
 //   - A failing cell does not stop the others; the sweep reports every failure with its log file.
 //   - On cancellation (Ctrl-C) every running cell is asked to stop (SIGINT, on which train saves
 //     a checkpoint) and waited for.

@@ -101,6 +101,22 @@ func Run(ctx context.Context, g *Grid, in Inputs, r Runner, opt Options) (*Outco
 		prog = io.Discard
 	}
 	cells := g.Cells()
+	out := &Outcome{Failed: map[string]string{}}
+	var todo, fresh []Cell
+	for _, c := range cells { // check every cell before writing anything
+		done, exists, err := check(filepath.Join(opt.Out, RunsDir, c.Name), record{c, in})
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case done:
+			out.Skipped = append(out.Skipped, c.Name)
+		case exists:
+			todo = append(todo, c)
+		default:
+			todo, fresh = append(todo, c), append(fresh, c)
+		}
+	}
 	if err := os.MkdirAll(opt.Out, 0o755); err != nil {
 		return nil, fmt.Errorf("sweep: %w", err)
 	}
@@ -108,18 +124,9 @@ func Run(ctx context.Context, g *Grid, in Inputs, r Runner, opt Options) (*Outco
 	if err := atomicfile.WriteFile(filepath.Join(opt.Out, SweepFile), append(js, '\n'), 0o644); err != nil {
 		return nil, fmt.Errorf("sweep: writing %s: %w", filepath.Join(opt.Out, SweepFile), err)
 	}
-	out := &Outcome{Failed: map[string]string{}}
-	var todo []Cell
-	for _, c := range cells {
-		dir := filepath.Join(opt.Out, RunsDir, c.Name)
-		done, err := prepare(dir, record{c, in})
-		if err != nil {
+	for _, c := range fresh {
+		if err := create(filepath.Join(opt.Out, RunsDir, c.Name), record{c, in}); err != nil {
 			return nil, err
-		}
-		if done {
-			out.Skipped = append(out.Skipped, c.Name)
-		} else {
-			todo = append(todo, c)
 		}
 	}
 	fmt.Fprintf(prog, "sweep: %d cells (%d finished, %d to run), %d at a time with %d threads each\n",
@@ -232,37 +239,43 @@ feed:
 	return out, nil
 }
 
-// prepare makes the cell's folder and cell.json, or checks an existing one against the cell; it
-// reports whether the cell already finished.
-func prepare(dir string, want record) (done bool, err error) {
+// check compares an existing cell folder's cell.json with the cell asked for; it reports whether
+// the cell finished and whether its folder exists, and refuses a folder made for another run or
+// holding files but no cell.json.
+func check(dir string, want record) (done, exists bool, err error) {
 	p := filepath.Join(dir, CellFile)
 	b, err := os.ReadFile(p)
 	switch {
 	case os.IsNotExist(err):
 		if entries, _ := os.ReadDir(dir); len(entries) > 0 {
-			return false, fmt.Errorf("sweep: %s holds files but no %s: not a cell of a sweep; move it away or use another --out", dir, CellFile)
+			return false, false, fmt.Errorf("sweep: %s holds files but no %s: not a cell of a sweep; move it away or use another --out", dir, CellFile)
 		}
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return false, fmt.Errorf("sweep: %w", err)
-		}
-		js, _ := json.MarshalIndent(want, "", "  ")
-		if err := atomicfile.WriteFile(p, append(js, '\n'), 0o644); err != nil {
-			return false, fmt.Errorf("sweep: writing %s: %w", p, err)
-		}
-		return false, nil
+		return false, false, nil
 	case err != nil:
-		return false, fmt.Errorf("sweep: %w", err)
+		return false, false, fmt.Errorf("sweep: %w", err)
 	}
 	var have record
 	if err := json.Unmarshal(b, &have); err != nil {
-		return false, fmt.Errorf("sweep: %s: %v", p, err)
+		return false, false, fmt.Errorf("sweep: %s: %v", p, err)
 	}
 	if !reflect.DeepEqual(have, want) {
-		return false, fmt.Errorf("sweep: %s was made for a different run (%s); this sweep asks for (%s): use another --out, or delete that cell's folder to rerun it",
+		return false, false, fmt.Errorf("sweep: %s was made for a different run (%s); this sweep asks for (%s): use another --out, or delete that cell's folder to rerun it",
 			dir, describe(have), describe(want))
 	}
 	_, err = os.Stat(filepath.Join(dir, "eval.json"))
-	return err == nil, nil
+	return err == nil, true, nil
+}
+
+// create makes a cell's folder and its cell.json.
+func create(dir string, want record) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("sweep: %w", err)
+	}
+	js, _ := json.MarshalIndent(want, "", "  ")
+	if err := atomicfile.WriteFile(filepath.Join(dir, CellFile), append(js, '\n'), 0o644); err != nil {
+		return fmt.Errorf("sweep: writing %s: %w", filepath.Join(dir, CellFile), err)
+	}
+	return nil
 }
 
 // describe prints what distinguishes a cell record.

@@ -154,6 +154,17 @@ func TestChangedSettingsAreRefused(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "lora-seed0") || !strings.Contains(err.Error(), "--steps 3") || !strings.Contains(err.Error(), "--steps 4") || f.calls.Load() != 0 {
 		t.Errorf("changed --steps: %v (%d calls); want a refusal naming the cell and both values", err, f.calls.Load())
 	}
+	// Nothing was written: a grid with a refused cell and a new one creates no folder for the new one.
+	g.Seeds = append(g.Seeds, 9)
+	if _, err := Run(context.Background(), g, in, f, Options{Out: out}); err == nil {
+		t.Error("changed --steps with a new seed: no refusal")
+	}
+	if _, err := os.Stat(filepath.Join(out, RunsDir, "lora-seed9")); err == nil {
+		t.Error("a refused sweep created the folder of a new cell")
+	}
+	if rec, err := ReadRecord(out); err != nil || rec.Grid.Fixed[0].Value != "3" {
+		t.Errorf("a refused sweep rewrote sweep.json: %+v, %v", rec, err)
+	}
 	// A folder that is not a cell is never touched.
 	stray := filepath.Join(out, RunsDir, "lora-seed5")
 	os.MkdirAll(stray, 0o755)
