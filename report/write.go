@@ -56,13 +56,13 @@ func Write(s *Sweep, opt Options) error {
 		"defaults compute it, d_z) use the seeds both groups ran; Welch's t, Mann–Whitney and Cohen's d treat the "+
 		"groups as independent samples.\n\n", ref)
 
-	w("## Runs\n\n| group | method | seeds | runs |\n|---|---|---|---:|\n")
+	w("## Runs\n\n| group | method | seeds | runs | trainable parameters |\n|---|---|---|---:|---:|\n")
 	for _, g := range s.Groups {
 		var seeds []string
 		for _, r := range g.Runs {
 			seeds = append(seeds, fmt.Sprint(r.Cell.Seed))
 		}
-		w("| %s | %s | %s | %d |\n", g.Name, g.Method, strings.Join(seeds, ", "), len(g.Runs))
+		w("| %s | %s | %s | %d | %d |\n", g.Name, g.Method, strings.Join(seeds, ", "), len(g.Runs), g.Runs[0].Info.Trainable)
 	}
 	if len(s.Unfinished) > 0 {
 		w("\nUnfinished cells (no eval.json, left out): %s.\n", strings.Join(s.Unfinished, ", "))
@@ -91,6 +91,20 @@ func Write(s *Sweep, opt Options) error {
 					eval.FormatNum(t.PairedDiff, sf), eval.FormatNum(t.PairedP, "%.3g"), rankP(t.WilcoxonP, t.ExactWilcoxon),
 					eval.FormatNum(t.PairedD, "%.2f"), eval.FormatNum(t.WelchP, "%.3g"), rankP(t.MannWhitneyP, t.ExactRankTest),
 					eval.FormatNum(t.CohenD, "%.2f"))
+			}
+		}
+		if tasks := taskNames(s); len(tasks) > 0 {
+			w("\nPer task, mean ± std over runs:\n\n| group | %s |\n|---|%s\n", strings.Join(tasks, " | "), strings.Repeat("---:|", len(tasks)))
+			for _, g := range c.Groups {
+				w("| %s |", g.Name)
+				for _, t := range tasks {
+					if ts, ok := g.Tasks[t]; ok {
+						w(" "+f+" ± %s |", ts.Mean, ptr(ts.Std, f))
+					} else {
+						w(" - |")
+					}
+				}
+				w("\n")
 			}
 		}
 		w("\n")

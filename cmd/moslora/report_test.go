@@ -180,6 +180,12 @@ func computedNumbers(t *testing.T, dir string) []float64 {
 			if g.Std != nil {
 				out = append(out, *g.Std)
 			}
+			for _, ts := range g.Tasks {
+				out = append(out, ts.Mean)
+				if ts.Std != nil {
+					out = append(out, *ts.Std)
+				}
+			}
 		}
 		for _, ts := range c.Tests {
 			out = append(out, ts.Diff, float64(ts.Paired), ts.PairedDiff, ts.PairedP, ts.WilcoxonP, ts.PairedD, ts.WelchP, ts.MannWhitneyP, ts.CohenD)
