@@ -70,24 +70,25 @@ func (f *Files) Validate() error {
 	return nil
 }
 
-// CheckFlags checks what only the command line can tell: flags given that the chosen method
-// ignores, and values that mean "default" in Files but nothing on the command line (--keep 0).
-// given reports whether a flag was set by the user.
-func CheckFlags(c Config, f Files, given func(flag string) bool) error {
-	if given("subspaces") && c.Method != MethodGlobal && c.Method != MethodGated {
-		return fmt.Errorf("train: --subspaces %d: only --method global and gated split the rank into subspaces; %s ignores it", c.Subspaces, c.Method)
-	}
+// CheckFlags checks what only the command line can tell: values that mean "default" in Files but
+// nothing on the command line (--keep 0, an error), and flags given that the chosen method ignores
+// (a warning each, so that one set of flags can serve every method of a sweep). given reports
+// whether a flag was set by the user.
+func CheckFlags(c Config, f Files, given func(flag string) bool) (warnings []string, err error) {
 	if given("keep") && f.Keep < 1 {
-		return fmt.Errorf("train: --keep %d: expected a number ≥ 1 (the newest checkpoint is always kept)", f.Keep)
+		return nil, fmt.Errorf("train: --keep %d: expected a number ≥ 1 (the newest checkpoint is always kept)", f.Keep)
+	}
+	if given("subspaces") && c.Method != MethodGlobal && c.Method != MethodGated {
+		warnings = append(warnings, fmt.Sprintf("warning: --subspaces %d is ignored: only --method global and gated split the rank into subspaces, not %s", c.Subspaces, c.Method))
 	}
 	if c.Method == MethodFull {
-		for _, fl := range []string{"rank", "alpha", "targets"} {
+		for _, fl := range []string{"rank", "alpha", "targets", "mixer-init"} {
 			if given(fl) {
-				return fmt.Errorf("train: --%s: --method full trains every weight and has no adapter to shape", fl)
+				warnings = append(warnings, fmt.Sprintf("warning: --%s is ignored: --method full trains every weight and has no adapter to shape", fl))
 			}
 		}
 	}
-	return nil
+	return warnings, nil
 }
 
 // Validate checks the demo's row counts.

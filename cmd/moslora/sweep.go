@@ -218,7 +218,7 @@ func addSweepTrainFlags(fs *pflag.FlagSet) (*pflag.FlagSet, error) {
 		return nil, fmt.Errorf("sweep: no train command") // a programmer error
 	}
 	train.Flags().VisitAll(func(f *pflag.Flag) {
-		if sweepOwn[f.Name] || fs.Lookup(f.Name) != nil {
+		if sweepOwn[f.Name] || fs.Lookup(f.Name) != nil || f.Name == "help" { // cobra adds train's own help flag once train has run
 			return
 		}
 		usage := f.Usage + " (train's flag; a comma list sweeps its values)"

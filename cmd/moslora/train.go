@@ -45,8 +45,12 @@ and --eval default name its task set, e.g.
 			if f.ModelDir == "" || f.Data == "" || f.Out == "" {
 				return fmt.Errorf("train: --model, --data and --out are required")
 			}
-			if err := train.CheckFlags(cfg, f, cmd.Flags().Changed); err != nil {
+			warnings, err := train.CheckFlags(cfg, f, cmd.Flags().Changed)
+			if err != nil {
 				return err
+			}
+			for _, w := range warnings {
+				fmt.Fprintln(os.Stderr, w)
 			}
 			f.CommandLine, f.BaseModelName = os.Args, f.ModelDir
 			cleanup, err := defaults.Use(&f.ModelDir, &f.Data, &f.Eval)
