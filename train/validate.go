@@ -37,9 +37,6 @@ func (c *Config) validateRanges() error {
 	default:
 		return fmt.Errorf("train: --mixer-init %q: expected kaiming, orthogonal or identity", c.MixerInit)
 	}
-	if c.MixerInit != "" && c.Method != MethodMoSLoRA {
-		return fmt.Errorf("train: --mixer-init %s: only --method moslora has a dense mixer to initialise, not %s", c.MixerInit, c.Method)
-	}
 	return nil
 }
 
@@ -81,8 +78,11 @@ func CheckFlags(c Config, f Files, given func(flag string) bool) (warnings []str
 	if given("subspaces") && c.Method != MethodGlobal && c.Method != MethodGated {
 		warnings = append(warnings, fmt.Sprintf("warning: --subspaces %d is ignored: only --method global and gated split the rank into subspaces, not %s", c.Subspaces, c.Method))
 	}
+	if given("mixer-init") && c.Method != MethodMoSLoRA {
+		warnings = append(warnings, fmt.Sprintf("warning: --mixer-init %s is ignored: only --method moslora has a dense mixer to initialise, not %s", c.MixerInit, c.Method))
+	}
 	if c.Method == MethodFull {
-		for _, fl := range []string{"rank", "alpha", "targets", "mixer-init"} {
+		for _, fl := range []string{"rank", "alpha", "targets"} {
 			if given(fl) {
 				warnings = append(warnings, fmt.Sprintf("warning: --%s is ignored: --method full trains every weight and has no adapter to shape", fl))
 			}

@@ -58,7 +58,7 @@ func TestSettingsOutOfRangeNameTheirFlag(t *testing.T) {
 		"--alpha NaN":    func(c *Config) { c.Alpha = math.NaN() },
 		"--clip":         func(c *Config) { c.Clip = -0.5 },
 		"--weight-decay": func(c *Config) { c.WeightDecay = math.Inf(1) },
-		"--mixer-init":   func(c *Config) { c.Method, c.MixerInit = MethodLoRA, "identity" },
+		"--mixer-init":   func(c *Config) { c.MixerInit = "zeros" },
 	} {
 		c := DefaultConfig()
 		set(&c)
@@ -80,6 +80,10 @@ func TestSettingsOutOfRangeNameTheirFlag(t *testing.T) {
 	c.Method = MethodLoRA
 	if w, err := CheckFlags(c, Files{}, given("subspaces")); err != nil || len(w) != 1 || !strings.Contains(w[0], "--subspaces 1 is ignored") {
 		t.Errorf("--subspaces with lora: warnings %q, %v", w, err)
+	}
+	c.MixerInit = "orthogonal"
+	if w, _ := CheckFlags(c, Files{}, given("mixer-init")); len(w) != 1 || !strings.Contains(w[0], "--mixer-init orthogonal is ignored") {
+		t.Errorf("--mixer-init with lora: warnings %q", w)
 	}
 	if w, err := CheckFlags(c, Files{}, given("rank", "alpha")); err != nil || len(w) != 0 {
 		t.Errorf("--rank and --alpha with lora: warnings %q, %v", w, err)

@@ -44,7 +44,6 @@ func TestBadInputsAreRefusedUpFrontNamingTheProblem(t *testing.T) {
 		{train("--save-every", "-1"), []string{"--save-every -1"}},
 		{train("--eval-limit", "-1"), []string{"--eval-limit -1"}},
 		{train("--keep", "0"), []string{"--keep 0", "≥ 1"}},
-		{train("--method", "lora", "--mixer-init", "orthogonal"), []string{"--mixer-init orthogonal", "moslora"}},
 		{train("--mixer-init", "zeros"), []string{`--mixer-init "zeros"`, "kaiming, orthogonal or identity"}},
 		{train("--targets", "attn"), []string{`"attn" matches no linear layer`, "q_proj", "all-linear"}},
 		{[]string{"train", "--model", modelFile, "--data", p.Train, "--out", out}, []string{"is a file", "local Hugging Face model folder"}},
