@@ -82,43 +82,6 @@ func stringsField(name string, v json.RawMessage) (*[]string, error) {
 	return &out, nil
 }
 
-// messagesField decodes "messages": a list of {"role": string, "content": string} objects.
-func messagesField(v json.RawMessage) (*[]Message, error) {
-	if isNullJSON(v) {
-		return nil, nil
-	}
-	var items []json.RawMessage
-	if jsonKind(v) != "a list" || json.Unmarshal(v, &items) != nil {
-		return nil, fmt.Errorf(`"messages" must be a list of {"role": ..., "content": ...} objects, got %s`, jsonKind(v))
-	}
-	out := make([]Message, len(items))
-	for i, it := range items {
-		var obj map[string]json.RawMessage
-		if jsonKind(it) != "an object" || json.Unmarshal(it, &obj) != nil {
-			return nil, fmt.Errorf(`messages[%d] must be an object {"role": ..., "content": ...}, got %s`, i, jsonKind(it))
-		}
-		for _, k := range sortedKeys(obj) {
-			var dst *string
-			switch k {
-			case "role":
-				dst = &out[i].Role
-			case "content":
-				dst = &out[i].Content
-			default:
-				return nil, fmt.Errorf(`messages[%d]: unknown field %q (a message has "role" and "content")`, i, k)
-			}
-			s, err := stringField(k, obj[k])
-			if err != nil {
-				return nil, fmt.Errorf("messages[%d]: %w", i, err)
-			}
-			if s != nil {
-				*dst = *s
-			}
-		}
-	}
-	return &out, nil
-}
-
 func sortedKeys(m map[string]json.RawMessage) []string {
 	ks := make([]string, 0, len(m))
 	for k := range m {
@@ -182,7 +145,7 @@ func decodeRow(b []byte) (rawRow, error) {
 		case "answers":
 			raw.Answers, err = stringsField(k, v)
 		case "messages":
-			raw.Messages, err = messagesField(v)
+			// conversational rows never get here: parseChat (chat.go) parses every row with "messages"
 		}
 		if err != nil {
 			return raw, err
