@@ -2,8 +2,6 @@ package export
 
 import (
 	"encoding/binary"
-	"encoding/json"
-	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -12,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/moslora/moslora/internal/shared"
+	"github.com/moslora/moslora/internal/tinymodel"
 	"github.com/moslora/moslora/model"
 	"github.com/moslora/moslora/safetensors"
 )
@@ -162,78 +161,6 @@ func checkValues(t *testing.T, name string, got, want []float32, ty GGMLType) {
 	}
 }
 
-// tinyFixture copies fixtures/hf/<family>/model into a temp folder with a synthetic byte-level
-// BPE tokenizer of the model's vocab size (the fixtures carry none): the 256 byte symbols, then
-// merges "Ġ" + symbol. pre is the pre-tokenizer JSON.
-func tinyFixture(t *testing.T, family, pre string) string {
-	t.Helper()
-	src := shared.Path(t, "fixtures", "hf", family, "model")
-	dir := t.TempDir()
-	for _, n := range []string{"config.json", "model.safetensors"} {
-		b, err := os.ReadFile(filepath.Join(src, n))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, n), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cfg, err := model.LoadConfig(filepath.Join(dir, "config.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var syms []string
-	for b := 0; b < 256; b++ {
-		syms = append(syms, byteLevelSymbol(byte(b)))
-	}
-	vocab := map[string]int{}
-	for i, s := range syms {
-		vocab[s] = i
-	}
-	var merges [][2]string
-	for i := 0; len(vocab) < cfg.VocabSize; i++ {
-		m := [2]string{"Ġ", syms[33+i]}
-		vocab[m[0]+m[1]] = len(vocab)
-		merges = append(merges, m)
-	}
-	tj := fmt.Sprintf(`{"version": "1.0", "added_tokens": [], "normalizer": null, "pre_tokenizer": %s,
-		"post_processor": null, "decoder": {"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true},
-		"model": {"type": "BPE", "byte_fallback": false, "vocab": %s, "merges": %s}}`, pre, mustJSON(t, vocab), mustJSON(t, merges))
-	if err := os.WriteFile(filepath.Join(dir, "tokenizer.json"), []byte(tj), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
-func mustJSON(t *testing.T, v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
-// byteLevelSymbol is GPT-2's bytes_to_unicode: printable bytes map to themselves, the others to
-// 256 + their rank among the unprintable ones.
-func byteLevelSymbol(b byte) string {
-	if (b >= '!' && b <= '~') || (b >= 0xa1 && b <= 0xac) || b >= 0xae {
-		return string(rune(b))
-	}
-	n := 0
-	for c := 0; c < int(b); c++ {
-		cb := byte(c)
-		if !((cb >= '!' && cb <= '~') || (cb >= 0xa1 && cb <= 0xac) || cb >= 0xae) {
-			n++
-		}
-	}
-	return string(rune(256 + n))
-}
-
-const (
-	preGPT2  = `{"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true}`
-	preQwen2 = `{"type": "Sequence", "pretokenizers": [{"type": "Split", "pattern": {"Regex": "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"}, "behavior": "Isolated", "invert": false}, {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": false, "use_regex": false}]}`
-)
-
 // TestGGUFModelOfEachFamily: the GPT-2 and Qwen2 fixtures get their architecture's keys and
 // tensor layout: GPT-2's Conv1D weights transposed to (out, in), position embedding and biases
 // F32; Qwen2's q/k rows not permuted and its q/k/v biases written.
@@ -242,12 +169,12 @@ func TestGGUFModelOfEachFamily(t *testing.T) {
 		family, pre, arch, preName string
 		keys                       map[string]any
 	}{
-		{"gpt2", preGPT2, "gpt2", "gpt-2", map[string]any{"gpt2.context_length": uint32(128), "gpt2.feed_forward_length": uint32(256),
+		{"gpt2", tinymodel.PreGPT2, "gpt2", "gpt-2", map[string]any{"gpt2.context_length": uint32(128), "gpt2.feed_forward_length": uint32(256),
 			"gpt2.attention.layer_norm_epsilon": float32(1e-5), "gpt2.embedding_length": uint32(64)}},
-		{"qwen2", preQwen2, "qwen2", "qwen2", nil},
+		{"qwen2", tinymodel.PreQwen2, "qwen2", "qwen2", nil},
 	} {
 		t.Run(c.family, func(t *testing.T) {
-			dir := tinyFixture(t, c.family, c.pre)
+			dir := tinymodel.Folder(t, c.family, c.pre)
 			out := filepath.Join(t.TempDir(), "m.gguf")
 			if _, err := GGUFModel(out, dir, OutF16, false, nil); err != nil {
 				t.Fatal(err)
@@ -305,7 +232,7 @@ func TestGGUFModelOfEachFamily(t *testing.T) {
 // SentencePiece-style tokenizer, an unknown pre-tokenizer regex, a vocabulary larger than the
 // model's and an existing output each fail with a message naming the problem, and leave no file behind.
 func TestGGUFModelRefusesWhatLlamaCppCannotRunAndWritesNothing(t *testing.T) {
-	base := tinyFixture(t, "llama", preQwen2)
+	base := tinymodel.Folder(t, "llama", tinymodel.PreQwen2)
 	edit := func(name string, f func(string) string) string {
 		dir := t.TempDir()
 		for _, n := range []string{"config.json", "model.safetensors", "tokenizer.json"} {

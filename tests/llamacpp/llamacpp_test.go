@@ -214,7 +214,7 @@ func (s *setup) check(t *testing.T, what string, m *model.Model, j job, r result
 				tokens += k
 				continue
 			}
-			t.Errorf("%s: prompt %d %q: llama.cpp %v, moslora generate %v (first difference at step %d, our logit gap %.3g)", what, i, prompts[i], got, want, k, gap)
+			t.Errorf("%s: prompt %d %v: llama.cpp %v, moslora generate %v (first difference at step %d, our logit gap %.3g)", what, i, p, got, want, k, gap)
 			continue
 		}
 		tokens += len(got)
