@@ -89,6 +89,9 @@ func GGUFModel(out, dir string, t GGUFOutType, force bool, progress func(done, t
 		_, err := GGUFArchitecture(cfg.Architecture)
 		return nil, err
 	}
+	if err := llamaCppRuns(cfg); err != nil {
+		return nil, fmt.Errorf("export: %s: %w", filepath.Join(dir, "config.json"), err)
+	}
 	vocab, err := readGGUFVocab(dir, cfg)
 	if err != nil {
 		return nil, err
@@ -129,6 +132,26 @@ func GGUFModel(out, dir string, t GGUFOutType, force bool, progress func(done, t
 		return nil, err
 	}
 	return info, nil
+}
+
+// llamaCppRuns refuses the settings we load but llama.cpp's graph for the architecture does not
+// compute (its output would silently differ): GPT-2's exact-erf GELU (llama.cpp uses the tanh
+// form) and its attention-scaling variants. Sliding windows are not refused: llama.cpp's llama
+// and qwen2 graphs attend to the whole context, which equals the windowed model while the
+// context is shorter than the window (the converter writes no window either).
+func llamaCppRuns(cfg *model.Config) error {
+	if cfg.Family != model.FamilyGPT2 {
+		return nil
+	}
+	switch {
+	case cfg.Act != "gelu_new":
+		return fmt.Errorf(`"activation_function" is %q; llama.cpp's gpt2 graph computes the tanh GELU ("gelu_new") only`, cfg.ActivationFunction)
+	case cfg.ScaleAttnWeights != nil && !*cfg.ScaleAttnWeights:
+		return fmt.Errorf(`"scale_attn_weights" is false; llama.cpp's gpt2 graph always scales attention by 1/√d`)
+	case cfg.ScaleAttnByInverseLayerIdx:
+		return fmt.Errorf(`"scale_attn_by_inverse_layer_idx" is true; llama.cpp's gpt2 graph has no per-layer attention scaling`)
+	}
+	return nil
 }
 
 // ggufHyperparameters writes the architecture keys: TextModel.set_gguf_parameters, plus

@@ -230,7 +230,7 @@ func TestGGUFModelOfEachFamily(t *testing.T) {
 
 // TestGGUFModelRefusesWhatLlamaCppCannotRunAndWritesNothing: an unknown architecture, a
 // SentencePiece-style tokenizer, an unknown pre-tokenizer regex, a vocabulary larger than the
-// model's and an existing output each fail with a message naming the problem, and leave no file behind.
+// model's, a checkpoint tensor the config does not explain and an existing output each fail with a message naming the problem, and leave no file behind.
 func TestGGUFModelRefusesWhatLlamaCppCannotRunAndWritesNothing(t *testing.T) {
 	base := tinymodel.Folder(t, "llama", tinymodel.PreQwen2)
 	edit := func(name string, f func(string) string) string {
@@ -256,6 +256,7 @@ func TestGGUFModelRefusesWhatLlamaCppCannotRunAndWritesNothing(t *testing.T) {
 		}), "SentencePiece"},
 		{"regex", edit("tokenizer.json", func(s string) string { return strings.Replace(s, `\\p{N}|`, `\\p{N}{1,2}|`, 1) }), "regex"},
 		{"vocab size", edit("config.json", func(s string) string { return strings.Replace(s, `"vocab_size": 384`, `"vocab_size": 300`, 1) }), "vocab_size"},
+		{"stray tensor", edit("config.json", func(s string) string { return strings.Replace(s, `"num_hidden_layers": 2`, `"num_hidden_layers": 1`, 1) }), "model.layers.1."},
 	}
 	for _, c := range cases {
 		out := filepath.Join(t.TempDir(), "m.gguf")
@@ -267,6 +268,18 @@ func TestGGUFModelRefusesWhatLlamaCppCannotRunAndWritesNothing(t *testing.T) {
 			t.Errorf("%s: a failed export left %v", c.what, es)
 		}
 	}
+	// A GPT-2 setting llama.cpp's graph does not compute.
+	g := tinymodel.Folder(t, "gpt2", tinymodel.PreGPT2)
+	b, _ := os.ReadFile(filepath.Join(g, "config.json"))
+	os.WriteFile(filepath.Join(g, "config.json"), []byte(strings.Replace(string(b), `"gelu_new"`, `"gelu"`, 1)), 0o644)
+	gout := filepath.Join(t.TempDir(), "g.gguf")
+	if _, err := GGUFModel(gout, g, OutF32, false, nil); err == nil || !strings.Contains(err.Error(), "activation_function") {
+		t.Errorf("exact GELU: %v, want an error naming activation_function", err)
+	}
+	if es := entries(t, filepath.Dir(gout)); len(es) != 0 {
+		t.Errorf("exact GELU: a failed export left %v", es)
+	}
+
 	outDir := t.TempDir()
 	out := filepath.Join(outDir, "m.gguf")
 	os.WriteFile(out, []byte("mine"), 0o644)

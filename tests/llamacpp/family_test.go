@@ -9,14 +9,15 @@ import (
 	"github.com/moslora/moslora/model"
 )
 
-// TestLlamaCppRunsEveryFamily: the tiny Llama (q/k permutation), Qwen2 (q/k/v biases, no
+// TestLlamaCppRunsEveryFamily: the tiny Llama (q/k permutation), Llama 3 (llama3 rope scaling
+// as rope_freqs; its original context of 16 positions puts the prompts in the scaled range), Qwen2 (q/k/v biases, no
 // permutation) and GPT-2 (Conv1D transposes, learned positions, LayerNorm biases) fixtures,
 // exported as f32 GGUF models, give in llama.cpp the greedy ids and logits we compute, from raw
 // token ids (their tokenizers are synthetic).
 func TestLlamaCppRunsEveryFamily(t *testing.T) {
 	llamaCpp(t)
 	families := []struct{ family, pre string }{
-		{"llama", tinymodel.PreQwen2}, {"qwen2", tinymodel.PreQwen2}, {"gpt2", tinymodel.PreGPT2},
+		{"llama", tinymodel.PreQwen2}, {"llama3", tinymodel.PreQwen2}, {"qwen2", tinymodel.PreQwen2}, {"gpt2", tinymodel.PreGPT2},
 	}
 	s := &setup{dir: t.TempDir()}
 	var jobs []job
