@@ -256,7 +256,9 @@ func TestGGUFModelRefusesWhatLlamaCppCannotRunAndWritesNothing(t *testing.T) {
 		}), "SentencePiece"},
 		{"regex", edit("tokenizer.json", func(s string) string { return strings.Replace(s, `\\p{N}|`, `\\p{N}{1,2}|`, 1) }), "regex"},
 		{"vocab size", edit("config.json", func(s string) string { return strings.Replace(s, `"vocab_size": 384`, `"vocab_size": 300`, 1) }), "vocab_size"},
-		{"stray tensor", edit("config.json", func(s string) string { return strings.Replace(s, `"num_hidden_layers": 2`, `"num_hidden_layers": 1`, 1) }), "model.layers.1."},
+		{"stray tensor", edit("config.json", func(s string) string {
+			return strings.Replace(s, `"num_hidden_layers": 2`, `"num_hidden_layers": 1`, 1)
+		}), "model.layers.1."},
 	}
 	for _, c := range cases {
 		out := filepath.Join(t.TempDir(), "m.gguf")
