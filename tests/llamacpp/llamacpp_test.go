@@ -243,20 +243,22 @@ func (s *setup) check(t *testing.T, what string, m *model.Model, j job, r result
 }
 
 // TestLlamaCppGreedyEqualsGenerate exports base-19m (f32, q8_0), a LoRA and a MoSLoRA adapter
-// (GGUF adapters on the f32 model) and both merged models (f32), runs them all in one llama.cpp
-// process, and compares every greedy continuation with ours.
+// (GGUF adapters on the f32 model; MoSLoRA also at scale 0.5 as llama.cpp's --lora-scaled applies it)
+// and both merged models (f32), runs them all in one llama.cpp process, and compares every greedy
+// continuation with ours.
 func TestLlamaCppGreedyEqualsGenerate(t *testing.T) {
 	s := newSetup(t)
 	f32 := s.exportModel(t, s.base, export.OutF32)
 	type tcase struct {
-		what string
-		m    *model.Model
-		j    job
+		what  string
+		m     *model.Model
+		j     job
+		scale float32 // adapter cases: llama.cpp's --lora-scaled factor, applied to ours too
 	}
 	cases := []tcase{
-		{"base f32", s.m, s.genJob(t, job{Model: f32}, true)},
-		{"base f32 f16-kv", s.m, s.genJob(t, job{Model: f32}, false)},
-		{"base q8_0", s.m, s.genJob(t, job{Model: s.exportModel(t, s.base, export.OutQ8_0)}, false)},
+		{"base f32", s.m, s.genJob(t, job{Model: f32}, true), 0},
+		{"base f32 f16-kv", s.m, s.genJob(t, job{Model: f32}, false), 0},
+		{"base q8_0", s.m, s.genJob(t, job{Model: s.exportModel(t, s.base, export.OutQ8_0)}, false), 0},
 	}
 	adapters := map[string]*adapter.Adapter{}
 	for _, c := range []struct{ name, mixer string }{{"lora", adapter.MixerIdentity}, {"moslora", adapter.MixerDense}} {
@@ -274,10 +276,13 @@ func TestLlamaCppGreedyEqualsGenerate(t *testing.T) {
 			t.Fatal(err)
 		}
 		a.Detach()
-		adapters[c.name+" adapter"] = a
+		adapters[c.name+" adapter"], adapters[c.name+" adapter scaled 0.5"] = a, a
 		cases = append(cases,
-			tcase{c.name + " adapter", s.m, s.genJob(t, job{Model: f32, Loras: []lora{{gg, 1}}}, true)},
-			tcase{c.name + " merged", mm, s.genJob(t, job{Model: s.exportModel(t, merged, export.OutF32)}, true)})
+			tcase{c.name + " adapter", s.m, s.genJob(t, job{Model: f32, Loras: []lora{{gg, 1}}}, true), 1},
+			tcase{c.name + " merged", mm, s.genJob(t, job{Model: s.exportModel(t, merged, export.OutF32)}, true), 0})
+		if c.mixer == adapter.MixerDense {
+			cases = append(cases, tcase{c.name + " adapter scaled 0.5", s.m, s.genJob(t, job{Model: f32, Loras: []lora{{gg, 0.5}}}, true), 0.5})
+		}
 	}
 	jobs := make([]job, len(cases))
 	for i, c := range cases {
@@ -296,6 +301,14 @@ func TestLlamaCppGreedyEqualsGenerate(t *testing.T) {
 					t.Fatal(err)
 				}
 				defer a.Detach()
+				for _, l := range a.Linears {
+					l.Scale *= c.scale
+				}
+				defer func() {
+					for _, l := range a.Linears {
+						l.Scale /= c.scale
+					}
+				}()
 				// The adapter must matter, or the comparison proves nothing about it.
 				changed := 0
 				for k, p := range s.prompts {
