@@ -47,7 +47,7 @@ type LlamaCppRow struct {
 // writes a table (or JSON lines) of the medians to out.
 func RunLlamaCpp(ctx context.Context, o LlamaCppOptions, out, log io.Writer) error {
 	if _, err := os.Stat(filepath.Join(o.Dir, "node_modules", "node-llama-cpp", "package.json")); err != nil {
-		return fmt.Errorf("bench: --compare llamacpp needs node-llama-cpp installed in %s (npm ci --prefix %s)", o.Dir, o.Dir)
+		return fmt.Errorf("bench: --compare llamacpp needs node-llama-cpp installed in %s (%s/install.sh)", o.Dir, o.Dir)
 	}
 	if o.Threads < 1 || o.Prompt < 1 || o.Decode < 1 || o.Rounds < 1 {
 		return fmt.Errorf("bench: --threads, --prompt-tokens, --decode-tokens and --rounds must be ≥ 1")

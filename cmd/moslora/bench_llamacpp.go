@@ -25,7 +25,7 @@ func (f *llamaCppFlags) register(cmd *cobra.Command) {
 		def = filepath.Join(root, "tests", "llamacpp")
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.o.Dir, "llamacpp-dir", def, "--compare llamacpp: folder with run.mjs and node-llama-cpp installed (npm ci --prefix DIR)")
+	fl.StringVar(&f.o.Dir, "llamacpp-dir", def, "--compare llamacpp: folder with run.mjs and node-llama-cpp installed (DIR/install.sh)")
 	fl.StringVar(&f.outtypes, "llamacpp-outtypes", "f32,q8_0", "--compare llamacpp: GGUF types to run in llama.cpp")
 	fl.IntVar(&f.o.Threads, "threads", runtime.GOMAXPROCS(0), "--compare llamacpp: threads of both engines")
 	fl.IntVar(&f.o.Prompt, "prompt-tokens", 128, "--compare llamacpp: prompt length")
@@ -36,7 +36,7 @@ func (f *llamaCppFlags) register(cmd *cobra.Command) {
 func (f *llamaCppFlags) run(cmd *cobra.Command, modelDir string, asJSON bool) error {
 	node, err := exec.LookPath("node")
 	if err != nil {
-		return fmt.Errorf("bench --compare llamacpp needs Node (node on PATH) and node-llama-cpp (npm ci --prefix tests/llamacpp)")
+		return fmt.Errorf("bench --compare llamacpp needs Node (node on PATH) and node-llama-cpp (tests/llamacpp/install.sh)")
 	}
 	f.o.Node, f.o.ModelDir, f.o.JSON = node, modelDir, asJSON
 	for _, s := range strings.Split(f.outtypes, ",") {

@@ -2,7 +2,7 @@
 // prebuilt CPU build that the npm package node-llama-cpp ships, pinned in package.json and driven
 // by run.mjs. Install it once with
 //
-//	npm ci --prefix tests/llamacpp
+//	tests/llamacpp/install.sh
 //
 // (.ci/run does this); without Node or the installed package the test skips with a message.
 //

@@ -56,10 +56,10 @@ func llamaCpp(t *testing.T) (node, script string) {
 	t.Helper()
 	node, err := exec.LookPath("node")
 	if err != nil {
-		t.Skip("node not found on PATH: the llama.cpp integration test needs Node ≥ 20 and `npm ci --prefix tests/llamacpp`")
+		t.Skip("node not found on PATH: the llama.cpp integration test needs Node ≥ 20 and `tests/llamacpp/install.sh`")
 	}
 	if _, err := os.Stat(filepath.Join("node_modules", "node-llama-cpp", "package.json")); err != nil {
-		t.Skip("node-llama-cpp is not installed: run `npm ci --prefix tests/llamacpp` (as .ci/run does) to run the llama.cpp integration test")
+		t.Skip("node-llama-cpp is not installed: run `tests/llamacpp/install.sh` (as .ci/run does) to run the llama.cpp integration test")
 	}
 	abs, err := filepath.Abs("run.mjs")
 	if err != nil {
