@@ -46,15 +46,20 @@
 //   - Types: 1-D tensors, *_norm.weight, biases and GPT-2's position embedding F32; the other
 //     matrices in --outtype (F32, F16, BF16 round to nearest even; Q8_0 ggml's block of an f16
 //     scale and 32 int8, with F16 for a row that is not a whole number of blocks).
-//   - Tokenizer: byte-level BPE only (tokenizer.ggml.model "gpt2"); tokens and token types as
+//   - Tokenizer, byte-level BPE (tokenizer.ggml.model "gpt2"): tokens and token types as
 //     get_vocab_base assigns them (added special or special-looking tokens CONTROL, other added
 //     tokens USER_DEFINED, missing ids "[PAD<i>]" UNUSED), merges, special token ids and
 //     add_bos/add_eos as gguf-py's SpecialVocab finds them, tokenizer.chat_template.
 //     tokenizer.ggml.pre names llama.cpp's built-in pre-tokenizer whose regex equals the
 //     tokenizer's Split regex (llama-bpe for Llama 3's, qwen2 for Qwen2's, gpt-2 for a plain
 //     ByteLevel) — the converter identifies it by hashing a sample tokenization instead, which only
-//     knows published vocabularies. SentencePiece-style (byte-fallback) tokenizers and unknown
-//     regexes are refused.
+//     knows published vocabularies; an unknown regex is refused.
+//   - Tokenizer, SentencePiece-style BPE with byte fallback (Llama 2 form: normalizer Prepend "▁" +
+//     Replace " " → "▁", no pre-tokenizer) as tokenizer.ggml.model "llama", pre "default", with
+//     tokenizer.ggml.scores: llama.cpp merges the adjacent pair whose concatenation has the highest
+//     score, so a token scores minus the rank of its first merge (the converter's tokenizer.json
+//     path writes -1000 for every token, which llama.cpp cannot merge by); <0xXX> tokens BYTE, the
+//     unknown token UNKNOWN. Other forms (Metaspace pre-tokenizer) are refused.
 //
 // Ollama writes model.gguf (and adapter.gguf) with a Modelfile whose TEMPLATE is translated from
 // ChatML and Llama 3 chat templates, and a README holding the ollama create command.

@@ -253,7 +253,7 @@ func TestGGUFModelRefusesWhatLlamaCppCannotRunAndWritesNothing(t *testing.T) {
 		{"architecture", edit("config.json", func(s string) string { return strings.Replace(s, "LlamaForCausalLM", "FalconForCausalLM", 1) }), "FalconForCausalLM"},
 		{"byte fallback", edit("tokenizer.json", func(s string) string {
 			return strings.Replace(s, `"byte_fallback": false`, `"byte_fallback": true`, 1)
-		}), "SentencePiece"},
+		}), "byte-fallback"},
 		{"regex", edit("tokenizer.json", func(s string) string { return strings.Replace(s, `\\p{N}|`, `\\p{N}{1,2}|`, 1) }), "regex"},
 		{"vocab size", edit("config.json", func(s string) string { return strings.Replace(s, `"vocab_size": 384`, `"vocab_size": 300`, 1) }), "vocab_size"},
 		{"stray tensor", edit("config.json", func(s string) string {

@@ -16,16 +16,19 @@ type ggufTokenType int32
 const (
 	tokNormal      ggufTokenType = 1
 	tokControl     ggufTokenType = 3
+	tokUnknown     ggufTokenType = 2
 	tokUserDefined ggufTokenType = 4
+	tokByte        ggufTokenType = 6
 	tokUnused      ggufTokenType = 5
 )
 
 // ggufVocab is the tokenizer part of a GGUF model file, gathered as convert_hf_to_gguf.py's
 // _set_vocab_gpt2 (get_vocab_base) and gguf-py's SpecialVocab gather it.
 type ggufVocab struct {
-	model    string // tokenizer.ggml.model: "gpt2" (byte-level BPE)
+	model    string // tokenizer.ggml.model: "gpt2" (byte-level BPE) or "llama" (SentencePiece-style BPE)
 	pre      string // tokenizer.ggml.pre: the pre-tokenizer's name in llama.cpp
 	tokens   []string
+	scores   []float32 // "llama" only: merge priority of each token
 	types    []int32
 	merges   []string        // "left right", spaces inside a part written as U+0120 + 256 (Ġ)
 	ids      []ggufSpecialID // bos, eos, unk, sep, pad, … in SpecialVocab's order
@@ -77,6 +80,7 @@ type tokenizerJSON struct {
 		Vocab        map[string]int  `json:"vocab"`
 		Merges       json.RawMessage `json:"merges"`
 		ByteFallback bool            `json:"byte_fallback"`
+		UnkToken     string          `json:"unk_token"`
 	} `json:"model"`
 }
 
@@ -93,15 +97,22 @@ func readGGUFVocab(dir string, cfg *model.Config) (*ggufVocab, error) {
 	if err := json.Unmarshal(b, &tj); err != nil {
 		return nil, fmt.Errorf("export: %s: invalid JSON: %v", path, err)
 	}
-	if tj.Model.Type != "BPE" || tj.Model.ByteFallback {
-		return nil, fmt.Errorf(`export: %s: "model" is %s (byte_fallback %v); GGUF model export supports byte-level BPE tokenizers (Llama 3, Qwen2, GPT-2 style), not SentencePiece-style ones yet`, path, tj.Model.Type, tj.Model.ByteFallback)
+	if tj.Model.Type != "BPE" {
+		return nil, fmt.Errorf(`export: %s: "model" is %s; GGUF model export supports BPE tokenizers (byte-level as Llama 3 / Qwen2 / GPT-2, or SentencePiece-style with byte fallback as Llama 2)`, path, tj.Model.Type)
 	}
 	v := &ggufVocab{model: "gpt2"}
-	if v.pre, err = preTokenizerName(tj.PreTokenizer); err != nil {
-		return nil, fmt.Errorf("export: %s: %w", path, err)
-	}
-	if n := string(tj.Normalizer); n != "" && n != "null" && !strings.Contains(n, `"NFC"`) {
-		return nil, fmt.Errorf(`export: %s: "normalizer" %s has no llama.cpp equivalent`, path, n)
+	if tj.Model.ByteFallback {
+		v.model, v.pre = "llama", "default"
+		if err := checkSentencePieceStyle(tj); err != nil {
+			return nil, fmt.Errorf("export: %s: %w", path, err)
+		}
+	} else {
+		if v.pre, err = preTokenizerName(tj.PreTokenizer); err != nil {
+			return nil, fmt.Errorf("export: %s: %w", path, err)
+		}
+		if n := string(tj.Normalizer); n != "" && n != "null" && !strings.Contains(n, `"NFC"`) {
+			return nil, fmt.Errorf(`export: %s: "normalizer" %s has no llama.cpp equivalent`, path, n)
+		}
 	}
 
 	// Tokens and types (get_vocab_base): ids missing from the vocabulary become "[PAD<i>]" UNUSED.
@@ -144,12 +155,75 @@ func readGGUFVocab(dir string, cfg *model.Config) (*ggufVocab, error) {
 			mstr[i] = strings.ReplaceAll(p[0], " ", "\u0120") + " " + strings.ReplaceAll(p[1], " ", "\u0120")
 		}
 	}
-	v.merges = mstr
+	if v.model == "llama" {
+		v.setSentencePieceScores(mstr, tj.Model.UnkToken)
+	} else {
+		v.merges = mstr
+	}
 
 	if err := v.readSpecial(dir, tj); err != nil {
 		return nil, err
 	}
 	return v, nil
+}
+
+// checkSentencePieceStyle accepts the tokenizer.json form of a SentencePiece BPE model that
+// llama.cpp's "llama" tokenizer reproduces: no pre-tokenizer, and a normalizer that prepends "▁"
+// and replaces spaces with "▁" (llama.cpp's add_space_prefix and escaping).
+func checkSentencePieceStyle(tj tokenizerJSON) error {
+	if p := string(tj.PreTokenizer); p != "" && p != "null" {
+		return fmt.Errorf(`a byte-fallback tokenizer with a "pre_tokenizer" (%s) is not exported: llama.cpp's SentencePiece tokenizer matches only the normalizer form (Prepend "▁", Replace " " → "▁", no pre-tokenizer)`, p)
+	}
+	var n struct {
+		Type        string `json:"type"`
+		Normalizers []struct {
+			Type    string `json:"type"`
+			Prepend string `json:"prepend"`
+			Pattern struct {
+				String string `json:"String"`
+			} `json:"pattern"`
+			Content string `json:"content"`
+		} `json:"normalizers"`
+	}
+	json.Unmarshal(tj.Normalizer, &n)
+	ok := n.Type == "Sequence" && len(n.Normalizers) == 2 &&
+		n.Normalizers[0].Type == "Prepend" && n.Normalizers[0].Prepend == "▁" &&
+		n.Normalizers[1].Type == "Replace" && n.Normalizers[1].Pattern.String == " " && n.Normalizers[1].Content == "▁"
+	if !ok {
+		return fmt.Errorf(`a byte-fallback tokenizer needs "normalizer" = Sequence[Prepend "▁", Replace " " → "▁"] for llama.cpp's SentencePiece tokenizer, got %s`, string(tj.Normalizer))
+	}
+	return nil
+}
+
+// setSentencePieceScores gives each token llama.cpp's merge priority: llama.cpp's SentencePiece
+// tokenizer repeatedly merges the adjacent pair whose concatenation is the token of highest
+// score, so a token made by merge number i scores -i (its first merge, when several make it);
+// tokens no merge makes score -1e9 (they are never merge results). Byte tokens <0xXX> are BYTE,
+// the unknown token UNKNOWN.
+func (v *ggufVocab) setSentencePieceScores(merges []string, unk string) {
+	id := make(map[string]int, len(v.tokens))
+	for i, t := range v.tokens {
+		id[t] = i
+	}
+	v.scores = make([]float32, len(v.tokens))
+	for i := range v.scores {
+		v.scores[i] = -1e9
+	}
+	for i, m := range merges {
+		l, r, _ := strings.Cut(m, " ")
+		if j, ok := id[l+r]; ok && v.scores[j] == -1e9 {
+			v.scores[j] = float32(-i)
+		}
+	}
+	for i, t := range v.tokens {
+		switch {
+		case v.types[i] != int32(tokNormal):
+		case t == unk:
+			v.types[i] = int32(tokUnknown)
+		case len(t) == 6 && strings.HasPrefix(t, "<0x") && strings.HasSuffix(t, ">"):
+			v.types[i] = int32(tokByte)
+		}
+	}
 }
 
 // preTokenizerName names the pre-tokenizer in llama.cpp's terms.
@@ -319,8 +393,13 @@ func (v *ggufVocab) addTo(kv *ggufKV) {
 	kv.str("tokenizer.ggml.model", v.model)
 	kv.str("tokenizer.ggml.pre", v.pre)
 	kv.strs("tokenizer.ggml.tokens", v.tokens)
+	if v.scores != nil {
+		kv.f32s("tokenizer.ggml.scores", v.scores)
+	}
 	kv.i32s("tokenizer.ggml.token_type", v.types)
-	kv.strs("tokenizer.ggml.merges", v.merges)
+	if v.merges != nil {
+		kv.strs("tokenizer.ggml.merges", v.merges)
+	}
 	for _, sk := range specialKeys {
 		for _, s := range v.ids {
 			if s.typ == sk.typ {
