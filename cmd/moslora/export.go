@@ -28,7 +28,11 @@ Gated mixers have no fixed ΔW and cannot be exported in folded form. Output is 
 --out and renamed into place; an existing --out is an error unless --force.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := export.CheckOutside("export", out, map[string]string{"model": modelDir, "adapter": adapterDir}); err != nil {
+			inputs := map[string]string{"model": modelDir, "adapter": adapterDir}
+			if format == "gguf-model" {
+				delete(inputs, "adapter") // not read: runModelExport refuses it
+			}
+			if err := export.CheckOutside("export", out, inputs); err != nil {
 				return err
 			}
 			if err := model.CheckDir(modelDir); err != nil {
