@@ -11,6 +11,7 @@ import (
 	"github.com/moslora/moslora/data"
 	"github.com/moslora/moslora/eval"
 	"github.com/moslora/moslora/model"
+	"github.com/moslora/moslora/mpi"
 	"github.com/moslora/moslora/tokenizer"
 )
 
@@ -29,6 +30,8 @@ type Files struct {
 	LogEvery   int    // plain-text progress line every N updates (default 10)
 	Limit      int    // use only the first Limit training rows (0: all)
 	EvalLimit  int    // evaluate only the first EvalLimit rows (0: all)
+	// Comm runs the job data-parallel over the ranks of an MPI job (Job.Comm); nil: alone.
+	Comm mpi.Comm
 }
 
 // Summary is what RunFiles reports.
@@ -96,8 +99,11 @@ func RunFiles(ctx context.Context, cfg Config, f Files, w io.Writer) (*Summary, 
 	if f.LogEvery == 0 {
 		rep = NewReporter(w, 10)
 	}
+	if !mpi.IsRoot(f.Comm) {
+		rep = Quiet{}
+	}
 	job := &Job{Config: cfg, Model: m, Examples: exs, Pad: pad, Out: f.Out, Resume: f.Resume,
-		SaveEvery: f.SaveEvery, Keep: f.Keep, Reporter: rep}
+		SaveEvery: f.SaveEvery, Keep: f.Keep, Reporter: rep, Comm: f.Comm}
 	if skipped > 0 {
 		rep.Printf("skipped %d bad lines of %s", skipped, f.Data)
 	}
@@ -115,18 +121,24 @@ func RunFiles(ctx context.Context, cfg Config, f Files, w io.Writer) (*Summary, 
 	if f.InitRandom {
 		cfgJSON, _ = os.ReadFile(filepath.Join(f.ModelDir, "config.json"))
 	}
-	if err := SaveOutputs(f.Out, f.ModelDir, m, res, cfgJSON); err != nil {
-		return nil, err
-	}
-	if err := writeRunInfo(f.Out, cfg, sum); err != nil {
-		return nil, err
+	root := mpi.IsRoot(f.Comm) // rank 0 alone writes
+	if root {
+		if err := SaveOutputs(f.Out, f.ModelDir, m, res, cfgJSON); err != nil {
+			return nil, err
+		}
+		if err := writeRunInfo(f.Out, cfg, sum); err != nil {
+			return nil, err
+		}
 	}
 	if f.Eval != "" {
-		r, err := eval.Evaluate(eval.ModelLM{M: m}, tok, evalRows, eval.Options{MaxLen: cfg.MaxLen, Limit: f.EvalLimit, Pad: tok.EOS()})
+		r, err := eval.Evaluate(eval.ModelLM{M: m}, tok, evalRows, eval.Options{MaxLen: cfg.MaxLen, Limit: f.EvalLimit, Pad: tok.EOS(), Comm: f.Comm})
 		if err != nil {
 			return nil, err
 		}
 		sum.Eval = r
+		if !root {
+			return sum, nil
+		}
 		b, _ := json.MarshalIndent(r, "", "  ")
 		if err := writeFileAtomic(filepath.Join(f.Out, "eval.json"), append(b, '\n')); err != nil {
 			return nil, err
