@@ -72,7 +72,7 @@ func mpirun(t *testing.T, np int, job string) (string, error) {
 	return out.String(), err
 }
 
-func TestOpenMPIPassesConformance(t *testing.T) {
+func TestMPIOpenMPIPassesConformance(t *testing.T) {
 	for _, np := range []int{1, 3} {
 		if out, err := mpirun(t, np, "conformance"); err != nil {
 			t.Fatalf("mpirun -np %d: %v\n%s", np, err, out)
@@ -80,7 +80,7 @@ func TestOpenMPIPassesConformance(t *testing.T) {
 	}
 }
 
-func TestAbortEndsEveryRankWithItsCode(t *testing.T) {
+func TestMPIAbortEndsEveryRankWithItsCode(t *testing.T) {
 	start := time.Now()
 	out, err := mpirun(t, 2, "abort")
 	if err == nil {
