@@ -30,4 +30,9 @@
 //     last good checkpoint.
 //   - Cancelling the context (Ctrl-C) saves a checkpoint at the next update boundary and returns
 //     an error wrapping ErrInterrupted.
+//   - Data parallel (Job.Comm with N > 1 ranks, parallel.go): every rank walks the same
+//     micro-batches, runs its rows of each, and the summed gradients and losses make each update
+//     equal the single-process one up to float summation order; all ranks hold identical
+//     parameters after every update; only rank 0 reads checkpoints and writes files; a stop
+//     (Ctrl-C, StopAfter) on any rank stops every rank at the same update.
 package train
