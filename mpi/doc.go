@@ -40,6 +40,10 @@
 // node with all cores is usually best: the model's GEMMs use the threads, and fewer ranks send
 // less (each all-reduce costs about 2·S/bandwidth whatever the rank count).
 //
+// Stopping: mpirun ends the ranks at once on Ctrl-C (SIGINT); `moslora train` also stops with a
+// checkpoint on SIGUSR1, which mpirun forwards to every rank (kill -USR1 <mpirun pid>; Slurm:
+// scancel --signal=USR1 JOBID); every rank stops at the same update, and --resume continues.
+//
 // A binary built without the tag that an MPI launcher starts as one of several ranks refuses to
 // run (Init's error), rather than let every rank train alone and write the same files.
 //
@@ -50,6 +54,9 @@
 //   - Collectives are called by every rank in the same order with buffers of the same length;
 //     Open MPI's calls are serialised (MPI_THREAD_SERIALIZED, one at a time under a mutex), so
 //     any goroutine may call them. Buffers of more than 2³⁰ elements go in 2³⁰-element pieces.
+//   - Open MPI waits in collectives by yielding the CPU (mpi_yield_when_idle 1, unless the
+//     environment sets OMPI_MCA_mpi_yield_when_idle): collectives are a few per update, and a
+//     spinning rank would take a core from a rank on the same node that is still computing.
 //   - Errors from MPI are returned (MPI_ERRORS_RETURN), naming the rank and the call; a rank that
 //     cannot continue calls Abort, which ends every rank of the job (MPI_Abort) with its code.
 //

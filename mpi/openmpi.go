@@ -83,6 +83,12 @@ func Init() (Comm, error) {
 		return Self(), nil
 	}
 	initOnce.Do(func() {
+		// Wait for collectives by yielding the CPU, not spinning on it: moslora's collectives are
+		// a few per update, far apart, and a rank that spins while another rank on the same node
+		// still computes takes a core from it. A value the user set wins.
+		if _, ok := os.LookupEnv("OMPI_MCA_mpi_yield_when_idle"); !ok {
+			os.Setenv("OMPI_MCA_mpi_yield_when_idle", "1")
+		}
 		var provided C.int
 		if rc := C.mo_init(&provided); rc != C.MPI_SUCCESS {
 			initErr = fmt.Errorf("mpi: MPI_Init_thread failed: %s", errorString(rc))

@@ -48,7 +48,7 @@ Ctrl-C. --resume continues from the newest checkpoint to the same result as an u
 			if cmd.Flags().Changed("steps") {
 				cfg.Epochs = 0
 			}
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+			ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 			defer stop()
 			w := cmd.OutOrStdout()
 			s, err := train.RunFiles(ctx, cfg, f, os.Stderr)
