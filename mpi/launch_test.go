@@ -1,6 +1,9 @@
 package mpi
 
-import "testing"
+import (
+	"os"
+	"testing"
+)
 
 func TestLaunchedSizeReadsEachLauncher(t *testing.T) {
 	unsetAll(t)
@@ -29,5 +32,15 @@ func TestSelfIsRankZeroOfOne(t *testing.T) {
 	buf := []float32{1.5, -2}
 	if err := c.AllreduceFloat32(buf); err != nil || buf[0] != 1.5 || buf[1] != -2 {
 		t.Fatalf("Self's allreduce changed its one rank's values: %v %v", buf, err)
+	}
+}
+
+// unsetAll removes every launcher variable for the rest of the test (restored afterwards).
+func unsetAll(t *testing.T) {
+	for _, v := range append(append([]string{}, launchVars...), rankVars...) {
+		if old, ok := os.LookupEnv(v); ok {
+			t.Cleanup(func() { os.Setenv(v, old) })
+		}
+		os.Unsetenv(v)
 	}
 }
