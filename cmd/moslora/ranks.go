@@ -27,8 +27,12 @@ func withRanks(run func(cmd *cobra.Command, c mpi.Comm) error) func(*cobra.Comma
 		if err != nil {
 			return err
 		}
-		if c.Size() == 1 {
-			return run(cmd, c)
+		if c.Size() == 1 { // alone, or the only rank of a job (then MPI must still be finalised)
+			err := run(cmd, c)
+			if ferr := mpi.Finalize(); err == nil {
+				err = ferr
+			}
+			return err
 		}
 		if c.Rank() != 0 {
 			cmd.SetOut(io.Discard)
