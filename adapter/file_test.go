@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/moslora/moslora/adapter/mixer"
 	"github.com/moslora/moslora/internal/shared"
 	"github.com/moslora/moslora/model"
 	"github.com/moslora/moslora/safetensors"
@@ -88,7 +89,7 @@ func TestLoadIsStrict(t *testing.T) {
 func randomize(a *Adapter, seed int64) {
 	for _, p := range a.Params() {
 		rng := newRNG(seed, "test", p.Key)
-		gaussian(p.W, 0.1, rng)
+		mixer.Gaussian(p.W, 0.1, rng)
 	}
 }
 

@@ -4,16 +4,40 @@ import (
 	"fmt"
 	"math"
 	"testing"
+
+	"github.com/moslora/moslora/model"
 )
 
-// unfused hides Linear's FusedDelta methods, so the model takes the plain Forward/Backward path.
+// unfused hands the model the Linear's terms with an all-ones mask, which the model computes as
+// separate products instead of folding them into the base layer's GEMM.
 type unfused struct{ l *Linear }
 
-func (u unfused) Forward(y, x []float32, n int)       { u.l.Forward(y, x, n) }
-func (u unfused) Backward(dx, dy, x []float32, n int) { u.l.Backward(dx, dy, x, n) }
+func ones(n int) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = 1
+	}
+	return v
+}
+
+func (u unfused) ForwardTerm(x []float32, n int) model.Term {
+	t := u.l.ForwardTerm(x, n)
+	t.Mask = ones(n * u.l.Out)
+	return t
+}
+
+func (u unfused) BackwardTerms(dy, x []float32, n int) []model.Term {
+	ts := append([]model.Term(nil), u.l.BackwardTerms(dy, x, n)...)
+	for i := range ts {
+		if ts[i].Mask == nil {
+			ts[i].Mask = ones(n * u.l.In)
+		}
+	}
+	return ts
+}
 
 // TestFusedPathMatchesUnfused runs the same training step with the update folded into the base
-// layers' GEMMs (gemm.SgemmSum, the default) and as separate products (Delta.Forward/Backward),
+// layers' GEMMs (gemm.SgemmSum, the default) and as separate products (masked terms),
 // for every mixer, with and without dropout: the loss and every adapter gradient must agree to
 // float32 summation-order differences.
 func TestFusedPathMatchesUnfused(t *testing.T) {

@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/moslora/moslora/adapter/mixer"
 )
 
 // refParams is a float64 copy of a Linear's parameters for the naive reference.
@@ -24,7 +26,7 @@ func to64(v []float32) []float64 {
 }
 
 func paramsOf(l *Linear) refParams {
-	return refParams{A: to64(l.A), B: to64(l.B), M: to64(l.M), Pi: to64(l.Pi), G: to64(l.G), C: to64(l.C)}
+	return refParams{A: to64(l.A), B: to64(l.B), M: to64(mixerW(l, keyM)), Pi: to64(mixerW(l, keyPi)), G: to64(mixerW(l, keyG)), C: to64(mixerW(l, keyC))}
 }
 
 func softmax64(v []float64) []float64 {
@@ -63,7 +65,7 @@ func refDelta(l *Linear, p refParams, x, mask []float64, n int) []float64 {
 			}
 		}
 		z := make([]float64, r)
-		switch l.Mixer {
+		switch l.Mixer.Name() {
 		case MixerIdentity:
 			copy(z, h)
 		case MixerDense:
@@ -101,9 +103,9 @@ func refDelta(l *Linear, p refParams, x, mask []float64, n int) []float64 {
 
 // randomLinear builds a Linear with every parameter random (B nonzero, mixers off their init).
 func randomLinear(mixer string, in, out, r, k int, seed uint64) *Linear {
-	l := newLinear("test.proj", in, out, r, k, mixer, 0.75, 0)
+	l := testLinear(mixer, in, out, r, k, 0.75)
 	rng := rand.New(rand.NewPCG(seed, 7))
-	for _, p := range [][]float32{l.A, l.B, l.M, l.Pi, l.G, l.C} {
+	for _, p := range [][]float32{l.A, l.B, mixerW(l, keyM), mixerW(l, keyPi), mixerW(l, keyG), mixerW(l, keyC)} {
 		for i := range p {
 			p[i] = float32(2*rng.Float64() - 1)
 		}
@@ -150,10 +152,10 @@ func TestForwardMatchesFloat64Reference(t *testing.T) {
 func TestIdentityMixerEqualsPlainLoRA(t *testing.T) {
 	// y = x + s·B·A·x computed by hand, and a dense mixer with M = I gives the very same numbers.
 	lora := randomLinear(MixerIdentity, 7, 5, 4, 1, 4)
-	dense := newLinear("test.proj", 7, 5, 4, 1, MixerDense, lora.Scale, 0)
+	dense := testLinear(MixerDense, 7, 5, 4, 1, lora.Scale)
 	copy(dense.A, lora.A)
 	copy(dense.B, lora.B)
-	eye(dense.M, 4)
+	mixer.Eye(mixerW(dense, keyM), 4)
 	rng := rand.New(rand.NewPCG(5, 6))
 	const n = 3
 	x := randomVec(rng, n*7)
@@ -262,8 +264,8 @@ func TestBackwardMatchesFiniteDifferences(t *testing.T) {
 				name string
 				got  []float32
 				p    []float64
-			}{{"A", l.DA, p.A}, {"B", l.DB, p.B}, {"M", l.DM, p.M}, {"pi", l.DPi, p.Pi},
-				{"G", l.DG, p.G}, {"c", l.DC, p.C}, {"x", dx, x64}}
+			}{{"A", l.DA, p.A}, {"B", l.DB, p.B}, {"M", mixerG(l, keyM), p.M}, {"pi", mixerG(l, keyPi), p.Pi},
+				{"G", mixerG(l, keyG), p.G}, {"c", mixerG(l, keyC), p.C}, {"x", dx, x64}}
 			for _, c := range checks {
 				if c.p == nil {
 					continue
@@ -295,7 +297,7 @@ func TestBackwardAccumulatesAndZeroGradClears(t *testing.T) {
 		}
 	}
 	l.ZeroGrad()
-	for _, g := range [][]float32{l.DA, l.DB, l.DPi} {
+	for _, g := range [][]float32{l.DA, l.DB, mixerG(l, keyPi)} {
 		for _, v := range g {
 			if v != 0 {
 				t.Fatal("ZeroGrad left a nonzero gradient")
@@ -346,7 +348,7 @@ func TestDropoutOnlyInTrainingAndDeterministic(t *testing.T) {
 func TestInitialisation(t *testing.T) {
 	rng := newRNG(1, "init", "p")
 	w := make([]float32, 64*100)
-	kaimingUniform(w, 100, rng)
+	mixer.KaimingUniform(w, 100, rng)
 	bound := 1 / math.Sqrt(100) // gain √(1/3) · √(3/fan_in)
 	var mx float64
 	for _, v := range w {
@@ -356,7 +358,7 @@ func TestInitialisation(t *testing.T) {
 		t.Fatalf("kaiming-uniform(a=√5) max |w| = %v, want just under %v", mx, bound)
 	}
 	q := make([]float32, 6*6)
-	orthogonal(q, 6, rng)
+	mixer.Orthogonal(q, 6, rng)
 	for i := 0; i < 6; i++ {
 		for j := 0; j < 6; j++ {
 			var d float64

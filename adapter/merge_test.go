@@ -14,8 +14,8 @@ import (
 func linearOut(l *model.Linear, x []float32, n int) []float32 {
 	y := make([]float32, n*l.Out)
 	gemm.Sgemm(false, true, n, l.Out, l.In, 1, x, l.In, l.W, l.In, 0, y, l.Out)
-	if l.Delta != nil {
-		l.Delta.Forward(y, x, n)
+	if d, ok := l.Delta.(*Linear); ok {
+		d.Forward(y, x, n)
 	}
 	return y
 }
@@ -48,7 +48,7 @@ func trainedAdapter(t *testing.T, b *fakeBase, js string) *Adapter {
 	}
 	rng := rand.New(rand.NewPCG(9, 9))
 	for _, l := range a.Linears {
-		for _, p := range [][]float32{l.B, l.Pi, l.C, l.G} {
+		for _, p := range [][]float32{l.B, mixerW(l, keyPi), mixerW(l, keyC), mixerW(l, keyG)} {
 			for i := range p {
 				p[i] = float32(rng.NormFloat64() * 0.5)
 			}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/moslora/moslora/adapter"
+	"github.com/moslora/moslora/adapter/mixer"
 	"github.com/moslora/moslora/internal/shared"
 	"github.com/moslora/moslora/model"
 )
@@ -47,7 +48,8 @@ func enumerate(t *testing.T, cfg *model.Config, method Method, r, T int) float64
 	ac := adapter.DefaultConfig()
 	ac.R, ac.LoraAlpha = r, 2*float64(r)
 	ac.TargetModules = adapter.Targets{List: Targets}
-	ac.LoraUseMixer = method == MethodMoSLoRA
+	kind, _ := mixer.ByMethod(string(method))
+	ac.Mixer = kind.Name
 	a, err := adapter.New(ac, m, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -55,7 +57,7 @@ func enumerate(t *testing.T, cfg *model.Config, method Method, r, T int) float64
 	ad := 0.0
 	for _, l := range a.Linears {
 		fwd := 2 * float64(l.R*l.In+l.R*l.Out)
-		if l.M != nil {
+		if _, ok := l.Mixer.(*mixer.Dense); ok {
 			fwd += 2 * float64(l.R*l.R)
 		}
 		ad += 3 * fwd

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/moslora/moslora/adapter"
+	"github.com/moslora/moslora/adapter/mixer"
 	"github.com/moslora/moslora/kernels"
 	"github.com/moslora/moslora/model"
 )
@@ -70,7 +71,8 @@ func RunStep(c Case, modelDir string, warmup, steps int, profile io.Writer) (*St
 		cfg := adapter.DefaultConfig()
 		cfg.R, cfg.LoraAlpha = Rank, Alpha
 		cfg.TargetModules = adapter.Targets{List: Targets}
-		cfg.LoraUseMixer = c.Method == MethodMoSLoRA
+		kind, _ := mixer.ByMethod(string(c.Method)) // the mixer table maps the method to its mixer
+		cfg.Mixer = kind.Name
 		a, err := adapter.New(cfg, m, 1)
 		if err != nil {
 			return nil, err

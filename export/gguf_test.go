@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/moslora/moslora/adapter"
+	"github.com/moslora/moslora/adapter/mixer"
 	"github.com/moslora/moslora/internal/shared"
 	"github.com/moslora/moslora/model"
 )
@@ -195,8 +196,9 @@ func TestGGUFFoldsMixerAndPerModuleScales(t *testing.T) {
 		for i := range l.B {
 			l.B[i] = float32(i%5-2) * 0.1
 		}
-		for i := range l.Pi {
-			l.Pi[i] = float32(i) * 0.7
+		pi := l.Mixer.(*mixer.Global).Pi
+		for i := range pi {
+			pi[i] = float32(i) * 0.7
 		}
 	}
 	checkGGUF(t, m, a, "llama")

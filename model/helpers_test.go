@@ -109,22 +109,20 @@ func newLoRA(in, out, r int, s float32, A, B []float32) *loraDelta {
 	return &loraDelta{in: in, out: out, r: r, s: s, A: A, B: B, dA: make([]float32, len(A)), dB: make([]float32, len(B))}
 }
 
-func (d *loraDelta) Forward(y, x []float32, n int) {
+func (d *loraDelta) ForwardTerm(x []float32, n int) Term {
 	if cap(d.h) < n*d.r {
 		d.h = make([]float32, n*d.r)
 	}
 	d.h = d.h[:n*d.r]
 	gemm.Sgemm(false, true, n, d.r, d.in, 1, x, d.in, d.A, d.in, 0, d.h, d.r)
-	gemm.Sgemm(false, true, n, d.out, d.r, d.s, d.h, d.r, d.B, d.r, 1, y, d.out)
+	return Term{U: d.h, V: d.B, Rank: d.r, Scale: d.s} // y += s·h·Bᵀ
 }
 
-// Backward: dh = s·dy·B;  dB += s·dyᵀ·h;  dA += dhᵀ·x;  dx += dh·A.
-func (d *loraDelta) Backward(dx, dy, x []float32, n int) {
+// BackwardTerms: dh = s·dy·B;  dB += s·dyᵀ·h;  dA += dhᵀ·x;  dx += dh·A (returned).
+func (d *loraDelta) BackwardTerms(dy, x []float32, n int) []Term {
 	dh := make([]float32, n*d.r)
 	gemm.Sgemm(false, false, n, d.r, d.out, d.s, dy, d.out, d.B, d.r, 0, dh, d.r)
 	gemm.Sgemm(true, false, d.out, d.r, n, d.s, dy, d.out, d.h, d.r, 1, d.dB, d.r)
 	gemm.Sgemm(true, false, d.r, d.in, n, 1, dh, d.r, x, d.in, 1, d.dA, d.in)
-	if dx != nil {
-		gemm.Sgemm(false, false, n, d.in, d.r, 1, dh, d.r, d.A, d.in, 1, dx, d.in)
-	}
+	return []Term{{U: dh, V: d.A, Rank: d.r, Scale: 1}}
 }

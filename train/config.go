@@ -6,9 +6,11 @@ import (
 	"strings"
 
 	"github.com/moslora/moslora/adapter"
+	"github.com/moslora/moslora/adapter/mixer"
 )
 
-// Methods accepted by --method.
+// Training methods: full fine-tuning, or an adapter whose mixer the method selects (the rows of
+// the mixer table, package adapter/mixer; the names below are the built-in rows').
 const (
 	MethodLoRA    = "lora"    // identity mixer
 	MethodMoSLoRA = "moslora" // dense r×r mixer (lora_AB)
@@ -16,6 +18,15 @@ const (
 	MethodGated   = "gated"   // input-dependent block gates
 	MethodFull    = "full"    // every base parameter, no adapter
 )
+
+// Methods lists the methods ("lora, moslora, global, gated or full"), for messages and help.
+func Methods() string {
+	var ms []string
+	for _, k := range mixer.Kinds() {
+		ms = append(ms, k.Method)
+	}
+	return strings.Join(ms, ", ") + " or " + MethodFull
+}
 
 // Config holds the settings that determine a training run's result. A resumed run must use the
 // same Config (checked against the checkpoint).
@@ -79,10 +90,8 @@ func ModuleNames(targets []string) []string {
 
 // Validate checks user-supplied values; errors name the flag.
 func (c *Config) Validate() error {
-	switch c.Method {
-	case MethodLoRA, MethodMoSLoRA, MethodGlobal, MethodGated, MethodFull:
-	default:
-		return fmt.Errorf("train: --method %q: expected lora, moslora, global, gated or full", c.Method)
+	if _, ok := mixer.ByMethod(c.Method); !ok && c.Method != MethodFull {
+		return fmt.Errorf("train: --method %q: expected %s", c.Method, Methods())
 	}
 	if err := checkSchedule(c.Schedule); err != nil {
 		return err
@@ -118,8 +127,9 @@ func (c *Config) Validate() error {
 		if len(ModuleNames(c.Targets)) == 0 {
 			return fmt.Errorf("train: --targets is empty")
 		}
-		if (c.Method == MethodGlobal || c.Method == MethodGated) && (c.Subspaces < 1 || c.Rank%c.Subspaces != 0) {
-			return fmt.Errorf("train: --subspaces %d must be ≥ 1 and divide --rank %d", c.Subspaces, c.Rank)
+		ac := c.AdapterConfig()
+		if err := ac.Validate(); err != nil { // the mixer checks its own settings (K, init)
+			return fmt.Errorf("train: method %s: %w", c.Method, err)
 		}
 	}
 	return nil
@@ -130,15 +140,13 @@ func (c *Config) AdapterConfig() adapter.Config {
 	ac := adapter.DefaultConfig()
 	ac.R, ac.LoraAlpha = c.Rank, c.Alpha
 	ac.TargetModules = adapter.Targets{List: ModuleNames(c.Targets)}
-	switch c.Method {
-	case MethodMoSLoRA:
-		ac.Mixer, ac.LoraUseMixer, ac.MixerInit = adapter.MixerDense, true, c.MixerInit
-	case MethodGlobal:
-		ac.Mixer, ac.Subspaces = adapter.MixerGlobal, c.Subspaces
-	case MethodGated:
-		ac.Mixer, ac.Subspaces = adapter.MixerGated, c.Subspaces
-	default:
-		ac.Mixer = adapter.MixerIdentity
+	kind, _ := mixer.ByMethod(c.Method)
+	ac.Mixer, ac.LoraUseMixer = kind.Name, kind.Official
+	if len(kind.Inits) > 0 {
+		ac.MixerInit = c.MixerInit
+	}
+	if kind.Subspaces {
+		ac.Subspaces = c.Subspaces
 	}
 	return ac
 }
