@@ -22,12 +22,21 @@ type Adapter struct {
 }
 
 // Param is one adapter tensor: Key is its name in adapter_model.safetensors, W and G alias the
-// Linear's parameter and gradient.
+// Linear's parameter and gradient (G nil: frozen, not trained). Group names the tensor's role for
+// per-group optimizer settings (LoRA+-style learning rates): GroupA, GroupB or GroupMixer.
 type Param struct {
 	Key   string
 	W, G  []float32
 	Shape []int
+	Group string
 }
+
+// Parameter groups (Param.Group).
+const (
+	GroupA     = "lora_A"
+	GroupB     = "lora_B"
+	GroupMixer = "mixer"
+)
 
 // keyPrefix is PEFT's prefix on every adapter tensor name.
 const keyPrefix = "base_model.model."

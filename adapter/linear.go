@@ -158,11 +158,11 @@ func (l *Linear) BackwardTerms(dy, x []float32, n int) []model.Term {
 // params lists l's tensors with their file keys: A, the mixer's, B.
 func (l *Linear) params() []Param {
 	pre := keyPrefix + l.Path + "."
-	ps := []Param{{Key: pre + "lora_A.weight", W: l.A, G: l.DA, Shape: []int{l.R, l.In}}}
+	ps := []Param{{Key: pre + "lora_A.weight", W: l.A, G: l.DA, Shape: []int{l.R, l.In}, Group: GroupA}}
 	for _, p := range l.Mixer.Params() {
-		ps = append(ps, Param{Key: pre + p.Key, W: p.W, G: p.G, Shape: p.Shape})
+		ps = append(ps, Param{Key: pre + p.Key, W: p.W, G: p.G, Shape: p.Shape, Group: GroupMixer})
 	}
-	return append(ps, Param{Key: pre + "lora_B.weight", W: l.B, G: l.DB, Shape: []int{l.Out, l.R}})
+	return append(ps, Param{Key: pre + "lora_B.weight", W: l.B, G: l.DB, Shape: []int{l.Out, l.R}, Group: GroupB})
 }
 
 // ZeroGrad clears the gradients.

@@ -10,7 +10,7 @@ import (
 
 // ForwardBackward runs the model over ids (B, T) and back-propagates the mean cross-entropy of
 // logits[:, t] against labels[:, t+1] over labels ≠ IgnoreIndex. Gradients are ACCUMULATED (+=):
-// into every Linear's Delta (Delta.Backward), and into the base gradients allocated by
+// into every Linear's Delta (Delta.BackwardTerms), and into the base gradients allocated by
 // EnableFullGrads. Activation gradients flow through the frozen base weights either way.
 //
 // The LM head is evaluated in chunks of rows (only rows that have a target), so the (B·T, V)

@@ -10,11 +10,12 @@
 //	res2 (N, C) ─ Norm2 ─ Gate/Up → silu(g)⊙u (Llama) | c_fc → gelu (GPT-2) ─ Down ─ + res2 = out
 //
 // Every linear layer is a Linear (W stored (out, in); GPT-2 Conv1D weights are transposed on
-// load) whose forward calls its Delta (the adapter) when set, and whose backward calls
-// Delta.Backward. A Delta that is also a FusedDelta (the adapters) hands its last product to the
-// layer instead, which folds it into its own GEMM (gemm.SgemmSum: y = x·Wᵀ + s·z·Bᵀ and
-// dx = dy·W + dh·A in one pass each). Adapters attach by Linear.Path, the Hugging Face module
-// path PEFT uses ("model.layers.0.self_attn.q_proj", "transformer.h.0.attn.c_attn").
+// load). When a Delta (the adapter) is attached, the layer asks it for its extra low-rank term as
+// data — a Term: two factors and a scale (ForwardTerm; BackwardTerms for the input gradient) —
+// and computes that term in its own GEMM (gemm.SgemmSum: y = x·Wᵀ + s·z·Bᵀ and dx = dy·W + dh·A
+// in one pass each). The Delta never sees the GEMM, the model never sees ranks or mixers.
+// Adapters attach by Linear.Path, the Hugging Face module path PEFT uses
+// ("model.layers.0.self_attn.q_proj", "transformer.h.0.attn.c_attn").
 //
 // Entry points: Load (a model folder) or FromSource; Forward (logits and hidden states) and Loss;
 // ForwardBackward / ForwardBackwardSum (training step: loss and accumulated gradients, the LM head

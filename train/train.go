@@ -103,6 +103,9 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 		a.SetTraining(true)
 		res.Adapter = a
 		for _, p := range a.Params() {
+			if p.G == nil {
+				continue // frozen
+			}
 			ps = append(ps, &trainable{name: p.Key, shape: p.Shape, w: p.W, g: p.G, decay: len(p.Shape) >= 2, opt: kernels.NewAdamWState(len(p.W))})
 		}
 	}
