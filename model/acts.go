@@ -109,23 +109,14 @@ func (m *Model) prepare(B, T int, training bool) *acts {
 			break // inference reuses block 0's buffers for every block (see layer)
 		}
 		l := &a.layers[i]
-		l.ln1, l.ln2 = grow(l.ln1, N*C), grow(l.ln2, N*C)
 		l.mean1, l.rstd1 = grow(l.mean1, N), grow(l.rstd1, N)
 		l.mean2, l.rstd2 = grow(l.mean2, N), grow(l.rstd2, N)
-		if c.Family == FamilyGPT2 {
-			l.qkv = grow(l.qkv, N*3*C)
-		} else {
-			l.q, l.k, l.v = grow(l.q, N*c.QDim()), grow(l.k, N*c.KVDim()), grow(l.v, N*c.KVDim())
-			l.u = grow(l.u, N*I)
-		}
+		m.growQKV(l, N)
 		if saveAtt {
 			l.att = grow(l.att, B*c.NumAttentionHeads*T*T)
 		} else {
 			l.att = nil // released: recomputed in the backward pass, or not needed (inference)
 		}
-		l.attY = grow(l.attY, N*c.QDim())
-		l.res2 = grow(l.res2, N*C)
-		l.a, l.h = grow(l.a, N*I), grow(l.h, N*I)
 	}
 	a.lnf, a.meanf, a.rstdf = grow(a.lnf, N*C), grow(a.meanf, N), grow(a.rstdf, N)
 	a.scratch = grow(a.scratch, N*C)
@@ -134,7 +125,7 @@ func (m *Model) prepare(B, T int, training bool) *acts {
 		a.ids = make([]int, N)
 	}
 	a.ids = a.ids[:N]
-	if c.Family == FamilyLlama {
+	if m.lay.rope {
 		half := c.HeadDim / 2
 		if len(a.cos) < T*half {
 			a.cos, a.sin = make([]float32, T*half), make([]float32, T*half)
@@ -156,10 +147,12 @@ func (m *Model) prepare(B, T int, training bool) *acts {
 		return a
 	}
 	a.dres, a.dln, a.dlnf = grow(a.dres, N*C), grow(a.dln, N*C), grow(a.dlnf, N*C)
-	if c.Family == FamilyGPT2 {
+	if m.lay.fusedQKV {
 		a.dqkv = grow(a.dqkv, N*3*C)
 	} else {
 		a.dq, a.dk, a.dv = grow(a.dq, N*c.QDim()), grow(a.dk, N*c.KVDim()), grow(a.dv, N*c.KVDim())
+	}
+	if m.lay.gatedMLP {
 		a.du = grow(a.du, N*I)
 	}
 	a.dattY = grow(a.dattY, N*c.QDim())
@@ -167,4 +160,23 @@ func (m *Model) prepare(B, T int, training bool) *acts {
 	a.dP = growScratch(a.dP, min(attnBlock, T)*T)
 	a.dhc = grow(a.dhc, lmChunkRows(c.VocabSize)*C)
 	return a
+}
+
+// growQKV sizes la's projection outputs for N rows: q, k, v (or the fused qkv), attention output,
+// residual, MLP pre-activations (u only for a gated MLP) and activation.
+func (m *Model) growQKV(la *layerActs, N int) {
+	c := m.Config
+	C, I := c.HiddenSize, c.IntermediateSize
+	if m.lay.fusedQKV {
+		la.qkv = grow(la.qkv, N*3*C)
+	} else {
+		la.q, la.k, la.v = grow(la.q, N*c.QDim()), grow(la.k, N*c.KVDim()), grow(la.v, N*c.KVDim())
+	}
+	if m.lay.gatedMLP {
+		la.u = grow(la.u, N*I)
+	}
+	la.attY = grow(la.attY, N*c.QDim())
+	la.res2 = grow(la.res2, N*C)
+	la.a, la.h = grow(la.a, N*I), grow(la.h, N*I)
+	la.ln1, la.ln2 = grow(la.ln1, N*C), grow(la.ln2, N*C)
 }

@@ -167,48 +167,46 @@ func (m *Model) blockBackward(l int, a *acts) {
 	N, C, I := a.N, c.HiddenSize, c.IntermediateSize
 	x := a.res[l]
 
-	// MLP: out = res2 + Down(h);  h = silu(a)⊙u  (GPT-2: gelu(a)).
+	// MLP: out = res2 + Down(h);  h = act(a, u) (gated) or act(a).
 	b.Down.backward(a.dh, a.dres, la.h, N, false)
-	if c.Family == FamilyGPT2 {
-		gelu := kernels.GELUTanhBackward
-		if c.Act == "gelu" {
-			gelu = kernels.GELUErfBackward
+	act, gated := m.lay.act.backward, m.lay.gatedMLP
+	parallelRange(N*I, actGrain, func(lo, hi int) {
+		clear(a.da[lo:hi]) // the kernel adds into da (and du)
+		du := part(a.du, lo, hi)
+		if gated {
+			clear(du)
 		}
-		parallelRange(N*I, actGrain, func(lo, hi int) {
-			clear(a.da[lo:hi]) // the kernel adds into da
-			gelu(a.da[lo:hi], a.dh[lo:hi], la.a[lo:hi], hi-lo)
-		})
-		b.Up.backward(a.dln, a.da, la.ln2, N, false)
-	} else {
-		parallelRange(N*I, actGrain, func(lo, hi int) {
-			clear(a.da[lo:hi]) // the kernel adds into da, du
-			clear(a.du[lo:hi])
-			kernels.SwiGLUBackward(a.da[lo:hi], a.du[lo:hi], a.dh[lo:hi], la.a[lo:hi], la.u[lo:hi], hi-lo)
-		})
+		act(a.da[lo:hi], du, a.dh[lo:hi], la.a[lo:hi], part(la.u, lo, hi), hi-lo)
+	})
+	if gated {
 		b.Gate.backward(a.dln, a.da, la.ln2, N, false)
 		b.Up.backward(a.dln, a.du, la.ln2, N, true)
+	} else {
+		b.Up.backward(a.dln, a.da, la.ln2, N, false)
 	}
 	b.Norm2.backward(a.dres, a.dln, la.res2, la.mean2, la.rstd2, N, C) // dres = d res2
 
 	// Attention: res2 = x + O(attn(q, k, v)),  q, k, v = projections of ln1 = Norm1(x).
 	b.O.backward(a.dattY, a.dres, la.attY, N, false)
-	d, v := m.views(la, a, true), m.views(la, a, false)
-	if c.Family == FamilyGPT2 {
+	d, v := m.views(la, a), m.views(la, nil)
+	if m.lay.fusedQKV {
 		clear(a.dqkv[:N*3*C])
 	} else {
 		clear(a.dk[:N*c.KVDim()])
 		clear(a.dv[:N*c.KVDim()])
 	}
-	attentionBackward(d, a.dattY, la.att, v, m.attnShape(l, a), a.attP, a.dP)
+	attentionBackward(d, a.dattY, la.att, v, m.attnShape(l, a.B, a.T), a.attP, a.dP)
 	needIn := l > 0 || m.grads
 	dln := a.dln
 	if !needIn {
 		dln = nil
 	}
-	if c.Family == FamilyGPT2 {
+	if m.lay.rope { // q, k were rotated after projection: un-rotate their gradients
+		m.rope(d, &pass{B: a.B, T: a.T, N: N, cos: a.cos, sin: a.sin}, true)
+	}
+	if m.lay.fusedQKV {
 		b.QKV.backward(dln, a.dqkv, la.ln1, N, false)
 	} else {
-		m.rope(d, a, true) // q, k were rotated after projection: un-rotate their gradients
 		b.Q.backward(dln, a.dq, la.ln1, N, false)
 		b.K.backward(dln, a.dk, la.ln1, N, true)
 		b.V.backward(dln, a.dv, la.ln1, N, true)

@@ -9,6 +9,13 @@
 //	x (N, C) ─ Norm1 ─ q, k, v projections ─ RoPE (Llama) ─ causal softmax attention ─ O ─ + x = res2
 //	res2 (N, C) ─ Norm2 ─ Gate/Up → silu(g)⊙u (Llama) | c_fc → gelu (GPT-2) ─ Down ─ + res2 = out
 //
+// One function, blockForward, runs a block for training, evaluation and KV-cached decoding (the
+// cache is an argument: attention then runs over the cached keys and values, to which the new
+// rows' are appended); blockBackward inverts it. What the families change — fused or separate
+// q/k/v, gated or plain MLP and its activation, rotary or learned positions — is a layout chosen
+// once at load (layout.go), read as data by the passes, never a family test inside them; per-layer
+// settings (attention scale, sliding window) live in Block.
+//
 // Every linear layer is a Linear (W stored (out, in); GPT-2 Conv1D weights are transposed on
 // load). When a Delta (the adapter) is attached, the layer asks it for its extra low-rank term as
 // data — a Term: two factors and a scale (ForwardTerm; BackwardTerms for the input gradient) —

@@ -84,7 +84,7 @@ func FromSource(cfg *Config, src Source) (*Model, error) {
 // skeleton allocates a model of cfg's architecture and lists the checkpoint tensors that fill it.
 // src is consulted only for the GPT-2 key prefix.
 func skeleton(cfg *Config, src Source) (*Model, []tensorSpec, error) {
-	m := &Model{Config: cfg}
+	m := &Model{Config: cfg, lay: layoutOf(cfg)}
 	var specs []tensorSpec
 	param := func(name string, shape ...int) *Param {
 		p := &Param{Name: name, Shape: shape, W: make([]float32, prod(shape))}

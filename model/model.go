@@ -40,7 +40,8 @@ type Model struct {
 	Final  Norm    // final norm (model.norm / transformer.ln_f)
 	LMHead *Param  // (V, C); == Embed when the embeddings are tied
 
-	ropeInv []float32 // (D/2) rotary inverse frequencies, Llama family
+	lay     layout    // what the family changes in the passes, chosen at load
+	ropeInv []float32 // (D/2) rotary inverse frequencies (rope layouts)
 	acts    *acts     // buffers for the last (batch, seq) shape
 	grads   bool      // EnableFullGrads was called
 }
