@@ -88,17 +88,17 @@ func ModuleNames(targets []string) []string {
 	return out
 }
 
-// Validate checks user-supplied values; errors name the flag.
+// Validate checks user-supplied values; errors name the setting (its JSON name in train_config.json).
 func (c *Config) Validate() error {
 	if _, ok := mixer.ByMethod(c.Method); !ok && c.Method != MethodFull {
-		return fmt.Errorf("train: --method %q: expected %s", c.Method, Methods())
+		return fmt.Errorf("train: method %q: expected %s", c.Method, Methods())
 	}
 	if err := checkSchedule(c.Schedule); err != nil {
 		return err
 	}
 	pos := func(name string, v float64) error {
 		if !(v > 0) || math.IsInf(v, 0) {
-			return fmt.Errorf("train: --%s %v: expected a positive number", name, v)
+			return fmt.Errorf("train: %s %v: expected a positive number", name, v)
 		}
 		return nil
 	}
@@ -106,26 +106,26 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if c.Steps <= 0 && c.Epochs <= 0 {
-		return fmt.Errorf("train: need --epochs ≥ 1 or --steps ≥ 1")
+		return fmt.Errorf("train: need epochs ≥ 1 or steps ≥ 1")
 	}
 	if c.Batch < 1 || c.GradAccum < 1 {
-		return fmt.Errorf("train: --batch %d and --grad-accum %d must be ≥ 1", c.Batch, c.GradAccum)
+		return fmt.Errorf("train: batch %d and grad_accum %d must be ≥ 1", c.Batch, c.GradAccum)
 	}
 	if c.Warmup < 0 {
-		return fmt.Errorf("train: --warmup %d must be ≥ 0", c.Warmup)
+		return fmt.Errorf("train: warmup %d must be ≥ 0", c.Warmup)
 	}
 	if c.WeightDecay < 0 || c.Beta1 < 0 || c.Beta1 >= 1 || c.Beta2 < 0 || c.Beta2 >= 1 || !(c.Eps > 0) {
 		return fmt.Errorf("train: bad AdamW settings (weight decay %v ≥ 0, betas %v, %v in [0, 1), eps %v > 0)", c.WeightDecay, c.Beta1, c.Beta2, c.Eps)
 	}
 	if c.MaxLen < 2 {
-		return fmt.Errorf("train: --max-len %d must be ≥ 2", c.MaxLen)
+		return fmt.Errorf("train: max_len %d must be ≥ 2", c.MaxLen)
 	}
 	if c.Method != MethodFull {
 		if c.Rank < 1 {
-			return fmt.Errorf("train: --rank %d must be ≥ 1", c.Rank)
+			return fmt.Errorf("train: rank %d must be ≥ 1", c.Rank)
 		}
 		if len(ModuleNames(c.Targets)) == 0 {
-			return fmt.Errorf("train: --targets is empty")
+			return fmt.Errorf("train: targets is empty")
 		}
 		ac := c.AdapterConfig()
 		if err := ac.Validate(); err != nil { // the mixer checks its own settings (K, init)

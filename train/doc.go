@@ -1,6 +1,8 @@
-// Package train owns the training loop: adapter (lora, moslora, global, gated) or full
-// fine-tuning with AdamW, warm-up + cosine/linear/constant learning-rate schedules, gradient
-// accumulation and clipping, metrics.jsonl, checkpoints and resumption, and the output folders.
+// Package train owns the training loop and nothing else: adapter (any method of the mixer
+// table: lora, moslora, global, gated, …) or full fine-tuning with AdamW,
+// warm-up + cosine/linear/constant learning-rate schedules, gradient accumulation and clipping,
+// metrics.jsonl, checkpoints and resumption, and the output folders. Loading a model folder,
+// reading and encoding data, the demo and the evaluation after training are jobs (package jobs).
 //
 // # One update
 //
@@ -13,7 +15,7 @@
 //	AdamW (torch.optim.AdamW) on every trainable tensor; weight decay only on matrices
 //
 // An epoch is the seed-shuffled order of the examples (data.Order), optionally packed, cut into
-// micro-batches; the last update of an epoch may have fewer micro-batches. --steps counts updates
+// micro-batches; the last update of an epoch may have fewer micro-batches. Steps counts updates
 // and runs through as many epochs as needed.
 //
 // # Invariants

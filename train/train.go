@@ -44,12 +44,10 @@ type Job struct {
 	// AfterStep, when set, runs after every update with the 1-based step (e.g. periodic eval); an
 	// error stops training.
 	AfterStep func(step int) error
-	// NoSplit runs each micro-batch as one padded (B, T) block instead of length-sorted parts
-	// (same mathematics, more padding; for tests).
-	NoSplit bool
-	// StopAfter, when > 0, stops (with a checkpoint, as on Ctrl-C) after that many updates: for
-	// tests of resumption.
-	StopAfter int
+
+	// Test knobs (set by this package's tests only).
+	noSplit   bool // run each micro-batch as one padded (B, T) block, not length-sorted parts
+	stopAfter int  // > 0: stop with a checkpoint, as on Ctrl-C, after that many updates
 }
 
 // ErrInterrupted is returned (wrapped) when training stopped early on request, after saving a
@@ -158,14 +156,14 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 	rep.Start(total, st.Step)
 	defer rep.Finish()
 	for st.Step < total {
-		if err := ctx.Err(); err != nil || (job.StopAfter > 0 && st.Step >= job.StopAfter) {
+		if err := ctx.Err(); err != nil || (job.stopAfter > 0 && st.Step >= job.stopAfter) {
 			st.ElapsedS = elapsed0 + time.Since(start).Seconds()
 			dir, serr := save()
 			if serr != nil {
 				return nil, fmt.Errorf("%w at step %d; saving the checkpoint failed: %v", ErrInterrupted, st.Step, serr)
 			}
 			res.Steps = st.Step
-			return res, fmt.Errorf("%w at step %d: checkpoint saved in %s (continue with --resume)", ErrInterrupted, st.Step, dir)
+			return res, fmt.Errorf("%w at step %d: checkpoint saved in %s (resume to continue)", ErrInterrupted, st.Step, dir)
 		}
 		t0 := time.Now()
 		zero()
@@ -179,12 +177,12 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 			if b.Loss == 0 {
 				continue // nothing to learn in this micro-batch (cannot happen with Encode's truncation)
 			}
-			loss, err := forwardBackward(job.Model, &b, grads, !job.NoSplit)
+			loss, err := forwardBackward(job.Model, &b, grads, !job.noSplit)
 			if err != nil {
 				return nil, fmt.Errorf("train: step %d: %w", st.Step+1, err)
 			}
 			if math.IsNaN(loss) || math.IsInf(loss, 0) {
-				return nil, fmt.Errorf("train: loss is %v at step %d (epoch %d, micro-batch %d); lower --lr or check the data", loss, st.Step+1, st.Epoch, st.Batch-1)
+				return nil, fmt.Errorf("train: loss is %v at step %d (epoch %d, micro-batch %d); lower the learning rate (lr) or check the data", loss, st.Step+1, st.Epoch, st.Batch-1)
 			}
 			lossSum += loss
 			used++
@@ -199,7 +197,7 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 		}
 		norm := kernels.ClipGradNorm(grads, cfg.Clip)
 		if math.IsNaN(norm) || math.IsInf(norm, 0) {
-			return nil, fmt.Errorf("train: gradient norm is %v at step %d; lower --lr or check the data", norm, st.Step+1)
+			return nil, fmt.Errorf("train: gradient norm is %v at step %d; lower the learning rate (lr) or check the data", norm, st.Step+1)
 		}
 		lr := cfg.LR * LRFactor(cfg.Schedule, st.Step, cfg.Warmup, total)
 		for _, p := range ps {

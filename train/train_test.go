@@ -102,7 +102,7 @@ func TestResumeIsBitIdentical(t *testing.T) {
 			// boundary at step 3), then resumed by a fresh process.
 			out := filepath.Join(dir, "resumed")
 			first := tinyJob(t, method, out)
-			first.StopAfter = 4
+			first.stopAfter = 4
 			if _, err := Run(context.Background(), first); !errors.Is(err, ErrInterrupted) {
 				t.Fatalf("interrupted run: got %v, want ErrInterrupted", err)
 			}
@@ -186,7 +186,7 @@ func readMetrics(t *testing.T, path string) []Metric {
 func TestResumeRejectsOtherSettings(t *testing.T) {
 	out := t.TempDir()
 	job := tinyJob(t, MethodLoRA, out)
-	job.StopAfter = 1
+	job.stopAfter = 1
 	if _, err := Run(context.Background(), job); !errors.Is(err, ErrInterrupted) {
 		t.Fatal(err)
 	}
@@ -276,7 +276,7 @@ func TestSplitBatchesMatchOneBlock(t *testing.T) {
 	for i, noSplit := range []bool{false, true} {
 		job := tinyJob(t, MethodMoSLoRA, t.TempDir())
 		job.Examples = exs
-		job.NoSplit = noSplit
+		job.noSplit = noSplit
 		job.Config.GradAccum = 1
 		res, err := Run(context.Background(), job)
 		if err != nil {

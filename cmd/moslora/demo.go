@@ -8,12 +8,12 @@ import (
 	"strings"
 
 	"github.com/moslora/moslora/defaults"
-	"github.com/moslora/moslora/train"
+	"github.com/moslora/moslora/jobs"
 	"github.com/spf13/cobra"
 )
 
 func init() {
-	d := train.DefaultDemo()
+	d := jobs.DefaultDemo()
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Train a MoSLoRA adapter on a small task set and show before/after scores",
@@ -57,7 +57,7 @@ project pretrained from random initialisation on public-domain books, and a smal
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 			defer stop()
-			r, err := train.RunDemo(ctx, d, os.Stderr)
+			r, err := jobs.RunDemo(ctx, d, os.Stderr)
 			if err != nil {
 				return err
 			}

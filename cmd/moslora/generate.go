@@ -5,10 +5,8 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/moslora/moslora/adapter"
 	"github.com/moslora/moslora/generate"
-	"github.com/moslora/moslora/model"
-	"github.com/moslora/moslora/tokenizer"
+	"github.com/moslora/moslora/jobs"
 	"github.com/spf13/cobra"
 )
 
@@ -28,47 +26,15 @@ The prompt and the continuation stream to stdout; with --json it prints
 unmerged (any mixer), or merged into the weights with --merge (identity, dense, global mixers).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			m, err := model.Load(modelDir)
-			if err != nil {
-				return err
-			}
-			if adapterDir != "" {
-				a, err := adapter.Load(adapterDir, m)
-				if err != nil {
-					return err
-				}
-				if merge {
-					if err := a.Merge(); err != nil {
-						return err
-					}
-				}
-			} else if merge {
+			if merge && adapterDir == "" {
 				return fmt.Errorf("--merge needs --adapter")
 			}
-			tok, err := tokenizer.Load(modelDir)
-			if err != nil {
-				return err
-			}
-			if opt.StopIDs, err = generate.StopIDsFromModelDir(modelDir); err != nil {
-				return err
-			}
-			if eos := tok.EOS(); eos >= 0 {
-				opt.StopIDs = append(opt.StopIDs, eos)
-			}
-			prompt := tok.Encode(args[0], true)
 			w := cmd.OutOrStdout()
-			ts := generate.NewTextStream(tok, prompt)
-			var onStep generate.StepFunc
+			var onText func(string) error
 			if !asJSON {
-				if _, err := io.WriteString(w, ts.Text()); err != nil {
-					return err
-				}
-				onStep = func(id int, _ []float32) error {
-					_, err := io.WriteString(w, ts.Add(id))
-					return err
-				}
+				onText = func(s string) error { _, err := io.WriteString(w, s); return err }
 			}
-			res, err := generate.Generate(m, prompt, opt, onStep)
+			res, err := jobs.Generate(jobs.GenerateJob{Model: modelDir, Adapter: adapterDir, Merge: merge, Prompt: args[0], Options: opt}, onText)
 			if err != nil {
 				return err
 			}
@@ -78,9 +44,9 @@ unmerged (any mixer), or merged into the weights with --merge (identity, dense, 
 				return enc.Encode(struct {
 					IDs  []int  `json:"ids"`
 					Text string `json:"text"`
-				}{res.IDs, tok.Decode(res.IDs, true)})
+				}{res.IDs, res.Text})
 			}
-			_, err = fmt.Fprintln(w, ts.Flush())
+			_, err = fmt.Fprintln(w)
 			return err
 		},
 	}

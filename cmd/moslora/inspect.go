@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/moslora/moslora/jobs"
 	"github.com/moslora/moslora/model"
 	"github.com/spf13/cobra"
 )
@@ -14,7 +15,11 @@ func init() {
 		Short: "Describe a Hugging Face model folder (architecture, sizes, dtype, rope, tokenizer)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := model.Summarize(args[0])
+			dir, err := jobs.ModelDir(args[0])
+			if err != nil {
+				return err
+			}
+			s, err := model.Summarize(dir)
 			if err != nil {
 				return err
 			}

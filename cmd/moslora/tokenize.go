@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/moslora/moslora/jobs"
 	"github.com/moslora/moslora/tokenizer"
 	"github.com/spf13/cobra"
 )
@@ -35,7 +36,11 @@ JSON string and one JSON object is printed per line. --model may also name a tok
 			if jsonl && file == "" {
 				return errors.New("tokenize: --jsonl needs --file")
 			}
-			tok, err := tokenizer.Load(modelPath)
+			dir, err := jobs.ModelDir(modelPath)
+			if err != nil {
+				return err
+			}
+			tok, err := tokenizer.Load(dir)
 			if err != nil {
 				return err
 			}
