@@ -7,7 +7,7 @@ import "math"
 //	h = silu(g) ⊙ u,   silu(g) = g·σ(g)        g, u, h: (n)
 func SwiGLUForward(h, g, u []float32, n int) {
 	checkLen("swiglu h", h, n)
-	v := swigluFwd(h[:n], g[:n], u[:n]) // AVX2 (exp_amd64.s) on a multiple of 8; swigluFwdGo is its reference
+	v := swigluFwd(h[:n], g[:n], u[:n]) // AVX2 (swiglu_amd64.s) on a multiple of 8; swigluFwdGo is its reference
 	swigluFwdGo(h[v:n], g[v:n], u[v:n])
 }
 

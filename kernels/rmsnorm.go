@@ -14,7 +14,7 @@ func RMSNormForward(out, rstd, x, w []float32, n, d int, eps float32) {
 	checkLen("rmsnorm w", w, d)
 	for i := 0; i < n; i++ {
 		xr := x[i*d : (i+1)*d]
-		ss, j0 := dotF64(xr, xr) // vector prefix where the CPU has one (exp_amd64.s), then the rest
+		ss, j0 := dotF64(xr, xr) // vector prefix where the CPU has one (softmax_amd64.s), then the rest
 		for _, v := range xr[j0:] {
 			ss += float64(v) * float64(v)
 		}
