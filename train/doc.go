@@ -8,7 +8,9 @@
 //
 //	zero grads
 //	for each of up to GradAccum micro-batches of the current epoch:
-//	    loss_i = model.ForwardBackward(batch)          (mean CE over the batch's target tokens)
+//	    loss_i = model.ForwardBackward(batch)          (mean CE over the batch's target tokens;
+//	                                                   split into length-sorted parts, each part
+//	                                                   ForwardBackwardSum(part, 1/targets(batch)))
 //	g = mean over micro-batches of their gradients     (Hugging Face Trainer convention)
 //	norm = ‖g‖₂; g *= min(1, clip/(norm + 1e-6))      (torch clip_grad_norm_)
 //	lr = LR · LRFactor(schedule, step, warmup, total)  (transformers' schedules, step 0-based)
