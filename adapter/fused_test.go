@@ -5,6 +5,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/moslora/moslora/internal/numtest"
 	"github.com/moslora/moslora/model"
 )
 
@@ -74,20 +75,14 @@ func TestFusedPathMatchesUnfused(t *testing.T) {
 				}
 				lf, gf := step(false)
 				lp, gp := step(true)
-				if e := math.Abs(lf-lp) / math.Abs(lp); e > 1e-6 {
+				if e := math.Abs(lf-lp) / math.Abs(lp); e > numtest.F32 {
 					t.Errorf("%s: loss fused %.9g, plain %.9g", name, lf, lp)
 				}
 				worst := 0.0
 				for i := range gp {
-					var d, w float64
-					for j := range gp[i] {
-						e := float64(gf[i][j] - gp[i][j])
-						d += e * e
-						w += float64(gp[i][j]) * float64(gp[i][j])
-					}
-					worst = max(worst, math.Sqrt(d)/math.Max(math.Sqrt(w), 1e-20))
+					worst = max(worst, numtest.RelL2(gf[i], gp[i]))
 				}
-				if worst > 1e-5 || math.IsNaN(worst) {
+				if worst > numtest.F32 || math.IsNaN(worst) {
 					t.Errorf("%s: worst gradient rel L2 difference %.3g", name, worst)
 				}
 				for i, l := range a.Linears {

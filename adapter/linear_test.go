@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/moslora/moslora/adapter/mixer"
+	"github.com/moslora/moslora/internal/numtest"
 )
 
 // refParams is a float64 copy of a Linear's parameters for the naive reference.
@@ -121,13 +122,6 @@ func randomVec(rng *rand.Rand, n int) []float32 {
 	return v
 }
 
-func maxAbsDiff(a []float32, b []float64) (worst float64) {
-	for i := range a {
-		worst = math.Max(worst, math.Abs(float64(a[i])-b[i]))
-	}
-	return worst
-}
-
 func TestForwardMatchesFloat64Reference(t *testing.T) {
 	for _, mixer := range []string{MixerIdentity, MixerDense, MixerGlobal, MixerGated} {
 		l := randomLinear(mixer, 11, 9, 6, 3, 1)
@@ -141,9 +135,9 @@ func TestForwardMatchesFloat64Reference(t *testing.T) {
 		for i := range want {
 			want[i] += float64(y0[i])
 		}
-		e := maxAbsDiff(y, want)
+		e := numtest.MaxAbsDiff64(y, want)
 		t.Logf("%s: forward max abs err %.3g", mixer, e)
-		if e > 1e-5 {
+		if e > numtest.F32 {
 			t.Fatalf("%s: forward differs from the float64 reference by %.3g", mixer, e)
 		}
 	}
@@ -176,7 +170,7 @@ func TestIdentityMixerEqualsPlainLoRA(t *testing.T) {
 			plain = append(plain, float64(lora.Scale)*s)
 		}
 	}
-	if e := maxAbsDiff(y1, plain); e > 1e-5 {
+	if e := numtest.MaxAbsDiff64(y1, plain); e > numtest.F32 {
 		t.Fatalf("identity mixer differs from s·B·A·x by %.3g", e)
 	}
 	for i := range y1 {
@@ -217,17 +211,6 @@ func numGrad(p []float64, f func() float64) []float64 {
 		g[i] = (fp - fm) / (2 * h)
 	}
 	return g
-}
-
-// relL2 is ‖got − want‖ / max(‖want‖, tiny).
-func relL2(got []float32, want []float64) float64 {
-	var d, w float64
-	for i := range want {
-		e := float64(got[i]) - want[i]
-		d += e * e
-		w += want[i] * want[i]
-	}
-	return math.Sqrt(d) / math.Max(math.Sqrt(w), 1e-12)
 }
 
 func TestBackwardMatchesFiniteDifferences(t *testing.T) {
@@ -271,9 +254,9 @@ func TestBackwardMatchesFiniteDifferences(t *testing.T) {
 					continue
 				}
 				want := numGrad(c.p, loss)
-				e := relL2(c.got, want)
+				e := numtest.RelL264(c.got, want)
 				t.Logf("%s: d%s rel L2 err %.3g", name, c.name, e)
-				if e > 1e-5 {
+				if e > numtest.F32 {
 					t.Errorf("%s: d%s differs from finite differences: rel L2 err %.3g", name, c.name, e)
 				}
 			}
@@ -292,7 +275,7 @@ func TestBackwardAccumulatesAndZeroGradClears(t *testing.T) {
 	l.Forward(y, x, 2)
 	l.Backward(nil, dy, x, 2)
 	for i := range once {
-		if math.Abs(float64(l.DA[i]-2*once[i])) > 1e-6*math.Max(1, math.Abs(float64(once[i]))) {
+		if math.Abs(float64(l.DA[i]-2*once[i])) > numtest.F32*math.Max(1, math.Abs(float64(once[i]))) {
 			t.Fatalf("gradients do not accumulate: %v after two passes, %v after one", l.DA[i], once[i])
 		}
 	}
@@ -323,7 +306,7 @@ func TestDropoutOnlyInTrainingAndDeterministic(t *testing.T) {
 	a, b := mk(), mk()
 	evalOut := run(a)
 	want := refDelta(a, paramsOf(a), to64(x), nil, 3)
-	if e := maxAbsDiff(evalOut, want); e > 1e-5 {
+	if e := numtest.MaxAbsDiff64(evalOut, want); e > numtest.F32 {
 		t.Fatalf("eval mode applied dropout: err %.3g", e)
 	}
 	a.SetTraining(true)
@@ -369,7 +352,7 @@ func TestInitialisation(t *testing.T) {
 			if i == j {
 				want = 1
 			}
-			if math.Abs(d-want) > 1e-6 {
+			if math.Abs(d-want) > numtest.F32 {
 				t.Fatalf("orthogonal init: (QᵀQ)[%d,%d] = %v", i, j, d)
 			}
 		}

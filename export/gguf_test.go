@@ -9,6 +9,7 @@ import (
 
 	"github.com/moslora/moslora/adapter"
 	"github.com/moslora/moslora/adapter/mixer"
+	"github.com/moslora/moslora/internal/numtest"
 	"github.com/moslora/moslora/internal/shared"
 	"github.com/moslora/moslora/model"
 )
@@ -123,7 +124,7 @@ func checkGGUF(t *testing.T, m *model.Model, a *adapter.Adapter, arch string) {
 	if a.Config.UseRSLoRA {
 		wantAlpha *= math.Sqrt(float64(a.Config.R))
 	}
-	if !ok || math.Abs(float64(alpha)-wantAlpha) > 1e-5*wantAlpha {
+	if !ok || math.Abs(float64(alpha)-wantAlpha) > numtest.F32*wantAlpha {
 		t.Errorf("adapter.lora.alpha = %v (%T), want float32 %v", f.KV["adapter.lora.alpha"], f.KV["adapter.lora.alpha"], wantAlpha)
 	}
 	if len(f.Tensors) != 2*len(a.Linears) {
@@ -169,7 +170,7 @@ func checkGGUF(t *testing.T, m *model.Model, a *adapter.Adapter, arch string) {
 		}
 		rel := math.Sqrt(d / norm)
 		worst = math.Max(worst, rel)
-		if !(rel <= 1e-5) {
+		if !(rel <= numtest.F32) {
 			t.Errorf("%s: ΔW from the GGUF factors differs from the adapter's by rel L2 %.3g", name, rel)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/moslora/moslora/adapter"
+	"github.com/moslora/moslora/internal/numtest"
 	"github.com/moslora/moslora/internal/shared"
 	"github.com/moslora/moslora/model"
 	"github.com/moslora/moslora/safetensors"
@@ -28,7 +29,7 @@ func TestMergedFolderReloadsWithAdapterLogits(t *testing.T) {
 			if err := Merged(out, baseDir, m, a, false); err != nil {
 				t.Fatal(err)
 			}
-			if got := logits(t, m, ids, B, T); maxAbsDiff(got, want) != 0 {
+			if got := logits(t, m, ids, B, T); numtest.MaxAbsDiff(got, want) != 0 {
 				t.Error("Merged changed the model or the adapter")
 			}
 			mm, err := model.Load(out)

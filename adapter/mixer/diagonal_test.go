@@ -3,7 +3,6 @@ package mixer_test
 import (
 	"context"
 	"encoding/json"
-	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 	"github.com/moslora/moslora/adapter"
 	"github.com/moslora/moslora/adapter/mixer"
 	"github.com/moslora/moslora/data"
+	"github.com/moslora/moslora/internal/numtest"
 	"github.com/moslora/moslora/model"
 	"github.com/moslora/moslora/train"
 )
@@ -120,14 +120,6 @@ func logits(t *testing.T, m *model.Model, ids []int) []float32 {
 	return out.Logits
 }
 
-func maxAbsDiff(a, b []float32) float64 {
-	var w float64
-	for i := range a {
-		w = math.Max(w, math.Abs(float64(a[i]-b[i])))
-	}
-	return w
-}
-
 // TestFifthMixerTrainsSavesLoadsFoldsAndMerges adds a mixer from outside the adapter packages and
 // takes it through the whole public life of an adapter: train.Run selects it by method name,
 // Save writes its tensor under its own key, Load reads it back bit-identically, and Fold and
@@ -159,7 +151,7 @@ func TestFifthMixerTrainsSavesLoadsFoldsAndMerges(t *testing.T) {
 	want := logits(t, m, ids)
 	a.Detach()
 	base := logits(t, m, ids)
-	if maxAbsDiff(want, base) == 0 {
+	if numtest.MaxAbsDiff(want, base) == 0 {
 		t.Fatal("the trained adapter does not change the logits")
 	}
 
@@ -187,13 +179,13 @@ func TestFifthMixerTrainsSavesLoadsFoldsAndMerges(t *testing.T) {
 		return l
 	}
 	l := load()
-	if d := maxAbsDiff(logits(t, m, ids), want); d != 0 {
+	if d := numtest.MaxAbsDiff(logits(t, m, ids), want); d != 0 {
 		t.Fatalf("loaded adapter's logits differ from the trained one's by %.3g", d)
 	}
 	if err := l.Fold(); err != nil {
 		t.Fatal(err)
 	}
-	if d := maxAbsDiff(logits(t, m, ids), want); d > 1e-5 {
+	if d := numtest.MaxAbsDiff(logits(t, m, ids), want); d > numtest.F32 {
 		t.Errorf("folded adapter's logits differ by %.3g", d)
 	}
 	if l.Config.MixerKind() != mixer.IdentityName {
@@ -205,14 +197,14 @@ func TestFifthMixerTrainsSavesLoadsFoldsAndMerges(t *testing.T) {
 	if err := l.Merge(); err != nil {
 		t.Fatal(err)
 	}
-	if d := maxAbsDiff(logits(t, m, ids), want); d > 1e-5 {
+	if d := numtest.MaxAbsDiff(logits(t, m, ids), want); d > numtest.F32 {
 		t.Errorf("merged model's logits differ by %.3g", d)
 	}
 	if err := l.Unmerge(); err != nil {
 		t.Fatal(err)
 	}
 	l.Detach()
-	if d := maxAbsDiff(logits(t, m, ids), base); d > 1e-5 {
+	if d := numtest.MaxAbsDiff(logits(t, m, ids), base); d > numtest.F32 {
 		t.Errorf("after Unmerge the base logits differ by %.3g", d)
 	}
 }

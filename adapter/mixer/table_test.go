@@ -4,6 +4,8 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/moslora/moslora/internal/numtest"
 )
 
 func TestTableMapsEachMethodToOneMixer(t *testing.T) {
@@ -78,7 +80,7 @@ func TestMatrixIsTheForwardMap(t *testing.T) {
 				for q := 0; q < r; q++ {
 					want += float64(mat[j*r+q]) * float64(h[i*r+q])
 				}
-				if math.Abs(float64(z[i*r+j])-want) > 1e-5 {
+				if math.Abs(float64(z[i*r+j])-want) > numtest.F32 {
 					t.Fatalf("%s: z[%d,%d] = %v, h·Mᵀ = %v", k.Name, i, j, z[i*r+j], want)
 				}
 			}
@@ -99,7 +101,7 @@ func TestGateUsageIsTheMeanGate(t *testing.T) {
 	g.Forward(make([]float32, 5*4), make([]float32, 5*3), 5)
 	g.Forward(make([]float32, 2*4), make([]float32, 2*3), 2)
 	mean, tokens := g.Usage()
-	if tokens != 7 || math.Abs(mean[0]-1.0/3) > 1e-6 || math.Abs(mean[1]-2.0/3) > 1e-6 {
+	if tokens != 7 || math.Abs(mean[0]-1.0/3) > numtest.F32 || math.Abs(mean[1]-2.0/3) > numtest.F32 {
 		t.Fatalf("usage %v over %d tokens, want [1/3 2/3] over 7", mean, tokens)
 	}
 }
