@@ -66,21 +66,21 @@ func refDelta(l *Linear, p refParams, x, mask []float64, n int) []float64 {
 			}
 		}
 		z := make([]float64, r)
-		switch l.Mixer.Name() {
-		case MixerIdentity:
+		switch l.Mixer.(type) { // the float64 reference of each built-in mixer, from doc.go
+		case *mixer.Identity:
 			copy(z, h)
-		case MixerDense:
+		case *mixer.Dense:
 			for j := 0; j < r; j++ {
 				for q := 0; q < r; q++ {
 					z[j] += p.M[j*r+q] * h[q]
 				}
 			}
-		case MixerGlobal:
+		case *mixer.Global:
 			w := softmax64(p.Pi)
 			for j := 0; j < r; j++ {
 				z[j] = w[j/bs] * h[j]
 			}
-		case MixerGated:
+		case *mixer.Gated:
 			lg := make([]float64, k)
 			for m := 0; m < k; m++ {
 				lg[m] = p.C[m]

@@ -67,11 +67,15 @@ func RunStep(c Case, modelDir string, warmup, steps int, profile io.Writer) (*St
 			ps = append(ps, trainable{w: p.W, g: p.DW, opt: kernels.NewAdamWState(len(p.W))})
 		}
 		zero = m.ZeroGrads
-	case MethodLoRA, MethodMoSLoRA:
+	case MethodForward: // nothing is trained
+	default: // an adapter whose mixer the method selects (the mixer table)
+		kind, ok := mixer.ByMethod(string(c.Method))
+		if !ok {
+			return nil, fmt.Errorf("bench: case %s: no adapter method %q", c.Name, c.Method)
+		}
 		cfg := adapter.DefaultConfig()
 		cfg.R, cfg.LoraAlpha = Rank, Alpha
 		cfg.TargetModules = adapter.Targets{List: Targets}
-		kind, _ := mixer.ByMethod(string(c.Method)) // the mixer table maps the method to its mixer
 		cfg.Mixer = kind.Name
 		a, err := adapter.New(cfg, m, 1)
 		if err != nil {
