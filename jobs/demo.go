@@ -9,6 +9,7 @@ import (
 
 	"github.com/moslora/moslora/adapter"
 	"github.com/moslora/moslora/data"
+	"github.com/moslora/moslora/defaults"
 	"github.com/moslora/moslora/eval"
 	"github.com/moslora/moslora/generate"
 	"github.com/moslora/moslora/model"
@@ -51,11 +52,38 @@ type DemoResult struct {
 	EvalRows      int
 	Adapter       *adapter.Adapter
 	Elapsed       time.Duration
+	Out           string // the folder holding the adapter
+	// EmbeddedDefault: the model or the task set came from the embedded default (package
+	// defaults), extracted for the run into a temporary folder that is removed afterwards.
+	EmbeddedDefault bool
 }
 
 // RunDemo evaluates the base model, trains the adapter and evaluates again, printing progress to w.
+// A model or data file left empty comes from the embedded default; an empty Out is a new
+// temporary folder.
 func RunDemo(ctx context.Context, d Demo, w io.Writer) (*DemoResult, error) {
 	start := time.Now()
+	embedded := d.ModelDir == "" || d.TrainData == "" || d.TestData == ""
+	if embedded {
+		dir, err := os.MkdirTemp("", "moslora-default-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+		p, err := defaults.Extract(dir)
+		if err != nil {
+			return nil, err
+		}
+		if d.ModelDir == "" {
+			d.ModelDir = p.ModelDir
+		}
+		if d.TrainData == "" {
+			d.TrainData = p.Train
+		}
+		if d.TestData == "" {
+			d.TestData = p.Test
+		}
+	}
 	op, err := Open{Model: d.ModelDir, Tokenizer: true}.Load()
 	if err != nil {
 		return nil, err
@@ -114,7 +142,7 @@ func RunDemo(ctx context.Context, d Demo, w io.Writer) (*DemoResult, error) {
 		}
 	}
 	return &DemoResult{Before: before, After: after, Samples: samples, Train: res, TrainRows: len(rows), EvalRows: len(test),
-		Adapter: res.Adapter, Elapsed: time.Since(start)}, nil
+		Adapter: res.Adapter, Elapsed: time.Since(start), Out: d.Out, EmbeddedDefault: embedded}, nil
 }
 
 // sampleRows picks the first generative row of each task (at most three) for sample generations.
