@@ -30,6 +30,6 @@ func Evaluate(f EvalFiles, opt eval.Options) (*eval.Report, int, error) {
 		return nil, 0, err
 	}
 	opt.Pad = op.Tokenizer.EOS()
-	rep, err := eval.Evaluate(eval.ModelLM{M: op.Model}, op.Tokenizer, rows, opt)
+	rep, err := eval.Evaluate(eval.ModelLM{M: op.Model}, op.Encoder, rows, opt)
 	return rep, skipped, err
 }

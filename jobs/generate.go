@@ -10,6 +10,9 @@ type GenerateJob struct {
 	Adapter string // adapter folder, "" for none
 	Merge   bool   // merge the adapter into the weights first (identity, dense, global mixers)
 	Prompt  string // encoded as tokenizer.encode(prompt) does (special tokens included)
+	// Rendered: Prompt is a conversation rendered with the chat template, which writes the
+	// special tokens itself; it is encoded without added ones.
+	Rendered bool
 	// Options: MaxNewTokens, sampling and seed; the stop ids of the model folder
 	// (generation_config.json) and the tokenizer's EOS are added to StopIDs.
 	Options generate.Options
@@ -37,7 +40,7 @@ func Generate(j GenerateJob, onText func(string) error) (*Generated, error) {
 	if eos := tok.EOS(); eos >= 0 {
 		opt.StopIDs = append(opt.StopIDs, eos)
 	}
-	prompt := tok.Encode(j.Prompt, true)
+	prompt := tok.Encode(j.Prompt, !j.Rendered)
 	ts := generate.NewTextStream(tok, prompt)
 	var onStep generate.StepFunc
 	if onText != nil {

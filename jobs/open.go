@@ -1,25 +1,36 @@
 package jobs
 
 import (
+	"context"
 	"fmt"
+	"io"
+	"os"
 	"path/filepath"
 
 	"github.com/moslora/moslora/adapter"
+	"github.com/moslora/moslora/data"
+	"github.com/moslora/moslora/hub"
 	"github.com/moslora/moslora/model"
 	"github.com/moslora/moslora/tokenizer"
 )
 
-// resolve turns a model argument into a local folder. Today the argument is the folder; a hub
-// resolver (model names → the Hugging Face cache) replaces this one function.
-var resolve = func(arg string) (string, error) { return arg, nil }
-
-// ModelDir turns a --model argument into the model folder to read: the one place a model name is
-// resolved.
-func ModelDir(arg string) (string, error) {
+// ModelDir turns a model argument into the model folder to read — the one place where that
+// happens. A path that exists is used as it is (nothing is read from the environment); anything
+// else is a hub name org/name[@revision], resolved in the Hugging Face cache (hub.Resolve with
+// hub.EnvOptions), downloading what is missing with progress to progress (nil: silent).
+func ModelDir(ctx context.Context, arg string, progress io.Writer) (string, error) {
 	if arg == "" {
-		return "", fmt.Errorf("no model given (want a model folder)")
+		return "", fmt.Errorf("no model given (want a model folder or a hub name org/name)")
 	}
-	return resolve(arg)
+	if _, err := os.Stat(arg); err == nil {
+		return arg, nil
+	}
+	opt, err := hub.EnvOptions()
+	if err != nil {
+		return "", err
+	}
+	opt.Progress = progress
+	return hub.Resolve(ctx, arg, opt)
 }
 
 // Open says what to load from a model folder.
@@ -37,6 +48,7 @@ type Opened struct {
 	Dir       string               // the resolved model folder
 	Model     *model.Model         //
 	Tokenizer *tokenizer.Tokenizer // nil unless asked for
+	Encoder   data.Tokenizer       // the tokenizer with the model's chat template, for data rows
 	Adapter   *adapter.Adapter     // nil unless asked for
 }
 
@@ -45,13 +57,16 @@ func (o Open) Load() (*Opened, error) {
 	if o.Merge && o.Adapter == "" {
 		return nil, fmt.Errorf("merging needs an adapter")
 	}
-	dir, err := ModelDir(o.Model)
+	dir, err := ModelDir(context.Background(), o.Model, nil)
 	if err != nil {
 		return nil, err
 	}
 	op := &Opened{Dir: dir}
 	if o.Tokenizer {
 		if op.Tokenizer, err = tokenizer.Load(dir); err != nil {
+			return nil, err
+		}
+		if op.Encoder, err = data.WithChatTemplate(op.Tokenizer, dir); err != nil { // chat rows
 			return nil, err
 		}
 	}

@@ -56,7 +56,7 @@ func Train(ctx context.Context, cfg train.Config, f TrainFiles, w io.Writer) (*T
 	if err != nil {
 		return nil, err
 	}
-	tok, m := op.Tokenizer, op.Model
+	tok, ctok, m := op.Tokenizer, op.Encoder, op.Model
 	rows, skipped, err := data.ReadFile(f.Data, f.SkipBad)
 	if err != nil {
 		return nil, err
@@ -67,7 +67,7 @@ func Train(ctx context.Context, cfg train.Config, f TrainFiles, w io.Writer) (*T
 	if len(rows) == 0 {
 		return nil, fmt.Errorf("train: %s holds no usable rows", f.Data)
 	}
-	exs, truncated, err := encodeRows(tok, rows, cfg.MaxLen, cfg.Pack)
+	exs, truncated, err := encodeRows(ctok, rows, cfg.MaxLen, cfg.Pack)
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +108,7 @@ func Train(ctx context.Context, cfg train.Config, f TrainFiles, w io.Writer) (*T
 		return nil, err
 	}
 	if f.Eval != "" {
-		r, err := eval.Evaluate(eval.ModelLM{M: m}, tok, evalRows, eval.Options{MaxLen: cfg.MaxLen, Limit: f.EvalLimit, Pad: tok.EOS()})
+		r, err := eval.Evaluate(eval.ModelLM{M: m}, ctok, evalRows, eval.Options{MaxLen: cfg.MaxLen, Limit: f.EvalLimit, Pad: tok.EOS()})
 		if err != nil {
 			return nil, err
 		}

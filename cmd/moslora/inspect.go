@@ -4,18 +4,17 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/moslora/moslora/jobs"
 	"github.com/moslora/moslora/model"
 	"github.com/spf13/cobra"
 )
 
 func init() {
 	rootCmd.AddCommand(&cobra.Command{
-		Use:   "inspect DIR",
+		Use:   "inspect DIR|org/name[@revision]",
 		Short: "Describe a Hugging Face model folder (architecture, sizes, dtype, rope, tokenizer)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			dir, err := jobs.ModelDir(args[0])
+			dir, err := resolveModel(cmd, args[0])
 			if err != nil {
 				return err
 			}
