@@ -132,6 +132,7 @@ func loadFixture(t *testing.T, family, adapterDir string) (*model.Model, *Adapte
 func TestPEFTAdaptersMatchReference(t *testing.T) {
 	for _, c := range []struct{ family, dir string }{
 		{"llama", "lora_r4"}, {"llama", "rslora_r8_qv"}, {"qwen2", "lora_r4"}, {"gpt2", "lora_r4"},
+		{"qwen3", "lora_r4"}, {"gemma3", "lora_r4"},
 	} {
 		t.Run(c.family+"/"+c.dir, func(t *testing.T) {
 			m, a, ref := loadFixture(t, c.family, c.dir)

@@ -6,6 +6,10 @@ type layerActs struct {
 	mean1, rstd1 []float32 // (N) norm statistics (mean only for LayerNorm)
 	mean2, rstd2 []float32 // (N)
 	q, k, v      []float32 // Llama: (N, H·D), (N, KV·D), (N, KV·D), q and k after rotation
+	qRaw, kRaw   []float32 // q/k-norm layouts: the q and k projections before their norms
+	qrstd, krstd []float32 // (N·H), (N·KV) per-head norm statistics of q and k
+	o, dn        []float32 // post-norm layouts: (N, C) outputs of O and Down before their norms
+	rstdO, rstdD []float32 // (N) their norm statistics
 	att          []float32 // (B, H, T, T) attention probabilities; nil: recomputed (attnSaveBytes)
 	qkv          []float32 // GPT-2: (N, 3C) fused c_attn output
 	attY         []float32 // (N, H·D) attention output, input of o_proj / c_proj
@@ -24,7 +28,7 @@ type acts struct {
 	meanf     []float32   // (N)
 	rstdf     []float32   // (N)
 	scratch   []float32   // (N, C) projection output before the residual add
-	cos, sin  []float32   // (T, D/2) rotary tables for positions 0..T-1
+	cos, sin  [][]float32 // per rotary setting: (T, D/2) tables for positions 0..T-1
 	attP      [][]float32 // workers × (attnBlock, T) attention probabilities of one block of rows
 	ids       []int       // (N) token ids of the last forward
 	trainable bool        // prepared for training: per-block buffers and gradient buffers in use
@@ -33,6 +37,9 @@ type acts struct {
 	dres  []float32   // (N, C) gradient of the residual stream
 	dln   []float32   // (N, C) gradient of a norm output
 	dq    []float32   // (N, H·D)   Llama
+	dqRaw []float32   // (N, H·D)   q/k-norm layouts: gradients of the projections before the norms
+	dkRaw []float32   // (N, KV·D)
+	dpost []float32   // (N, C)     post-norm layouts: gradient of an O or Down output
 	dk    []float32   // (N, KV·D)  Llama
 	dv    []float32   // (N, KV·D)  Llama
 	dqkv  []float32   // (N, 3C)    GPT-2
@@ -111,6 +118,12 @@ func (m *Model) prepare(B, T int, training bool) *acts {
 		l := &a.layers[i]
 		l.mean1, l.rstd1 = grow(l.mean1, N), grow(l.rstd1, N)
 		l.mean2, l.rstd2 = grow(l.mean2, N), grow(l.rstd2, N)
+		if m.lay.qkNorm {
+			l.qrstd, l.krstd = grow(l.qrstd, N*c.NumAttentionHeads), grow(l.krstd, N*c.NumKeyValueHeads)
+		}
+		if m.lay.postNorms {
+			l.rstdO, l.rstdD = grow(l.rstdO, N), grow(l.rstdD, N)
+		}
 		m.growQKV(l, N)
 		if saveAtt {
 			l.att = grow(l.att, B*c.NumAttentionHeads*T*T)
@@ -127,11 +140,8 @@ func (m *Model) prepare(B, T int, training bool) *acts {
 	a.ids = a.ids[:N]
 	if m.lay.rope {
 		half := c.HeadDim / 2
-		if len(a.cos) < T*half {
-			a.cos, a.sin = make([]float32, T*half), make([]float32, T*half)
-			for p := 0; p < T; p++ {
-				ropeTable(a.cos[p*half:(p+1)*half], a.sin[p*half:(p+1)*half], m.ropeInv, p)
-			}
+		if len(a.cos) == 0 || len(a.cos[0]) < T*half {
+			a.cos, a.sin = ropeTables(m.ropeInv, 0, T, half, nil, nil)
 		}
 	}
 	R, V := lmChunkRows(c.VocabSize), c.VocabSize
@@ -152,6 +162,12 @@ func (m *Model) prepare(B, T int, training bool) *acts {
 	} else {
 		a.dq, a.dk, a.dv = grow(a.dq, N*c.QDim()), grow(a.dk, N*c.KVDim()), grow(a.dv, N*c.KVDim())
 	}
+	if m.lay.qkNorm {
+		a.dqRaw, a.dkRaw = grow(a.dqRaw, N*c.QDim()), grow(a.dkRaw, N*c.KVDim())
+	}
+	if m.lay.postNorms {
+		a.dpost = grow(a.dpost, N*C)
+	}
 	if m.lay.gatedMLP {
 		a.du = grow(a.du, N*I)
 	}
@@ -171,6 +187,12 @@ func (m *Model) growQKV(la *layerActs, N int) {
 		la.qkv = grow(la.qkv, N*3*C)
 	} else {
 		la.q, la.k, la.v = grow(la.q, N*c.QDim()), grow(la.k, N*c.KVDim()), grow(la.v, N*c.KVDim())
+	}
+	if m.lay.qkNorm {
+		la.qRaw, la.kRaw = grow(la.qRaw, N*c.QDim()), grow(la.kRaw, N*c.KVDim())
+	}
+	if m.lay.postNorms {
+		la.o, la.dn = grow(la.o, N*C), grow(la.dn, N*C)
 	}
 	if m.lay.gatedMLP {
 		la.u = grow(la.u, N*I)

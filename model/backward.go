@@ -51,12 +51,13 @@ func (m *Model) ForwardBackwardSum(ids, labels []int, B, T int, scale float64) (
 	for l := L - 1; l >= 0; l-- {
 		m.blockBackward(l, a)
 	}
-	// Embeddings: res[0][n] = E[id_n] (+ P[n mod T]).
+	// Embeddings: res[0][n] = s·E[id_n] (+ P[n mod T]), s = the layout's embedding scale.
 	if m.Embed.DW != nil {
+		s := m.lay.embedScale
 		for n, id := range a.ids {
 			dst, g := m.Embed.DW[id*C:(id+1)*C], a.dres[n*C:(n+1)*C]
 			for j := range dst {
-				dst[j] += g[j]
+				dst[j] += s * g[j]
 			}
 		}
 	}
@@ -162,13 +163,26 @@ func (m *Model) lmHeadLoss(a *acts, scale float32, grad bool) (sum float64) {
 // blockBackward inverts blockForward for block l. On entry a.dres holds d res[l+1]; on return it
 // holds d res[l] (the residual adds pass the gradient through unchanged, and each branch adds its
 // input gradient). Block 0 skips its input gradient when nothing upstream is trainable.
+//
+// Post-norm layouts first take the branch gradient back through Post₂ (Post₁) into a.dpost, the
+// gradient of the Down (O) output; q/k-norm layouts take dq, dk (after un-rotating them) back
+// through QNorm, KNorm into dqRaw, dkRaw, the gradients of the projections. Every norm's backward
+// is the RMSNorm's (kernels.RMSNormBackward, RMSNormOffsetBackward for (1 + w)):
+//
+//	dx += r·(g − x̂·mean(g ⊙ x̂)),  g = w ⊙ dy (or (1 + w) ⊙ dy),  x̂ = x·r;   dw += Σ_rows dy ⊙ x̂
 func (m *Model) blockBackward(l int, a *acts) {
 	c, b, la := m.Config, &m.Blocks[l], a.layer(l)
-	N, C, I := a.N, c.HiddenSize, c.IntermediateSize
+	N, C, I, D := a.N, c.HiddenSize, c.IntermediateSize, c.HeadDim
 	x := a.res[l]
 
-	// MLP: out = res2 + Down(h);  h = act(a, u) (gated) or act(a).
-	b.Down.backward(a.dh, a.dres, la.h, N, false)
+	// MLP: out = res2 + Post₂(Down(h));  h = act(a, u) (gated) or act(a).
+	dDown := a.dres
+	if m.lay.postNorms {
+		clear(a.dpost)
+		b.PostFF.backward(a.dpost, a.dres, la.dn, nil, la.rstdD, N, C)
+		dDown = a.dpost
+	}
+	b.Down.backward(a.dh, dDown, la.h, N, false)
 	act, gated := m.lay.act.backward, m.lay.gatedMLP
 	parallelRange(N*I, actGrain, func(lo, hi int) {
 		clear(a.da[lo:hi]) // the kernel adds into da (and du)
@@ -186,8 +200,14 @@ func (m *Model) blockBackward(l int, a *acts) {
 	}
 	b.Norm2.backward(a.dres, a.dln, la.res2, la.mean2, la.rstd2, N, C) // dres = d res2
 
-	// Attention: res2 = x + O(attn(q, k, v)),  q, k, v = projections of ln1 = Norm1(x).
-	b.O.backward(a.dattY, a.dres, la.attY, N, false)
+	// Attention: res2 = x + Post₁(O(attn(q, k, v))),  q, k, v = projections of ln1 = Norm1(x).
+	dO := a.dres
+	if m.lay.postNorms {
+		clear(a.dpost)
+		b.PostAttn.backward(a.dpost, a.dres, la.o, nil, la.rstdO, N, C)
+		dO = a.dpost
+	}
+	b.O.backward(a.dattY, dO, la.attY, N, false)
 	d, v := m.views(la, a), m.views(la, nil)
 	if m.lay.fusedQKV {
 		clear(a.dqkv[:N*3*C])
@@ -202,13 +222,21 @@ func (m *Model) blockBackward(l int, a *acts) {
 		dln = nil
 	}
 	if m.lay.rope { // q, k were rotated after projection: un-rotate their gradients
-		m.rope(d, &pass{B: a.B, T: a.T, N: N, cos: a.cos, sin: a.sin}, true)
+		m.rope(d, &pass{B: a.B, T: a.T, N: N, cos: a.cos, sin: a.sin}, b.rope, true)
+	}
+	dq, dk := a.dq, a.dk
+	if m.lay.qkNorm { // q, k were normed per head after projection
+		clear(a.dqRaw)
+		clear(a.dkRaw)
+		b.QNorm.backward(a.dqRaw, a.dq, la.qRaw, nil, la.qrstd, N*c.NumAttentionHeads, D)
+		b.KNorm.backward(a.dkRaw, a.dk, la.kRaw, nil, la.krstd, N*c.NumKeyValueHeads, D)
+		dq, dk = a.dqRaw, a.dkRaw
 	}
 	if m.lay.fusedQKV {
 		b.QKV.backward(dln, a.dqkv, la.ln1, N, false)
 	} else {
-		b.Q.backward(dln, a.dq, la.ln1, N, false)
-		b.K.backward(dln, a.dk, la.ln1, N, true)
+		b.Q.backward(dln, dq, la.ln1, N, false)
+		b.K.backward(dln, dk, la.ln1, N, true)
 		b.V.backward(dln, a.dv, la.ln1, N, true)
 	}
 	if needIn {

@@ -8,7 +8,7 @@ import "github.com/moslora/moslora/kernels"
 type pass struct {
 	B, T, N  int
 	pos0     int         // position of each sequence's first row (0 unless decoding)
-	cos, sin []float32   // (T, D/2) rotary table of positions pos0 … pos0+T−1 (rope layouts)
+	cos, sin [][]float32 // per rotary setting: (T, D/2) table of positions pos0 … pos0+T−1 (rope layouts)
 	scratch  []float32   // (N, C) projection output before a residual add
 	attP     [][]float32 // workers × (attnBlock, T) attention probabilities (batch attention only)
 	kc       *KVCache    // nil: causal attention within the batch; else over the cache (B = 1)
@@ -17,10 +17,15 @@ type pass struct {
 // embed writes the embeddings of ids into x (N, C): token embedding, plus the learned position
 // embedding of the row's position where the model has one (GPT-2).
 func (m *Model) embed(x []float32, ids []int, p *pass) {
-	C := m.Config.HiddenSize
+	C, s := m.Config.HiddenSize, m.lay.embedScale
 	for n, id := range ids {
 		row := x[n*C : (n+1)*C]
 		copy(row, m.Embed.W[id*C:(id+1)*C])
+		if s != 1 {
+			for j := range row {
+				row[j] *= s
+			}
+		}
 		if m.Pos != nil {
 			pos := m.Pos.W[(p.pos0+n%p.T)*C:]
 			for j := range row {
@@ -32,27 +37,35 @@ func (m *Model) embed(x []float32, ids []int, p *pass) {
 
 // blockForward runs block l on x (N, C) into out (N, C):
 //
-//	res2 = x + O(attn(Norm1(x)));   out = res2 + Down(act(Norm2(res2)))
+//	res2 = x + Post₁(O(attn(Norm1(x))));   out = res2 + Post₂(Down(act(Norm2(res2))))
 //
-// with act = silu(Gate·)⊙(Up·) or gelu(Up·) as the layout says. The same function serves
-// training and evaluation (attention within the batch, la kept per block for the backward pass)
-// and decoding (p.kc set: the new rows' keys and values are appended to the cache and attention
-// runs over everything cached). la's norm statistics are written only where allocated; out may
-// alias x when x is not needed afterwards (decoding).
+// with act = silu(Gate·)⊙(Up·), gelu(Gate·)⊙(Up·) or gelu(Up·) as the layout says, the post
+// norms Post₁, Post₂ (PostAttn, PostFF) only in post-norm layouts (else the identity), and, in
+// q/k-norm layouts, q and k per-head normed (QNorm, KNorm) between projection and RoPE. The same
+// function serves training and evaluation (attention within the batch, la kept per block for the
+// backward pass) and decoding (p.kc set: the new rows' keys and values are appended to the cache
+// and attention runs over everything cached). la's norm statistics are written only where
+// allocated; out may alias x when x is not needed afterwards (decoding).
 func (m *Model) blockForward(l int, x, out []float32, la *layerActs, p *pass) {
 	c, b := m.Config, &m.Blocks[l]
-	N, C, I := p.N, c.HiddenSize, c.IntermediateSize
+	N, C, I, D := p.N, c.HiddenSize, c.IntermediateSize, c.HeadDim
 	b.Norm1.forward(la.ln1, la.mean1, la.rstd1, x, N, C)
 	v := m.views(la, nil)
 	if m.lay.fusedQKV {
 		b.QKV.forward(la.qkv, la.ln1, N)
+	} else if m.lay.qkNorm {
+		b.Q.forward(la.qRaw, la.ln1, N)
+		b.K.forward(la.kRaw, la.ln1, N)
+		b.V.forward(la.v, la.ln1, N)
+		b.QNorm.forward(la.q, nil, la.qrstd, la.qRaw, N*c.NumAttentionHeads, D)
+		b.KNorm.forward(la.k, nil, la.krstd, la.kRaw, N*c.NumKeyValueHeads, D)
 	} else {
 		b.Q.forward(la.q, la.ln1, N)
 		b.K.forward(la.k, la.ln1, N)
 		b.V.forward(la.v, la.ln1, N)
 	}
 	if m.lay.rope {
-		m.rope(v, p, false)
+		m.rope(v, p, b.rope, false)
 	}
 	if p.kc == nil {
 		attentionForward(la.attY, la.att, v, m.attnShape(l, p.B, p.T), p.attP)
@@ -60,7 +73,12 @@ func (m *Model) blockForward(l int, x, out []float32, la *layerActs, p *pass) {
 		p.kc.store(l, v, N, c.KVDim())
 		p.kc.s = m.attentionCached(la.attY, v.q, v.ldq, p.kc.k[l], p.kc.v[l], p.kc.Len, N, b.attnScale, b.window, p.kc.s)
 	}
-	b.O.forward(p.scratch, la.attY, N)
+	if m.lay.postNorms {
+		b.O.forward(la.o, la.attY, N)
+		b.PostAttn.forward(p.scratch, nil, la.rstdO, la.o, N, C)
+	} else {
+		b.O.forward(p.scratch, la.attY, N)
+	}
 	addInto(la.res2, x, p.scratch)
 	b.Norm2.forward(la.ln2, la.mean2, la.rstd2, la.res2, N, C)
 	if m.lay.gatedMLP {
@@ -71,7 +89,12 @@ func (m *Model) blockForward(l int, x, out []float32, la *layerActs, p *pass) {
 	}
 	act := m.lay.act.forward
 	parallelRange(N*I, actGrain, func(lo, hi int) { act(la.h[lo:hi], la.a[lo:hi], part(la.u, lo, hi), hi-lo) })
-	b.Down.forward(p.scratch, la.h, N)
+	if m.lay.postNorms {
+		b.Down.forward(la.dn, la.h, N)
+		b.PostFF.forward(p.scratch, nil, la.rstdD, la.dn, N, C)
+	} else {
+		b.Down.forward(p.scratch, la.h, N)
+	}
 	addInto(out, la.res2, p.scratch)
 }
 
@@ -99,15 +122,16 @@ func (m *Model) attnShape(l, B, T int) *attnShape {
 		scale: m.Blocks[l].attnScale, window: m.Blocks[l].window, nw: workers(), ldo: c.QDim()}
 }
 
-// rope rotates (inverse: un-rotates) the query and key rows of x in place, row n by the table row
-// of its position (n mod T).
-func (m *Model) rope(x qkv, p *pass, inverse bool) {
+// rope rotates (inverse: un-rotates) the query and key rows of x in place, row n by row n mod T
+// (its position) of rotary table k.
+func (m *Model) rope(x qkv, p *pass, k int, inverse bool) {
 	c := m.Config
 	half := c.HeadDim / 2
+	pc, ps := p.cos[k], p.sin[k]
 	parallelRange(p.N, normGrain, func(lo, hi int) {
 		for n := lo; n < hi; n++ {
 			t := n % p.T
-			cos, sin := p.cos[t*half:(t+1)*half], p.sin[t*half:(t+1)*half]
+			cos, sin := pc[t*half:(t+1)*half], ps[t*half:(t+1)*half]
 			kernels.RoPE(x.q[n*x.ldq:], c.NumAttentionHeads, c.HeadDim, cos, sin, inverse)
 			kernels.RoPE(x.k[n*x.ldk:], c.NumKeyValueHeads, c.HeadDim, cos, sin, inverse)
 		}

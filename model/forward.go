@@ -108,9 +108,12 @@ func (n *Norm) forward(out, mean, rstd, x []float32, rows, d int) {
 	}
 	parallelRange(rows, normGrain, func(lo, hi int) {
 		o, xs := out[lo*d:hi*d], x[lo*d:hi*d]
-		if n.Layer {
+		switch {
+		case n.Layer:
 			kernels.LayerNormForward(o, part(mean, lo, hi), part(rstd, lo, hi), xs, n.W.W, b, hi-lo, d, n.Eps)
-		} else {
+		case n.Offset != 0:
+			kernels.RMSNormOffsetForward(o, part(rstd, lo, hi), xs, n.W.W, n.Offset, hi-lo, d, n.Eps)
+		default:
 			kernels.RMSNormForward(o, part(rstd, lo, hi), xs, n.W.W, hi-lo, d, n.Eps)
 		}
 	})
@@ -144,9 +147,12 @@ func (n *Norm) backward(dx, dout, x, mean, rstd []float32, rows, d int) {
 			b = pb[i*d : (i+1)*d]
 		}
 		dxs, ds, xs := dx[lo*d:hi*d], dout[lo*d:hi*d], x[lo*d:hi*d]
-		if n.Layer {
+		switch {
+		case n.Layer:
 			kernels.LayerNormBackward(dxs, w, b, ds, xs, n.W.W, part(mean, lo, hi), part(rstd, lo, hi), hi-lo, d)
-		} else {
+		case n.Offset != 0:
+			kernels.RMSNormOffsetBackward(dxs, w, ds, xs, n.W.W, n.Offset, part(rstd, lo, hi), hi-lo, d)
+		default:
 			kernels.RMSNormBackward(dxs, w, ds, xs, n.W.W, part(rstd, lo, hi), hi-lo, d)
 		}
 	})

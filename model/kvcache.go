@@ -16,11 +16,11 @@ type KVCache struct {
 	k, v [][]float32 // L × (Cap, KV·D)
 
 	// Step buffers for up to Cap new rows, grown on demand.
-	x        []float32 // (n, C) residual stream, updated block by block in place
-	la       layerActs // one block's activations (no norm statistics), reused by every block
-	scratch  []float32 // (n, C)
-	s        []float32 // (n, Len+n) attention scores of one head
-	cos, sin []float32 // (n, D/2) rotary table of the new positions
+	x        []float32   // (n, C) residual stream, updated block by block in place
+	la       layerActs   // one block's activations (no norm statistics), reused by every block
+	scratch  []float32   // (n, C)
+	s        []float32   // (n, Len+n) attention scores of one head
+	cos, sin [][]float32 // per rotary setting: (n, D/2) table of the new positions
 }
 
 // NewKVCache returns an empty cache for up to maxLen tokens.
@@ -74,11 +74,7 @@ func (m *Model) ForwardCached(ids []int, kc *KVCache) ([]float32, error) {
 	m.growQKV(&kc.la, n)
 	p := &pass{B: 1, T: n, N: n, pos0: p0, scratch: kc.scratch, kc: kc}
 	if m.lay.rope {
-		half := c.HeadDim / 2
-		kc.cos, kc.sin = grow(kc.cos, n*half), grow(kc.sin, n*half)
-		for i := 0; i < n; i++ {
-			ropeTable(kc.cos[i*half:(i+1)*half], kc.sin[i*half:(i+1)*half], m.ropeInv, p0+i)
-		}
+		kc.cos, kc.sin = ropeTables(m.ropeInv, p0, n, c.HeadDim/2, kc.cos, kc.sin)
 		p.cos, p.sin = kc.cos, kc.sin
 	}
 	m.embed(kc.x, ids, p)

@@ -12,6 +12,11 @@ type layout struct {
 	gatedMLP bool   // h = act(Gate·x, Up·x) (Llama SwiGLU); else h = act(Up·x) (GPT-2 c_fc)
 	rope     bool   // rotary positions on q and k; else learned positions added to the embeddings
 	act      mlpAct // the MLP activation
+
+	qkNorm     bool    // q and k are projected into qRaw, kRaw, then per-head normed (Block.QNorm, KNorm)
+	postNorms  bool    // attention and MLP outputs are normed before their residual adds (PostAttn, PostFF)
+	embedScale float32 // the embeddings are multiplied by this (1: unscaled)
+	logitCap   float32 // logits = cap·tanh(logits/cap) (0: none)
 }
 
 // mlpAct is the MLP activation over n elements: h = act(a) or, gated, h = act(a, u).
@@ -33,7 +38,12 @@ func layoutOf(c *Config) layout {
 				backward: func(da, _, dh, a, _ []float32, n int) { kernels.GELUErfBackward(da, dh, a, n) },
 			}
 		}
-		return layout{fusedQKV: true, act: act}
+		return layout{fusedQKV: true, act: act, embedScale: 1}
 	}
-	return layout{gatedMLP: true, rope: true, act: mlpAct{forward: kernels.SwiGLUForward, backward: kernels.SwiGLUBackward}}
+	act := mlpAct{forward: kernels.SwiGLUForward, backward: kernels.SwiGLUBackward}
+	if c.Act == "gelu_pytorch_tanh" {
+		act = mlpAct{forward: kernels.GELUTanhGatedForward, backward: kernels.GELUTanhGatedBackward}
+	}
+	return layout{gatedMLP: true, rope: true, act: act, qkNorm: c.QKNorm, postNorms: c.PostNorms,
+		embedScale: c.EmbedScale, logitCap: float32(c.LogitCap)}
 }

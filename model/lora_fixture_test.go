@@ -76,6 +76,7 @@ func loadPEFTLoRA(t *testing.T, m *Model, dir string) map[string]*loraDelta {
 func TestFrozenBaseBackwardMatchesPEFTGradients(t *testing.T) {
 	for _, c := range []struct{ fam, adapter string }{
 		{"llama", "lora_r4"}, {"llama", "rslora_r8_qv"}, {"qwen2", "lora_r4"}, {"gpt2", "lora_r4"},
+		{"qwen3", "lora_r4"}, {"gemma3", "lora_r4"},
 	} {
 		t.Run(c.fam+"/"+c.adapter, func(t *testing.T) {
 			dir := shared.Path(t, "fixtures", "hf", c.fam)

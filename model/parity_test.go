@@ -73,7 +73,7 @@ func expectClose(t *testing.T, name string, got, want []float32, tol float64) {
 }
 
 func TestForwardMatchesTransformers(t *testing.T) {
-	for _, fam := range []string{"llama", "llama3", "qwen2", "gpt2"} {
+	for _, fam := range []string{"llama", "llama3", "qwen2", "gpt2", "qwen3", "gemma3"} {
 		t.Run(fam, func(t *testing.T) {
 			dir := shared.Path(t, "fixtures", "hf", fam)
 			m, err := Load(filepath.Join(dir, "model"))
