@@ -55,6 +55,7 @@ type acts struct {
 	targets []int     // (≤ N) target token of each row
 	hc      []float32 // (R, C) gathered final-norm rows
 	lc      []float32 // (R, V) logits, then their gradient
+	lcap    []float32 // (R, V) tanh(logits/cap) of a softcapping layout, nil otherwise
 	dhc     []float32 // (R, C) gradient of the gathered rows
 	rowLoss []float64 // (R) loss of each row of the chunk
 }
@@ -149,6 +150,9 @@ func (m *Model) prepare(B, T int, training bool) *acts {
 		a.rows, a.targets = make([]int, 0, N), make([]int, 0, N)
 	}
 	a.hc, a.lc = grow(a.hc, R*C), grow(a.lc, R*V)
+	if m.lay.logitCap != 0 {
+		a.lcap = grow(a.lcap, R*V)
+	}
 	if len(a.rowLoss) < R {
 		a.rowLoss = make([]float64, R)
 	}

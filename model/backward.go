@@ -118,6 +118,9 @@ func (m *Model) prepareTargets(ids, labels []int, B, T int, training bool) (*act
 //
 //	logits = h·Wᵀ;  dlogits = scale·(softmax − onehot);  dh = dlogits·W;  dW += dlogitsᵀ·h
 //
+// Layouts with final logit softcapping (y = cap·tanh(z/cap), z = h·Wᵀ) take the loss of y and
+// dz = dy·(1 − tanh²(z/cap)) (softcapBackward).
+//
 // writing dh into a.dlnf (zero on rows without a target) and dW into LMHead.DW if allocated.
 func (m *Model) lmHeadLoss(a *acts, scale float32, grad bool) (sum float64) {
 	V, C := m.Config.VocabSize, m.Config.HiddenSize
@@ -132,6 +135,7 @@ func (m *Model) lmHeadLoss(a *acts, scale float32, grad bool) (sum float64) {
 			copy(a.hc[i*C:(i+1)*C], a.lnf[n*C:(n+1)*C])
 		}
 		gemm.Sgemm(false, true, r, V, C, 1, a.hc, C, m.LMHead.W, C, 0, a.lc, V)
+		softcapRows(a.lc[:r*V], a.lcap, m.lay.logitCap, r)
 		parallelRange(r, 4, func(lo, hi int) {
 			for i := lo; i < hi; i++ {
 				row := a.lc[i*V : (i+1)*V]
@@ -140,6 +144,9 @@ func (m *Model) lmHeadLoss(a *acts, scale float32, grad bool) (sum float64) {
 					d = row
 				}
 				a.rowLoss[i] = kernels.CrossEntropy(d, row, a.targets[c0+i], scale)
+				if grad && a.lcap != nil {
+					softcapBackward(row, a.lcap[i*V:(i+1)*V])
+				}
 			}
 		})
 		for _, l := range a.rowLoss[:r] {

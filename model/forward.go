@@ -36,6 +36,7 @@ func (m *Model) Forward(ids []int, B, T int, hidden bool) (*Output, error) {
 	c := m.Config
 	out := &Output{Logits: make([]float32, B*T*c.VocabSize)}
 	gemm.Sgemm(false, true, a.N, c.VocabSize, c.HiddenSize, 1, a.lnf, c.HiddenSize, m.LMHead.W, c.HiddenSize, 0, out.Logits, c.VocabSize)
+	softcapRows(out.Logits, nil, m.lay.logitCap, a.N)
 	if hidden {
 		L := c.NumHiddenLayers
 		out.Hidden = make([][]float32, L+1)

@@ -105,7 +105,7 @@ func smallAttnBlocks(t *testing.T) {
 
 func TestFullFineTuningGradientsMatchFiniteDifferences(t *testing.T) {
 	smallAttnBlocks(t)
-	for _, fam := range []string{"llama", "mistral", "qwen2", "gpt2"} {
+	for _, fam := range []string{"llama", "mistral", "qwen2", "gpt2", "qwen3", "gemma3"} {
 		t.Run(fam, func(t *testing.T) {
 			m := tinyModel(t, fam)
 			r := rand.New(rand.NewSource(3))
@@ -153,7 +153,7 @@ func attachLoRA(m *Model, r *rand.Rand, rank int) map[string]*loraDelta {
 
 func TestFrozenBaseAdapterGradientsMatchFiniteDifferences(t *testing.T) {
 	smallAttnBlocks(t)
-	for _, fam := range []string{"llama", "mistral", "qwen2", "gpt2"} {
+	for _, fam := range []string{"llama", "mistral", "qwen2", "gpt2", "qwen3", "gemma3"} {
 		t.Run(fam, func(t *testing.T) {
 			m := tinyModel(t, fam)
 			r := rand.New(rand.NewSource(5))

@@ -40,7 +40,9 @@ func (s memSource) Float32(name string) ([]float32, *safetensors.Info, error) {
 }
 
 // tinyConfigs are small configurations of every family and feature: GQA, biases, tying, a sliding
-// window, llama3 rope, GPT-2 with an explicit n_inner.
+// window, llama3 rope, GPT-2 with an explicit n_inner, Qwen3's q/k norms with a head_dim ≠ C/H
+// and a sliding layer, Gemma 3's sliding and global layers with their own (one linear-scaled)
+// rotary tables and final logit softcapping.
 var tinyConfigs = map[string]string{
 	"llama": `{"architectures":["LlamaForCausalLM"],"vocab_size":23,"hidden_size":16,"intermediate_size":24,
 		"num_hidden_layers":2,"num_attention_heads":4,"num_key_value_heads":2,"head_dim":6,"rms_norm_eps":1e-5,
@@ -52,6 +54,16 @@ var tinyConfigs = map[string]string{
 	"qwen2": `{"architectures":["Qwen2ForCausalLM"],"vocab_size":23,"hidden_size":16,"intermediate_size":24,
 		"num_hidden_layers":2,"num_attention_heads":2,"num_key_value_heads":2,"rms_norm_eps":1e-6,
 		"rope_parameters":{"rope_type":"default","rope_theta":1000000.0},"tie_word_embeddings":true,"dtype":"float32"}`,
+	"qwen3": `{"architectures":["Qwen3ForCausalLM"],"vocab_size":23,"hidden_size":16,"intermediate_size":24,
+		"num_hidden_layers":2,"num_attention_heads":4,"num_key_value_heads":2,"head_dim":8,"rms_norm_eps":1e-6,
+		"use_sliding_window":true,"sliding_window":3,"max_window_layers":1,
+		"rope_parameters":{"rope_type":"default","rope_theta":1000000.0},"tie_word_embeddings":false,"dtype":"float32"}`,
+	"gemma3": `{"architectures":["Gemma3ForCausalLM"],"vocab_size":23,"hidden_size":16,"intermediate_size":24,
+		"num_hidden_layers":3,"num_attention_heads":4,"num_key_value_heads":2,"head_dim":6,"rms_norm_eps":1e-6,
+		"sliding_window":3,"layer_types":["sliding_attention","full_attention","sliding_attention"],
+		"query_pre_attn_scalar":8,"final_logit_softcapping":2.0,"hidden_activation":"gelu_pytorch_tanh",
+		"rope_parameters":{"full_attention":{"rope_type":"linear","factor":2.0,"rope_theta":1000000.0},
+		"sliding_attention":{"rope_type":"default","rope_theta":10000.0}},"dtype":"float32"}`,
 	"gpt2": `{"architectures":["GPT2LMHeadModel"],"vocab_size":23,"n_embd":16,"n_layer":2,"n_head":2,"n_inner":24,
 		"n_positions":8,"layer_norm_epsilon":1e-5,"activation_function":"gelu_new","dtype":"float32"}`,
 }
