@@ -35,6 +35,7 @@ func TestGGUFAdapterHoldsFoldedLoRA(t *testing.T) {
 	for _, c := range []struct{ family, dir, arch string }{
 		{"llama", "moslora_r4", "llama"}, {"llama", "rslora_r8_qv", "llama"},
 		{"qwen2", "moslora_r4", "qwen2"}, {"gpt2", "lora_r4", "gpt2"},
+		{"qwen3", "lora_r4", "qwen3"}, {"gemma3", "lora_r4", "gemma3"},
 	} {
 		t.Run(c.family+"/"+c.dir, func(t *testing.T) {
 			_, m, a, _, _, _ := fixture(t, c.family, c.dir)

@@ -21,6 +21,7 @@ import (
 func TestMergedFolderReloadsWithAdapterLogits(t *testing.T) {
 	for _, c := range []struct{ family, dir string }{
 		{"llama", "moslora_r4"}, {"qwen2", "moslora_r4"}, {"gpt2", "lora_r4"},
+		{"qwen3", "lora_r4"}, {"gemma3", "lora_r4"},
 	} {
 		t.Run(c.family+"/"+c.dir, func(t *testing.T) {
 			baseDir, m, a, ids, B, T := fixture(t, c.family, c.dir)

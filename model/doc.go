@@ -1,20 +1,26 @@
 // Package model owns Hugging Face decoder models in memory: config.json (transformers v4 and v5
 // forms), strict weight loading, and a hand-written forward and backward pass (llm.c style) for
-// the Llama family (LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM) and GPT-2
-// (GPT2LMHeadModel).
+// the Llama family (LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM,
+// Gemma3ForCausalLM text) and GPT-2 (GPT2LMHeadModel).
 //
 // Data flow of one block (N = B·T token rows, C hidden, H query heads, KV key/value heads, D head
 // dim, I MLP width):
 //
-//	x (N, C) ─ Norm1 ─ q, k, v projections ─ RoPE (Llama) ─ causal softmax attention ─ O ─ + x = res2
-//	res2 (N, C) ─ Norm2 ─ Gate/Up → silu(g)⊙u (Llama) | c_fc → gelu (GPT-2) ─ Down ─ + res2 = out
+//	x (N, C) ─ Norm1 ─ q, k, v projections ─ [q/k norm per head] ─ RoPE (Llama) ─ causal softmax
+//	  attention (sliding window per layer) ─ O ─ [PostAttn] ─ + x = res2
+//	res2 (N, C) ─ Norm2 ─ Gate/Up → silu(g)⊙u (Llama) | gelu_tanh(g)⊙u (Gemma 3) | c_fc → gelu
+//	  (GPT-2) ─ Down ─ [PostFF] ─ + res2 = out
 //
 // One function, blockForward, runs a block for training, evaluation and KV-cached decoding (the
 // cache is an argument: attention then runs over the cached keys and values, to which the new
 // rows' are appended); blockBackward inverts it. What the families change — fused or separate
-// q/k/v, gated or plain MLP and its activation, rotary or learned positions — is a layout chosen
-// once at load (layout.go), read as data by the passes, never a family test inside them; per-layer
-// settings (attention scale, sliding window) live in Block.
+// q/k/v, gated or plain MLP and its activation, rotary or learned positions, per-head q/k norms
+// (Qwen3, Gemma 3), the bracketed post norms, the embedding scale (Gemma: √C) and final logit
+// softcapping (Gemma) — is a layout chosen once at load (layout.go), read as data by the passes,
+// never a family test inside them. Per-layer settings (attention scale, sliding window, which
+// rotary table: Gemma 3's sliding layers have their own base) live in Block; a norm's (1 + w)
+// weight (Gemma) is Norm.Offset. Config resolves each architecture's keys into these derived
+// fields (QKNorm, NormOffset, PostNorms, EmbedScale, AttnScale, LogitCap, Windows, RopeLocal).
 //
 // Every linear layer is a Linear (W stored (out, in); GPT-2 Conv1D weights are transposed on
 // load). When a Delta (the adapter) is attached, the layer asks it for its extra low-rank term as
