@@ -141,6 +141,20 @@ func TestCachedDecodingMatchesUncached(t *testing.T) {
 		}
 		checkCachedDecodeMatchesUncached(t, m, []int{3, 1, 4, 1, 5, 9}, 64)
 	})
+	// Qwen3 with its LoRA; Gemma 3 with its LoRA, 5 + 40 positions against sliding_window 8.
+	for _, fam := range []string{"qwen3", "gemma3"} {
+		t.Run(fam+"+lora", func(t *testing.T) {
+			dir := shared.Path(t, "fixtures", "hf", fam)
+			m, err := model.Load(filepath.Join(dir, "model"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := adapter.Load(filepath.Join(dir, "lora_r4"), m); err != nil {
+				t.Fatal(err)
+			}
+			checkCachedDecodeMatchesUncached(t, m, []int{2, 17, 42, 5, 99}, 40)
+		})
+	}
 }
 
 func TestGenerateStopsAndIsReproducible(t *testing.T) {
