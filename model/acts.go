@@ -48,6 +48,7 @@ type acts struct {
 	du    []float32   // (N, I)
 	dh    []float32   // (N, I)
 	dP    [][]float32 // workers × (attnBlock, T) attention scratch: dP of one block of rows
+	attR  [][]float32 // workers × (attnBlock, T) raw scores of one block of rows (attention softcap)
 	dlnf  []float32   // (N, C) gradient of the final norm output
 
 	// LM head chunk: rows with a target, gathered.
@@ -178,6 +179,9 @@ func (m *Model) prepare(B, T int, training bool) *acts {
 	a.dattY = grow(a.dattY, N*c.QDim())
 	a.da, a.dh = grow(a.da, N*I), grow(a.dh, N*I)
 	a.dP = growScratch(a.dP, min(attnBlock, T)*T)
+	if m.lay.attnCap != 0 {
+		a.attR = growScratch(a.attR, min(attnBlock, T)*T)
+	}
 	a.dhc = grow(a.dhc, lmChunkRows(c.VocabSize)*C)
 	return a
 }

@@ -222,7 +222,9 @@ func (m *Model) blockBackward(l int, a *acts) {
 		clear(a.dk[:N*c.KVDim()])
 		clear(a.dv[:N*c.KVDim()])
 	}
-	attentionBackward(d, a.dattY, la.att, v, m.attnShape(l, a.B, a.T), a.attP, a.dP)
+	shape := m.attnShape(l, a.B, a.T)
+	shape.tscratch = a.attR
+	attentionBackward(d, a.dattY, la.att, v, shape, a.attP, a.dP)
 	needIn := l > 0 || m.grads
 	dln := a.dln
 	if !needIn {

@@ -119,7 +119,7 @@ func (m *Model) views(la *layerActs, d *acts) qkv {
 func (m *Model) attnShape(l, B, T int) *attnShape {
 	c := m.Config
 	return &attnShape{B: B, T: T, H: c.NumAttentionHeads, KV: c.NumKeyValueHeads, D: c.HeadDim,
-		scale: m.Blocks[l].attnScale, window: m.Blocks[l].window, nw: workers(), ldo: c.QDim()}
+		scale: m.Blocks[l].attnScale, softcap: m.lay.attnCap, window: m.Blocks[l].window, nw: workers(), ldo: c.QDim()}
 }
 
 // rope rotates (inverse: un-rotates) the query and key rows of x in place, row n by row n mod T

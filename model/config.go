@@ -81,7 +81,7 @@ type Config struct {
 	HiddenActivation      string   `json:"hidden_activation"`       // Gemma's name for hidden_act
 	QueryPreAttnScalar    *float64 `json:"query_pre_attn_scalar"`   // attention scale = this^-½
 	FinalLogitSoftcapping *float64 `json:"final_logit_softcapping"` // logits = cap·tanh(logits/cap)
-	AttnLogitSoftcapping  *float64 `json:"attn_logit_softcapping"`  // not supported when set
+	AttnLogitSoftcapping  *float64 `json:"attn_logit_softcapping"`  // scores = cap·tanh(scores/cap)
 	RopeLocalBaseFreq     float64  `json:"rope_local_base_freq"`    // v4: rope theta of sliding layers
 	SlidingWindowPattern  int      `json:"sliding_window_pattern"`  // v4: every Nth layer is global
 	SlidingWindowPattern_ int      `json:"_sliding_window_pattern"` // v5 spelling of the same
@@ -113,6 +113,7 @@ type Config struct {
 	EmbedScale   float32        `json:"-"` // embeddings are multiplied by this (Gemma: √hidden), else 1
 	AttnScale    float64        `json:"-"` // attention score scale (1/√head_dim unless query_pre_attn_scalar)
 	LogitCap     float64        `json:"-"` // final logit softcapping, 0 = none
+	AttnCap      float64        `json:"-"` // attention score softcapping, 0 = none
 	Window       int            `json:"-"` // sliding attention window, 0 = none
 	Windows      []int          `json:"-"` // (L) window of each layer, 0 = full causal
 	WeightDType  string         `json:"-"` // "float32", "bfloat16", … as declared
@@ -382,7 +383,7 @@ func (c *Config) KVDim() int { return c.NumKeyValueHeads * c.HeadDim }
 // included), post-attention and pre/post feed-forward norms, √hidden embedding scale,
 // tanh-GELU gated MLP, attention scale query_pre_attn_scalar^-½, sliding-window layers from
 // layer_types (else every layer but each sliding_window_pattern-th) with their own rotary base,
-// and optional final logit softcapping. Defaults are transformers' Gemma3TextConfig's.
+// and optional final logit and attention score softcapping. Defaults are transformers' Gemma3TextConfig's.
 func (c *Config) resolveGemma3() error {
 	c.Family = FamilyLlama
 	if c.NumKeyValueHeads == 0 {
@@ -426,8 +427,11 @@ func (c *Config) resolveGemma3() error {
 		}
 		c.LogitCap = *c.FinalLogitSoftcapping
 	}
-	if c.AttnLogitSoftcapping != nil && *c.AttnLogitSoftcapping > 0 {
-		return fmt.Errorf(`"attn_logit_softcapping" is %v: attention softcapping is not supported (Gemma 3 checkpoints leave it null)`, *c.AttnLogitSoftcapping)
+	if c.AttnLogitSoftcapping != nil {
+		if *c.AttnLogitSoftcapping < 0 {
+			return fmt.Errorf(`"attn_logit_softcapping" must be > 0 or null, got %v`, *c.AttnLogitSoftcapping)
+		}
+		c.AttnCap = *c.AttnLogitSoftcapping
 	}
 	c.Window = 4096
 	if c.SlidingWindow != nil {

@@ -15,12 +15,13 @@
 // cache is an argument: attention then runs over the cached keys and values, to which the new
 // rows' are appended); blockBackward inverts it. What the families change — fused or separate
 // q/k/v, gated or plain MLP and its activation, rotary or learned positions, per-head q/k norms
-// (Qwen3, Gemma 3), the bracketed post norms, the embedding scale (Gemma: √C) and final logit
-// softcapping (Gemma) — is a layout chosen once at load (layout.go), read as data by the passes,
+// (Qwen3, Gemma 3), the bracketed post norms, the embedding scale (Gemma: √C), final logit and
+// attention score softcapping (Gemma) — is a layout chosen once at load (layout.go), read as data by the passes,
 // never a family test inside them. Per-layer settings (attention scale, sliding window, which
 // rotary table: Gemma 3's sliding layers have their own base) live in Block; a norm's (1 + w)
 // weight (Gemma) is Norm.Offset. Config resolves each architecture's keys into these derived
-// fields (QKNorm, NormOffset, PostNorms, EmbedScale, AttnScale, LogitCap, Windows, RopeLocal).
+// fields (QKNorm, NormOffset, PostNorms, EmbedScale, AttnScale, LogitCap, AttnCap, Windows,
+// RopeLocal).
 //
 // Every linear layer is a Linear (W stored (out, in); GPT-2 Conv1D weights are transposed on
 // load). When a Delta (the adapter) is attached, the layer asks it for its extra low-rank term as

@@ -42,7 +42,7 @@ func (s memSource) Float32(name string) ([]float32, *safetensors.Info, error) {
 // tinyConfigs are small configurations of every family and feature: GQA, biases, tying, a sliding
 // window, llama3 rope, GPT-2 with an explicit n_inner, Qwen3's q/k norms with a head_dim ≠ C/H
 // and a sliding layer, Gemma 3's sliding and global layers with their own (one linear-scaled)
-// rotary tables and final logit softcapping.
+// rotary tables, final logit and attention softcapping.
 var tinyConfigs = map[string]string{
 	"llama": `{"architectures":["LlamaForCausalLM"],"vocab_size":23,"hidden_size":16,"intermediate_size":24,
 		"num_hidden_layers":2,"num_attention_heads":4,"num_key_value_heads":2,"head_dim":6,"rms_norm_eps":1e-5,
@@ -61,7 +61,7 @@ var tinyConfigs = map[string]string{
 	"gemma3": `{"architectures":["Gemma3ForCausalLM"],"vocab_size":23,"hidden_size":16,"intermediate_size":24,
 		"num_hidden_layers":3,"num_attention_heads":4,"num_key_value_heads":2,"head_dim":6,"rms_norm_eps":1e-6,
 		"sliding_window":3,"layer_types":["sliding_attention","full_attention","sliding_attention"],
-		"query_pre_attn_scalar":8,"final_logit_softcapping":2.0,"hidden_activation":"gelu_pytorch_tanh",
+		"query_pre_attn_scalar":8,"final_logit_softcapping":2.0,"attn_logit_softcapping":1.5,"hidden_activation":"gelu_pytorch_tanh",
 		"rope_parameters":{"full_attention":{"rope_type":"linear","factor":2.0,"rope_theta":1000000.0},
 		"sliding_attention":{"rope_type":"default","rope_theta":10000.0}},"dtype":"float32"}`,
 	"gpt2": `{"architectures":["GPT2LMHeadModel"],"vocab_size":23,"n_embd":16,"n_layer":2,"n_head":2,"n_inner":24,

@@ -93,7 +93,8 @@ func (m *Model) ForwardCached(ids []int, kc *KVCache) ([]float32, error) {
 // stride ldq) over the cached keys and values (rows 0 … p0+n−1 of kc, vc with stride KV·D), one
 // head at a time:
 //
-//	S = scale·Q_h·K_gᵀ (n, p0+n);  P = softmax over each row's visible span, 0 elsewhere;  out_h = P·V_g
+//	S = scale·Q_h·K_gᵀ (n, p0+n);  P = softmax over each row's visible span of S (softcapped
+//	when the layout says so), 0 elsewhere;  out_h = P·V_g
 //
 // It returns the grown score buffer.
 func (m *Model) attentionCached(out, q []float32, ldq int, kc, vc []float32, p0, n int, scale float32, window int, s []float32) []float32 {
@@ -113,6 +114,7 @@ func (m *Model) attentionCached(out, q []float32, ldq int, kc, vc []float32, p0,
 			}
 			row := s[i*T : (i+1)*T]
 			clear(row[:lo])
+			capScores(row[lo:pos+1], m.lay.attnCap)
 			kernels.SoftmaxForward(row[lo : pos+1])
 			clear(row[pos+1:])
 		}

@@ -17,6 +17,7 @@ type layout struct {
 	postNorms  bool    // attention and MLP outputs are normed before their residual adds (PostAttn, PostFF)
 	embedScale float32 // the embeddings are multiplied by this (1: unscaled)
 	logitCap   float32 // logits = cap·tanh(logits/cap) (0: none)
+	attnCap    float32 // attention scores = cap·tanh(scores/cap) before the softmax (0: none)
 }
 
 // mlpAct is the MLP activation over n elements: h = act(a) or, gated, h = act(a, u).
@@ -45,5 +46,5 @@ func layoutOf(c *Config) layout {
 		act = mlpAct{forward: kernels.GELUTanhGatedForward, backward: kernels.GELUTanhGatedBackward}
 	}
 	return layout{gatedMLP: true, rope: true, act: act, qkNorm: c.QKNorm, postNorms: c.PostNorms,
-		embedScale: c.EmbedScale, logitCap: float32(c.LogitCap)}
+		embedScale: c.EmbedScale, logitCap: float32(c.LogitCap), attnCap: float32(c.AttnCap)}
 }

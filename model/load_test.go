@@ -294,10 +294,31 @@ func TestGemma3ConfigV4AndV5FormsAgree(t *testing.T) {
 				c.Tied, c.NormOffset, c.QKNorm, c.PostNorms, c.EmbedScale, c.AttnScale)
 		}
 	}
-	bad := strings.Replace(v5, `"query_pre_attn_scalar":4`, `"query_pre_attn_scalar":4,"attn_logit_softcapping":50.0`, 1)
+	bad := strings.Replace(v5, `"query_pre_attn_scalar":4`, `"query_pre_attn_scalar":4,"attn_logit_softcapping":-1`, 1)
 	if _, err := ParseConfig([]byte(bad)); err == nil || !strings.Contains(err.Error(), "attn_logit_softcapping") {
-		t.Errorf("attention softcapping: error %v, expected one naming attn_logit_softcapping", err)
+		t.Errorf("negative attention softcap: error %v, expected one naming attn_logit_softcapping", err)
 	}
+}
+
+// TestGemma3AttentionSoftcapping: the cap changes the logits (it is applied, in the batch and
+// the cached paths alike — see TestCachedForwardMatchesUncached), and a cap far above every score
+// gives the uncapped logits.
+func TestGemma3AttentionSoftcapping(t *testing.T) {
+	m := tinyModel(t, "gemma3")
+	ids := []int{3, 1, 4, 1, 5, 9, 2, 6}
+	logits := func(c float32) []float32 {
+		m.lay.attnCap = c
+		out, err := m.Forward(ids, 1, len(ids), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.Logits
+	}
+	capped, huge, none := logits(1.5), logits(1e6), logits(0)
+	if d := numtest.MaxAbsDiff(capped, none); !(d > 1e-2) {
+		t.Errorf("attention softcap 1.5 moves the logits by only %.3g", d)
+	}
+	expectClose(t, "cap 1e6 vs none", huge, none, numtest.F32)
 }
 
 func TestGemma3FinalLogitSoftcapping(t *testing.T) {

@@ -92,8 +92,8 @@ func (c *Config) SlidingLayers() int {
 }
 
 // Features lists what the block adds to the plain Llama layout ("" for none): per-head q/k norms,
-// (1 + w) norms, post norms, embedding scale, attention scale other than 1/√head_dim, logit
-// softcapping.
+// (1 + w) norms, post norms, embedding scale, attention scale other than 1/√head_dim, logit and
+// attention softcapping.
 func (c *Config) Features() string {
 	if c.Family != FamilyLlama {
 		return ""
@@ -116,6 +116,9 @@ func (c *Config) Features() string {
 	}
 	if c.LogitCap > 0 {
 		f = append(f, fmt.Sprintf("final logit softcap %g", c.LogitCap))
+	}
+	if c.AttnCap > 0 {
+		f = append(f, fmt.Sprintf("attention softcap %g", c.AttnCap))
 	}
 	return strings.Join(f, ", ")
 }
