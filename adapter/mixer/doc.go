@@ -17,7 +17,8 @@
 //
 //   - A mixer never sees A, B, the scale or dropout: it maps h to z and dz to dh (and, when it reads
 //     the input, returns the extra input-gradient product as data); the adapter does the rest.
-//   - Gradients accumulate (+=) into the G of each Param; a nil G marks a frozen tensor.
+//   - Gradients accumulate (+=) into the G of each Param. A mixer that freezes a tensor lists it
+//     with a nil G and does not accumulate into it; trainers skip it.
 //   - Forward keeps what Backward needs; a Mixer is not safe for concurrent use.
 //   - Matrix, when ok, is the exact linear map of Forward: mix(h) = h·Mᵀ for every h.
 //   - Initialisation is a deterministic function of the generator passed to Init.
