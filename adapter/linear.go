@@ -167,7 +167,9 @@ func (l *Linear) params() []Param {
 
 // ZeroGrad clears the gradients.
 func (l *Linear) ZeroGrad() {
-	for _, p := range l.params() {
+	clear(l.DA)
+	clear(l.DB)
+	for _, p := range l.Mixer.Params() {
 		clear(p.G)
 	}
 }

@@ -14,12 +14,15 @@ type Dense struct {
 	R     int
 	M, DM []float32 // (R, R) mixer and its gradient
 	init  string
+	ps    []Param // Params, built once
 
 	z, dh []float32 // (n, R) Forward's output, Backward's dh
 }
 
 func newDense(s Shape) Mixer {
-	return &Dense{R: s.R, M: make([]float32, s.R*s.R), DM: make([]float32, s.R*s.R), init: s.Init}
+	d := &Dense{R: s.R, M: make([]float32, s.R*s.R), DM: make([]float32, s.R*s.R), init: s.Init}
+	d.ps = []Param{{Key: "lora_AB.weight", W: d.M, G: d.DM, Shape: []int{d.R, d.R}}}
+	return d
 }
 
 func (*Dense) Name() string { return DenseName }
@@ -42,9 +45,7 @@ func (d *Dense) Backward(dz, h, _ []float32, n int) ([]float32, Product) {
 // Matrix is a copy of M.
 func (d *Dense) Matrix() ([]float32, bool) { return append([]float32(nil), d.M...), true }
 
-func (d *Dense) Params() []Param {
-	return []Param{{Key: "lora_AB.weight", W: d.M, G: d.DM, Shape: []int{d.R, d.R}}}
-}
+func (d *Dense) Params() []Param { return d.ps }
 
 // Init draws M by mixer_init: kaiming-uniform(a=√5) (the official default), orthogonal or I.
 func (d *Dense) Init(rng *rand.Rand) {

@@ -18,6 +18,7 @@ type Gated struct {
 	R, K, In int
 	G, DG    []float32 // (K, In) gate weight and its gradient
 	C, DC    []float32 // (K) gate bias and its gradient
+	ps       []Param   // Params, built once
 
 	g     []float32 // (n, K) gates of the last Forward
 	z, dh []float32 // (n, R)
@@ -28,8 +29,11 @@ type Gated struct {
 }
 
 func newGated(s Shape) Mixer {
-	return &Gated{R: s.R, K: s.K, In: s.In,
+	q := &Gated{R: s.R, K: s.K, In: s.In,
 		G: make([]float32, s.K*s.In), DG: make([]float32, s.K*s.In), C: make([]float32, s.K), DC: make([]float32, s.K)}
+	q.ps = []Param{{Key: "lora_gate.weight", W: q.G, G: q.DG, Shape: []int{q.K, q.In}},
+		{Key: "lora_gate.bias", W: q.C, G: q.DC, Shape: []int{q.K}}}
+	return q
 }
 
 func (*Gated) Name() string { return GatedName }
@@ -94,10 +98,7 @@ func (q *Gated) Backward(dz, h, x []float32, n int) ([]float32, Product) {
 // Matrix: none — ΔW depends on the input.
 func (*Gated) Matrix() ([]float32, bool) { return nil, false }
 
-func (q *Gated) Params() []Param {
-	return []Param{{Key: "lora_gate.weight", W: q.G, G: q.DG, Shape: []int{q.K, q.In}},
-		{Key: "lora_gate.bias", W: q.C, G: q.DC, Shape: []int{q.K}}}
-}
+func (q *Gated) Params() []Param { return q.ps }
 
 // Init leaves G and c at zero: uniform gates 1/K.
 func (*Gated) Init(*rand.Rand) {}

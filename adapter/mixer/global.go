@@ -10,13 +10,16 @@ import "math/rand/v2"
 type Global struct {
 	R, K    int
 	Pi, DPi []float32 // (K) block logits and their gradient
+	ps      []Param   // Params, built once
 
 	w     []float32 // (K) softmax(π) of the last Forward
 	z, dh []float32 // (n, R)
 }
 
 func newGlobal(s Shape) Mixer {
-	return &Global{R: s.R, K: s.K, Pi: make([]float32, s.K), DPi: make([]float32, s.K)}
+	g := &Global{R: s.R, K: s.K, Pi: make([]float32, s.K), DPi: make([]float32, s.K)}
+	g.ps = []Param{{Key: "lora_global.weight", W: g.Pi, G: g.DPi, Shape: []int{g.K}}}
+	return g
 }
 
 func (*Global) Name() string { return GlobalName }
@@ -71,9 +74,7 @@ func (g *Global) Matrix() ([]float32, bool) {
 	return m, true
 }
 
-func (g *Global) Params() []Param {
-	return []Param{{Key: "lora_global.weight", W: g.Pi, G: g.DPi, Shape: []int{g.K}}}
-}
+func (g *Global) Params() []Param { return g.ps }
 
 // Init leaves π at zero: uniform block weights 1/K.
 func (g *Global) Init(*rand.Rand) {}

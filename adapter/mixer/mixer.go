@@ -17,7 +17,7 @@ type Mixer interface {
 	// Matrix returns M (R, R) with mix(h) = h·Mᵀ for every h — what merge, fold and export use —
 	// or ok false when the mix depends on the input.
 	Matrix() (m []float32, ok bool)
-	// Params lists the mixer's tensors (none for identity).
+	// Params lists the mixer's tensors (none for identity); the caller must not modify the list.
 	Params() []Param
 	// Init draws the initial values (called after A and B are drawn from the same generator).
 	Init(rng *rand.Rand)
