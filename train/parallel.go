@@ -91,14 +91,18 @@ func (d *dataParallel) share(b *data.Batch) (sub data.Batch, ok bool) {
 	return data.MakeBatch(exs, b.Pad), true
 }
 
-// forwardBackward adds this rank's share (L_r/L)·g_{S_r} of the gradient of b's mean loss to
-// grads and returns its share (L_r/L)·loss_{S_r} of that loss (alone: the whole of both). As in
-// forwardBackward, the model can only add g_S, so the weight w = L_r/L enters as
+// forwardBackward adds this rank's share of the gradient of b's mean loss to the gradients and
+// returns its share of that loss (alone: the whole of both, as forwardBackward). The share is the
+// gradient of the rank's token-loss sum over L, b's target count — ForwardBackwardSum's scale
+// 1/L on each part of the rank's rows S_r:
 //
-//	G ← (G / w + g_S) · w = G + w·g_S
-func (d *dataParallel) forwardBackward(m Model, b *data.Batch, grads [][]float32, split bool) (float64, error) {
+//	(1/L) Σ_{t ∈ S_r} ∇ℓ_t = (L_r/L) · g_{S_r}        loss share (1/L) Σ_{t ∈ S_r} ℓ_t
+//
+// the same per-token scale the single process gives every part of b, so no gradient is rescaled.
+// Without split, the rank's rows run as one padded block.
+func (d *dataParallel) forwardBackward(m Model, b *data.Batch, split bool) (float64, error) {
 	if !d.many() {
-		return forwardBackward(m, b, grads, split)
+		return forwardBackward(m, b, split)
 	}
 	sub, ok := d.share(b)
 	d.want += b.Loss
@@ -108,18 +112,11 @@ func (d *dataParallel) forwardBackward(m Model, b *data.Batch, grads [][]float32
 	if !ok || sub.Loss == 0 {
 		return 0, nil
 	}
-	w := float64(sub.Loss) / float64(b.Loss)
-	if sub.Loss != b.Loss {
-		scaleGrads(grads, float32(1/w))
+	parts := []data.Batch{sub}
+	if split {
+		parts = sub.Split(splitOverhead)
 	}
-	loss, err := forwardBackward(m, &sub, grads, split)
-	if err != nil {
-		return 0, err
-	}
-	if sub.Loss != b.Loss {
-		scaleGrads(grads, float32(w))
-	}
-	return w * loss, nil
+	return forwardBackwardParts(m, parts, 1/float64(b.Loss))
 }
 
 // reduce sums the update's gradients and losses over the ranks, and checks that the targets the
