@@ -13,6 +13,7 @@ import (
 func init() {
 	var o bench.Options
 	var child bool
+	var lc llamaCppFlags
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Measure GEMM GFLOP/s, training and forward tokens/s, peak RSS and MFU (optionally beside PyTorch)",
@@ -36,6 +37,9 @@ base-19m/moslora, base-19m/full, base-19m/forward, 135m/lora, …; groups: gemm,
 			if child {
 				return bench.RunChild(o, cmd.OutOrStdout())
 			}
+			if o.Compare == "llamacpp" {
+				return lc.run(cmd, o.ModelDir, o.JSON)
+			}
 			o.ChildArgs = func(name string) []string {
 				a := []string{"bench", "--child", "--only", name, "--model", o.ModelDir,
 					"--steps", strconv.Itoa(o.Steps), "--warmup", strconv.Itoa(o.Warmup)}
@@ -52,11 +56,12 @@ base-19m/moslora, base-19m/full, base-19m/forward, 135m/lora, …; groups: gemm,
 	fl.IntVar(&o.Steps, "steps", 3, "timed steps of each training / forward case")
 	fl.IntVar(&o.Warmup, "warmup", 1, "untimed warm-up steps before the timed ones")
 	fl.StringVar(&o.ModelDir, "model", "", "model folder of the base-19m cases (default ../shared/models/base-19m beside the repository, when found)")
-	fl.StringVar(&o.Compare, "compare", "", `"torch": run the PyTorch anchor with the same settings and print ratios`)
+	fl.StringVar(&o.Compare, "compare", "", `"torch": run the PyTorch anchor with the same settings and print ratios; "llamacpp": prompt and decode tokens/s of --model in llama.cpp and in our decoder`)
 	fl.StringVar(&o.Python, "python", "/usr/bin/python3", "Python interpreter with torch, for --compare torch")
 	fl.StringVar(&o.TorchScript, "torch-script", "", "the PyTorch anchor script (default ../shared/bench/torch_anchor.py beside the repository, when found)")
 	fl.BoolVar(&o.JSON, "json", false, "print one JSON object per measurement")
 	fl.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of each training / forward case's timed steps to PREFIX.<case>.pprof")
+	lc.register(cmd)
 	fl.BoolVar(&child, "child", false, "internal: run the one case named by --only and print its JSON result")
 	_ = fl.MarkHidden("child")
 	rootCmd.AddCommand(cmd)
