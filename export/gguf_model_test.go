@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/moslora/moslora/internal/numtest"
 	"github.com/moslora/moslora/internal/shared"
 	"github.com/moslora/moslora/internal/tinymodel"
 	"github.com/moslora/moslora/model"
@@ -156,7 +157,7 @@ func checkValues(t *testing.T, name string, got, want []float32, ty GGMLType) {
 	for _, v := range want {
 		scale = math.Max(scale, math.Abs(float64(v)))
 	}
-	if d := maxAbsDiff(got, want); !(d <= tolType[ty]*scale) {
+	if d := numtest.MaxAbsDiff(got, want); !(d <= tolType[ty]*scale) {
 		t.Errorf("%s (%v): max |Δ| %.3g > %.3g", name, ty, d, tolType[ty]*scale)
 	}
 }

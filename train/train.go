@@ -15,6 +15,7 @@ import (
 	"github.com/moslora/moslora/data"
 	"github.com/moslora/moslora/kernels"
 	"github.com/moslora/moslora/model"
+	"github.com/moslora/moslora/mpi"
 )
 
 // Model is what the trainer needs from a model (*model.Model satisfies it).
@@ -27,6 +28,9 @@ type Model interface {
 	// accumulates gradients of the mean cross-entropy of logits[:, t] against labels[:, t+1] over
 	// labels ≠ -100; it returns that loss.
 	ForwardBackward(ids, labels []int, batch, seq int) (float64, error)
+	// ForwardBackwardSum is ForwardBackward for a part of a micro-batch: it returns the sum of the
+	// token losses and their number, and accumulates the gradient of scale·sum.
+	ForwardBackwardSum(ids, labels []int, batch, seq int, scale float64) (sum float64, count int, err error)
 }
 
 // Job is one training run.
@@ -44,17 +48,20 @@ type Job struct {
 	// AfterStep, when set, runs after every update with the 1-based step (e.g. periodic eval); an
 	// error stops training.
 	AfterStep func(step int) error
-	// NoSplit runs each micro-batch as one padded (B, T) block instead of length-sorted parts
-	// (same mathematics, more padding; for tests).
-	NoSplit bool
-	// StopAfter, when > 0, stops (with a checkpoint, as on Ctrl-C) after that many updates: for
-	// tests of resumption.
-	StopAfter int
+	// Comm, when it has more than one rank, runs the job data-parallel over them (parallel.go):
+	// every rank calls Run with the same Job; rank 0 alone reads checkpoints and writes files.
+	// nil: this process alone.
+	Comm mpi.Comm
+
+	// Test knobs (set by this package's tests only).
+	noSplit   bool // run each micro-batch as one padded (B, T) block, not length-sorted parts
+	stopAfter int  // > 0: stop with a checkpoint, as on Ctrl-C, after that many updates
+
 	// BaseModel is recorded as the adapter's base_model_name_or_path (the folder or name given).
 	BaseModel string
-	// Finish, when set, writes the run's outputs after the last update. When it fails, Run saves
-	// a checkpoint of the finished training (so --resume writes the outputs without training
-	// again) and returns Finish's error.
+	// Finish, when set, writes the run's outputs after the last update (on the rank that writes).
+	// When it fails, Run saves a checkpoint of the finished training (so --resume writes the
+	// outputs without training again) and returns Finish's error.
 	Finish func(*Result) error
 }
 
@@ -85,7 +92,10 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 		rep = Quiet{}
 	}
 	keep := max(1, job.Keep)
-	if err := os.MkdirAll(job.Out, 0o755); err != nil {
+	par := newDataParallel(job.Comm)
+	if !par.writes() {
+		rep = Quiet{}
+	} else if err := os.MkdirAll(job.Out, 0o755); err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
 	loader := data.Loader{Examples: job.Examples, Seed: cfg.Seed, Batch: cfg.Batch, Pack: cfg.Pack, MaxLen: cfg.MaxLen, Pad: job.Pad}
@@ -110,6 +120,9 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 		a.Config.BaseModel = job.BaseModel
 		res.Adapter = a
 		for _, p := range a.Params() {
+			if p.G == nil {
+				continue // frozen
+			}
 			ps = append(ps, &trainable{name: p.Key, shape: p.Shape, w: p.W, g: p.G, decay: len(p.Shape) >= 2, opt: kernels.NewAdamWState(len(p.W))})
 		}
 	}
@@ -136,7 +149,10 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 	dg := dataDigest(job.Examples)
 	st := state{Total: total, Config: cfg, Data: dg}
 	metricsPath := filepath.Join(job.Out, MetricsFile)
-	if job.Resume {
+	if err := par.checkSame(cfg, dg); err != nil {
+		return nil, err
+	}
+	if job.Resume && par.writes() {
 		if dir := LatestCheckpoint(job.Out); dir != "" {
 			loaded, err := loadCheckpoint(dir, cfg, dg, ps)
 			if err != nil {
@@ -150,12 +166,21 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 			rep.Printf("no checkpoint in %s: starting from scratch", job.Out)
 		}
 	}
-	if err := truncateMetrics(metricsPath, st.Step); err != nil {
+	if err := par.broadcastStart(ps, &st); err != nil {
+		return nil, err
+	}
+	res.Resumed = st.Step
+	if !par.writes() {
+		metricsPath = "" // rank 0 keeps the log
+	} else if err := truncateMetrics(metricsPath, st.Step); err != nil {
 		return nil, err
 	}
 
 	batches := epochBatches(st.Epoch)
 	save := func() (string, error) {
+		if !par.writes() {
+			return "rank 0's output folder", nil
+		}
 		return saveCheckpoint(job.Out, st, ps, keep, func(dir string) error {
 			if res.Adapter == nil {
 				return nil
@@ -169,14 +194,18 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 	rep.Start(total, st.Step)
 	defer rep.Finish()
 	for st.Step < total {
-		if err := ctx.Err(); err != nil || (job.StopAfter > 0 && st.Step >= job.StopAfter) {
+		stop, err := par.anyStop(ctx.Err() != nil || (job.stopAfter > 0 && st.Step >= job.stopAfter))
+		if err != nil {
+			return nil, fmt.Errorf("train: step %d: %w", st.Step+1, err)
+		}
+		if stop {
 			st.ElapsedS = elapsed0 + time.Since(start).Seconds()
 			dir, serr := save()
 			if serr != nil {
 				return nil, fmt.Errorf("%w at step %d; saving the checkpoint failed: %v", ErrInterrupted, st.Step, serr)
 			}
 			res.Steps = st.Step
-			return res, fmt.Errorf("%w at step %d: checkpoint saved in %s (continue with --resume)", ErrInterrupted, st.Step, dir)
+			return res, fmt.Errorf("%w at step %d: checkpoint saved in %s (resume to continue)", ErrInterrupted, st.Step, dir)
 		}
 		t0 := time.Now()
 		zero()
@@ -190,12 +219,12 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 			if b.Loss == 0 {
 				continue // nothing to learn in this micro-batch (cannot happen with Encode's truncation)
 			}
-			loss, err := forwardBackward(job.Model, &b, grads, !job.NoSplit)
+			loss, err := par.forwardBackward(job.Model, &b, !job.noSplit)
 			if err != nil {
 				return nil, fmt.Errorf("train: step %d: %w", st.Step+1, err)
 			}
 			if math.IsNaN(loss) || math.IsInf(loss, 0) {
-				return nil, fmt.Errorf("train: loss is %v at step %d (epoch %d, micro-batch %d); lower --lr or check the data", loss, st.Step+1, st.Epoch, st.Batch-1)
+				return nil, fmt.Errorf("train: loss is %v at step %d (epoch %d, micro-batch %d); lower the learning rate (lr) or check the data", loss, st.Step+1, st.Epoch, st.Batch-1)
 			}
 			lossSum += loss
 			used++
@@ -205,12 +234,15 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 			st.Batch = 0
 			batches = epochBatches(st.Epoch)
 		}
+		if err := par.reduce(grads, &lossSum); err != nil {
+			return nil, fmt.Errorf("train: step %d: %w", st.Step+1, err)
+		}
 		if used > 1 { // mean of the micro-batch means (Hugging Face Trainer convention)
 			scaleGrads(grads, float32(1/float64(used)))
 		}
 		norm := kernels.ClipGradNorm(grads, cfg.Clip)
 		if math.IsNaN(norm) || math.IsInf(norm, 0) {
-			return nil, fmt.Errorf("train: gradient norm is %v at step %d; lower --lr or check the data", norm, st.Step+1)
+			return nil, fmt.Errorf("train: gradient norm is %v at step %d; lower the learning rate (lr) or check the data", norm, st.Step+1)
 		}
 		lr := cfg.LR * LRFactor(cfg.Schedule, st.Step, cfg.Warmup, total)
 		for _, p := range ps {
@@ -231,8 +263,10 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 		m := Metric{Step: st.Step, Epoch: float64(st.Epoch) + float64(st.Batch)/float64(len(batches)),
 			Loss: loss, LR: lr, GradNorm: norm, TokensPerS: float64(tokens) / time.Since(t0).Seconds(),
 			Tokens: st.Tokens, ElapsedS: st.ElapsedS}
-		if err := appendMetric(metricsPath, m); err != nil {
-			return nil, err
+		if metricsPath != "" {
+			if err := appendMetric(metricsPath, m); err != nil {
+				return nil, err
+			}
 		}
 		rep.Step(m, total)
 		if job.AfterStep != nil {
@@ -250,7 +284,7 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 		res.Adapter.SetTraining(false)
 	}
 	res.Steps, res.Tokens, res.Elapsed = st.Step, st.Tokens, time.Duration(st.ElapsedS*float64(time.Second))
-	if job.Finish != nil {
+	if job.Finish != nil && par.writes() {
 		if err := job.Finish(res); err != nil {
 			dir, serr := save()
 			if serr != nil {
@@ -268,36 +302,35 @@ func ceilDiv(a, b int) int { return (a + b - 1) / b }
 // data.Batch.Split.
 const splitOverhead = 32
 
-// forwardBackward adds the gradient of the mean loss over b's targets to grads and returns that
-// loss. With split, b runs as length-sorted parts p (less padding); each part's mean-loss gradient
-// g_p enters with weight w_p = p.Loss/b.Loss:
+// forwardBackward adds the gradient of the mean loss over b's targets to the gradients and
+// returns that loss. With split, b runs as length-sorted parts p (less padding), each adding the
+// gradient of its token-loss sum S_p scaled by 1/b.Loss (ForwardBackwardSum's scale):
 //
-//	G ← (G / w_p + g_p) · w_p = G + w_p·g_p        (ForwardBackward can only add g_p)
+//	G = Σ_p ∇S_p / b.Loss = ∇(Σ_p S_p / b.Loss),   the gradient of the batch's mean loss
 //
-// so the total is Σ_p w_p·g_p, the gradient of the batch's mean loss, as one padded block gives.
-func forwardBackward(m Model, b *data.Batch, grads [][]float32, split bool) (float64, error) {
+// as one padded block gives; no gradient is rescaled after the fact.
+func forwardBackward(m Model, b *data.Batch, split bool) (float64, error) {
 	if !split {
 		return m.ForwardBackward(b.IDs, b.Labels, b.B, b.T)
 	}
-	var loss float64
-	for _, p := range b.Split(splitOverhead) {
+	return forwardBackwardParts(m, b.Split(splitOverhead), 1/float64(b.Loss))
+}
+
+// forwardBackwardParts adds the gradient of scale·Σ_p S_p to the gradients, S_p the token-loss
+// sum of part p, and returns scale·Σ_p S_p.
+func forwardBackwardParts(m Model, parts []data.Batch, scale float64) (float64, error) {
+	var sum float64
+	for _, p := range parts {
 		if p.Loss == 0 {
 			continue
 		}
-		w := float64(p.Loss) / float64(b.Loss)
-		if p.Loss != b.Loss {
-			scaleGrads(grads, float32(1/w))
-		}
-		l, err := m.ForwardBackward(p.IDs, p.Labels, p.B, p.T)
+		s, _, err := m.ForwardBackwardSum(p.IDs, p.Labels, p.B, p.T, scale)
 		if err != nil {
 			return 0, err
 		}
-		if p.Loss != b.Loss {
-			scaleGrads(grads, float32(w))
-		}
-		loss += w * l
+		sum += s
 	}
-	return loss, nil
+	return sum * scale, nil
 }
 
 // scaleGrads multiplies every gradient by c.

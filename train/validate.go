@@ -9,13 +9,11 @@ import (
 	"strings"
 
 	"github.com/moslora/moslora/adapter"
-	"github.com/moslora/moslora/internal/within"
-	"github.com/moslora/moslora/model"
 )
 
 // This file checks a run's settings before any work: every error names the flag and the values
-// it accepts. Config.Validate checks the settings alone, Files.Validate the bookkeeping flags,
-// CheckAgainstModel what depends on the model (targets, rank, memory).
+// it accepts. Config.Validate checks the settings alone, CheckFlags what only the command line
+// tells, CheckAgainstModel what depends on the model (targets, rank, memory).
 
 // validateRanges checks the numeric settings Config.Validate leaves to it.
 func (c *Config) validateRanges() error {
@@ -40,40 +38,13 @@ func (c *Config) validateRanges() error {
 	return nil
 }
 
-// Validate checks the bookkeeping flags.
-func (f *Files) Validate() error {
-	for _, v := range []struct {
-		flag string
-		n    int
-		min  int
-		what string
-	}{
-		{"limit", f.Limit, 0, "0 for all rows"},
-		{"eval-limit", f.EvalLimit, 0, "0 for all rows"},
-		{"save-every", f.SaveEvery, 0, "0 to save only when interrupted"},
-		{"keep", f.Keep, 0, "0 for the default of 1"},
-		{"log-every", f.LogEvery, 0, "0 for the default of 10"},
-	} {
-		if v.n < v.min {
-			return fmt.Errorf("train: --%s %d: expected a number ≥ %d (%s)", v.flag, v.n, v.min, v.what)
-		}
-	}
-	if f.EvalLimit > 0 && f.Eval == "" {
-		return fmt.Errorf("train: --eval-limit %d needs --eval", f.EvalLimit)
-	}
-	if f.ModelDir != "" && f.Out != "" && within.Dir(f.Out, f.ModelDir) {
-		return fmt.Errorf("train: --out %s is the model folder %s or inside it; choose a folder of its own", f.Out, f.ModelDir)
-	}
-	return nil
-}
-
 // CheckFlags checks what only the command line can tell: values that mean "default" in Files but
 // nothing on the command line (--keep 0, an error), and flags given that the chosen method ignores
 // (a warning each, so that one set of flags can serve every method of a sweep). given reports
 // whether a flag was set by the user.
-func CheckFlags(c Config, f Files, given func(flag string) bool) (warnings []string, err error) {
-	if given("keep") && f.Keep < 1 {
-		return nil, fmt.Errorf("train: --keep %d: expected a number ≥ 1 (the newest checkpoint is always kept)", f.Keep)
+func CheckFlags(c Config, keep int, given func(flag string) bool) (warnings []string, err error) {
+	if given("keep") && keep < 1 {
+		return nil, fmt.Errorf("train: --keep %d: expected a number ≥ 1 (the newest checkpoint is always kept)", keep)
 	}
 	if given("subspaces") && c.Method != MethodGlobal && c.Method != MethodGated {
 		warnings = append(warnings, fmt.Sprintf("warning: --subspaces %d is ignored: only --method global and gated split the rank into subspaces, not %s", c.Subspaces, c.Method))
@@ -89,17 +60,6 @@ func CheckFlags(c Config, f Files, given func(flag string) bool) (warnings []str
 		}
 	}
 	return warnings, nil
-}
-
-// Validate checks the demo's row counts.
-func (d *Demo) Validate() error {
-	if d.TrainRows < 0 {
-		return fmt.Errorf("demo: --rows %d: expected a number ≥ 0 (0 for all rows)", d.TrainRows)
-	}
-	if d.PerTask < 0 {
-		return fmt.Errorf("demo: --per-task %d: expected a number ≥ 0 (0 for all rows)", d.PerTask)
-	}
-	return d.Config.Validate()
 }
 
 // CheckAgainstModel checks what depends on the model before anything is allocated: that the
@@ -177,9 +137,4 @@ func warnWarmup(rep Reporter, cfg Config, total int) {
 	}
 	peak := cfg.LR * LRFactor(cfg.Schedule, total-1, cfg.Warmup, total)
 	rep.Printf("warning: --warmup %d is longer than the run (%d updates): the learning rate rises linearly for the whole run and peaks at %.3g instead of --lr %g", cfg.Warmup, total, peak, cfg.LR)
-}
-
-// checkModelDir tells a user who gave something other than a model folder what --model expects.
-func checkModelDir(dir string) error {
-	return model.CheckDir(dir)
 }

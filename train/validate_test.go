@@ -78,21 +78,21 @@ func TestSettingsOutOfRangeNameTheirFlag(t *testing.T) {
 	}
 	c := DefaultConfig()
 	c.Method = MethodLoRA
-	if w, err := CheckFlags(c, Files{}, given("subspaces")); err != nil || len(w) != 1 || !strings.Contains(w[0], "--subspaces 1 is ignored") {
+	if w, err := CheckFlags(c, 0, given("subspaces")); err != nil || len(w) != 1 || !strings.Contains(w[0], "--subspaces 1 is ignored") {
 		t.Errorf("--subspaces with lora: warnings %q, %v", w, err)
 	}
 	c.MixerInit = "orthogonal"
-	if w, _ := CheckFlags(c, Files{}, given("mixer-init")); len(w) != 1 || !strings.Contains(w[0], "--mixer-init orthogonal is ignored") {
+	if w, _ := CheckFlags(c, 0, given("mixer-init")); len(w) != 1 || !strings.Contains(w[0], "--mixer-init orthogonal is ignored") {
 		t.Errorf("--mixer-init with lora: warnings %q", w)
 	}
-	if w, err := CheckFlags(c, Files{}, given("rank", "alpha")); err != nil || len(w) != 0 {
+	if w, err := CheckFlags(c, 0, given("rank", "alpha")); err != nil || len(w) != 0 {
 		t.Errorf("--rank and --alpha with lora: warnings %q, %v", w, err)
 	}
 	c.Method = MethodFull
-	if w, _ := CheckFlags(c, Files{}, given("rank", "targets")); len(w) != 2 {
+	if w, _ := CheckFlags(c, 0, given("rank", "targets")); len(w) != 2 {
 		t.Errorf("--rank and --targets with full: warnings %q", w)
 	}
-	if _, err := CheckFlags(DefaultConfig(), Files{Keep: 0}, given("keep")); err == nil || !strings.Contains(err.Error(), "--keep 0") {
+	if _, err := CheckFlags(DefaultConfig(), 0, given("keep")); err == nil || !strings.Contains(err.Error(), "--keep 0") {
 		t.Errorf("--keep 0: %v", err)
 	}
 }

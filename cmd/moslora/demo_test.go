@@ -36,7 +36,7 @@ func TestDemoSmallRun(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(stdout), "\n")
 	first := ""
 	for _, l := range lines {
-		if l != "" && !strings.HasPrefix(l, "using the embedded default") {
+		if l != "" && !strings.HasPrefix(l, "used the embedded default") {
 			first = l
 			break
 		}

@@ -2,10 +2,10 @@ package main
 
 import (
 	"fmt"
+	"slices"
 
-	"github.com/moslora/moslora/adapter"
 	"github.com/moslora/moslora/export"
-	"github.com/moslora/moslora/model"
+	"github.com/moslora/moslora/jobs"
 	"github.com/spf13/cobra"
 )
 
@@ -35,39 +35,21 @@ Gated mixers have no fixed ΔW and cannot be exported in folded form. Output is 
 			if err := export.CheckOutside("export", out, inputs); err != nil {
 				return err
 			}
-			if err := model.CheckDir(modelDir); err != nil {
-				return fmt.Errorf("export: %w", err)
-			}
 			switch format {
 			case "gguf-model", "ollama":
 				return runModelExport(cmd, format, modelDir, adapterDir, out, force, mo)
-			case "peft", "peft-moslora", "gguf":
-			default:
+			}
+			if !slices.Contains(jobs.ExportFormats, format) {
 				return fmt.Errorf("--format %q: expected peft, peft-moslora, gguf, gguf-model or ollama", format)
 			}
 			if adapterDir == "" {
 				return fmt.Errorf("--format %s needs --adapter", format)
 			}
-			m, err := model.Load(modelDir)
+			n, err := jobs.Export(jobs.ExportJob{Model: modelDir, Adapter: adapterDir, Format: format, Out: out, Force: force})
 			if err != nil {
 				return err
 			}
-			a, err := adapter.Load(adapterDir, m)
-			if err != nil {
-				return err
-			}
-			switch format {
-			case "peft":
-				err = export.PEFT(out, a, force)
-			case "peft-moslora":
-				err = export.PEFTMoSLoRA(out, a, force)
-			case "gguf":
-				err = export.GGUF(out, m, a, force)
-			}
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s (%s): %d modules\n", out, format, len(a.Linears))
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s (%s): %d modules\n", out, format, n)
 			return nil
 		},
 	}

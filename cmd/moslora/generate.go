@@ -5,10 +5,8 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/moslora/moslora/adapter"
 	"github.com/moslora/moslora/generate"
-	"github.com/moslora/moslora/model"
-	"github.com/moslora/moslora/tokenizer"
+	"github.com/moslora/moslora/jobs"
 	"github.com/spf13/cobra"
 )
 
@@ -23,8 +21,7 @@ func init() {
 		Short: "Continue a prompt with the model (KV cache; greedy by default)",
 		Long: `generate encodes PROMPT with the model's tokenizer (special tokens included, as
 tokenizer.encode(prompt) does), then decodes until an end-of-sequence id (tokenizer and
-generation_config.json), --max-new-tokens or the model's position limit (max_position_embeddings:
-a prompt that leaves no room is an error). Greedy by default;
+generation_config.json), --max-new-tokens or the model's position limit. Greedy by default;
 --temperature > 0 samples, restricted by --top-k and --top-p, reproducibly for a given --seed.
 The prompt and the continuation stream to stdout; with --json it prints
 {"ids": [prompt ids + generated ids], "text": "..."} instead. --adapter applies an adapter
@@ -39,64 +36,25 @@ unmerged (any mixer), or merged into the weights with --merge (identity, dense, 
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opt.Seed = uint64(seed)
-			if err := opt.Validate(); err != nil { // before loading or printing anything
-				return err
-			}
 			if merge && adapterDir == "" {
 				return fmt.Errorf("generate: --merge needs --adapter")
 			}
-			if err := model.CheckDir(modelDir); err != nil {
-				return fmt.Errorf("generate: %w", err)
-			}
-			m, err := model.Load(modelDir)
-			if err != nil {
-				return err
-			}
-			if adapterDir != "" {
-				a, err := adapter.Load(adapterDir, m)
+			prompt, rendered := "", false
+			if co.file != "" { // chat.go: the conversation rendered with the model's chat template
+				text, err := co.conversation(cmd, modelDir, true)
 				if err != nil {
 					return err
 				}
-				if merge {
-					if err := a.Merge(); err != nil {
-						return err
-					}
-				}
-			}
-			tok, err := tokenizer.Load(modelDir)
-			if err != nil {
-				return err
-			}
-			if opt.StopIDs, err = generate.StopIDsFromModelDir(modelDir); err != nil {
-				return err
-			}
-			if eos := tok.EOS(); eos >= 0 {
-				opt.StopIDs = append(opt.StopIDs, eos)
-			}
-			var prompt []int
-			if co.file != "" { // chat.go
-				if prompt, err = co.prompt(cmd, modelDir, tok); err != nil {
-					return err
-				}
+				prompt, rendered = text, true
 			} else {
-				prompt = tok.Encode(args[0], true)
-			}
-			if err := generate.Check(m.Config, prompt, opt); err != nil {
-				return err
+				prompt = args[0]
 			}
 			w := cmd.OutOrStdout()
-			ts := generate.NewTextStream(tok, prompt)
-			var onStep generate.StepFunc
+			var onText func(string) error
 			if !asJSON {
-				if _, err := io.WriteString(w, ts.Text()); err != nil {
-					return err
-				}
-				onStep = func(id int, _ []float32) error {
-					_, err := io.WriteString(w, ts.Add(id))
-					return err
-				}
+				onText = func(s string) error { _, err := io.WriteString(w, s); return err }
 			}
-			res, err := generate.Generate(m, prompt, opt, onStep)
+			res, err := jobs.Generate(jobs.GenerateJob{Model: modelDir, Adapter: adapterDir, Merge: merge, Prompt: prompt, Rendered: rendered, Options: opt}, onText)
 			if err != nil {
 				return err
 			}
@@ -106,9 +64,9 @@ unmerged (any mixer), or merged into the weights with --merge (identity, dense, 
 				return enc.Encode(struct {
 					IDs  []int  `json:"ids"`
 					Text string `json:"text"`
-				}{res.IDs, tok.Decode(res.IDs, true)})
+				}{res.IDs, res.Text})
 			}
-			_, err = fmt.Fprintln(w, ts.Flush())
+			_, err = fmt.Fprintln(w)
 			return err
 		},
 	}

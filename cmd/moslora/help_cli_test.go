@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/moslora/moslora/jobs"
 	"github.com/moslora/moslora/train"
 	"github.com/spf13/pflag"
 )
@@ -15,7 +16,7 @@ import (
 // "(default X)" cobra prints and any "default N" the usage text states agree with the flag's
 // value, and the flags that mirror a library setting start from the library's default.
 func TestHelpShowsTheRealDefaults(t *testing.T) {
-	cfg, demo := train.DefaultConfig(), train.DefaultDemo()
+	cfg, demo := train.DefaultConfig(), jobs.DefaultDemo()
 	library := map[string]map[string]string{
 		"train": {
 			"method": cfg.Method, "rank": fmt.Sprint(cfg.Rank), "alpha": fmt.Sprint(cfg.Alpha),

@@ -5,9 +5,8 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/moslora/moslora/adapter"
 	"github.com/moslora/moslora/export"
-	"github.com/moslora/moslora/model"
+	"github.com/moslora/moslora/jobs"
 	"github.com/spf13/cobra"
 )
 
@@ -28,21 +27,11 @@ error unless --force.`,
 			if err := export.CheckOutside("merge", out, map[string]string{"model": modelDir, "adapter": adapterDir}); err != nil {
 				return err
 			}
-			if err := model.CheckDir(modelDir); err != nil {
-				return fmt.Errorf("merge: %w", err)
-			}
-			m, err := model.Load(modelDir)
+			r, err := jobs.Merge(jobs.MergeJob{Model: modelDir, Adapter: adapterDir, Out: out, Force: force})
 			if err != nil {
 				return err
 			}
-			a, err := adapter.Load(adapterDir, m)
-			if err != nil {
-				return err
-			}
-			if err := export.Merged(out, modelDir, m, a, force); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s: %d modules merged (%s mixer, dtype %s)\n", out, len(a.Linears), a.Config.MixerKind(), m.Config.WeightDType)
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s: %d modules merged (%s mixer, dtype %s)\n", out, r.Modules, r.Mixer, r.DType)
 			return nil
 		},
 	}

@@ -6,17 +6,18 @@ import (
 	"os"
 	"os/signal"
 	"strings"
-	"syscall"
 
 	"github.com/moslora/moslora/defaults"
 
+	"github.com/moslora/moslora/jobs"
+	"github.com/moslora/moslora/mpi"
 	"github.com/moslora/moslora/train"
 	"github.com/spf13/cobra"
 )
 
 func init() {
 	cfg := train.DefaultConfig()
-	var f train.Files
+	var f jobs.TrainFiles
 	var targets, initMode string
 	cmd := &cobra.Command{
 		Use:   "train --model DIR --data FILE --out DIR [flags]",
@@ -39,13 +40,15 @@ holds the folder, .moslora.lock names its process and a second training into it 
 The embedded default (package defaults, the model and tasks 'moslora demo' uses: a 2.9M-parameter
 Llama pretrained by this project) needs no download: --model default trains on it, --data default
 and --eval default name its task set, e.g.
-  moslora train --model default --data default --eval default --out runs/first`,
+  moslora train --model default --data default --eval default --out runs/first
+` + ranksHelp,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: withRanks(func(cmd *cobra.Command, c mpi.Comm) error {
+			f.Comm = c
 			if f.ModelDir == "" || f.Data == "" || f.Out == "" {
 				return fmt.Errorf("train: --model, --data and --out are required")
 			}
-			warnings, err := train.CheckFlags(cfg, f, cmd.Flags().Changed)
+			warnings, err := train.CheckFlags(cfg, f.Keep, cmd.Flags().Changed)
 			if err != nil {
 				return err
 			}
@@ -72,10 +75,10 @@ and --eval default name its task set, e.g.
 			if cmd.Flags().Changed("steps") {
 				cfg.Epochs = 0
 			}
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 			defer stop()
 			w := cmd.OutOrStdout()
-			s, err := train.RunFiles(ctx, cfg, f, os.Stderr)
+			s, err := jobs.Train(ctx, cfg, f, os.Stderr)
 			if err != nil {
 				return err
 			}
@@ -89,14 +92,14 @@ and --eval default name its task set, e.g.
 				return s.Eval.WriteTable(w)
 			}
 			return nil
-		},
+		}),
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.ModelDir, "model", "", "Hugging Face model folder (config.json, model.safetensors, tokenizer.json), or \"default\" for the embedded model")
 	fl.StringVar(&f.Data, "data", "", "training JSONL file, or \"default\" for the embedded task set")
 	fl.StringVar(&f.Eval, "eval", "", "evaluation JSONL file, scored after training (eval.json), or \"default\" for the embedded held-out rows")
 	fl.StringVar(&f.Out, "out", "", "output folder")
-	fl.StringVar(&cfg.Method, "method", cfg.Method, "lora | moslora | global | gated | full")
+	fl.StringVar(&cfg.Method, "method", cfg.Method, train.Methods()+" (an adapter whose mixer the method selects, or full fine-tuning)")
 	fl.IntVar(&cfg.Rank, "rank", cfg.Rank, "adapter rank r")
 	fl.Float64Var(&cfg.Alpha, "alpha", cfg.Alpha, "lora_alpha (scaling alpha/r)")
 	fl.IntVar(&cfg.Subspaces, "subspaces", cfg.Subspaces, "K subspaces of r/K for the global and gated mixers")

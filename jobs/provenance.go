@@ -1,18 +1,18 @@
-package train
+package jobs
 
 import (
 	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 
+	"github.com/moslora/moslora/internal/atomicfile"
 	"github.com/moslora/moslora/internal/version"
+	"github.com/moslora/moslora/train"
 )
 
 // DataFile identifies a file a run read: its path as given, size and SHA-256.
@@ -37,24 +37,10 @@ func describeFile(path string) (DataFile, error) {
 	return DataFile{Path: path, Bytes: n, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
 }
 
-// checkDataFile checks that the file given to --flag exists and is a file.
-func checkDataFile(flag, path string) error {
-	st, err := os.Stat(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("train: --%s %s: no such file; expected a JSONL file", flag, path)
-	case err != nil:
-		return fmt.Errorf("train: --%s: %w", flag, err)
-	case st.IsDir():
-		return fmt.Errorf("train: --%s %s is a folder; expected a JSONL file", flag, path)
-	}
-	return nil
-}
-
 // writeRunInfo records the settings, inputs and outcome of the run in dir/train_config.json:
 // the Config, the model and data files given (data with size and SHA-256), the command line, the
 // moslora build, and the final loss.
-func writeRunInfo(dir string, cfg Config, f Files, s *Summary) error {
+func writeRunInfo(dir string, cfg train.Config, f TrainFiles, s *TrainSummary) error {
 	var files []DataFile
 	for _, p := range []string{f.Data, f.Eval} {
 		if p == "" {
@@ -78,5 +64,5 @@ func writeRunInfo(dir string, cfg Config, f Files, s *Summary) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(dir, "train_config.json"), append(b, '\n'))
+	return atomicfile.WriteFile(filepath.Join(dir, "train_config.json"), append(b, '\n'), 0o644)
 }

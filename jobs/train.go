@@ -1,0 +1,186 @@
+package jobs
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/moslora/moslora/data"
+	"github.com/moslora/moslora/eval"
+	"github.com/moslora/moslora/internal/atomicfile"
+	"github.com/moslora/moslora/mpi"
+	"github.com/moslora/moslora/train"
+)
+
+// TrainFiles names what Train reads and writes, and the run's bookkeeping settings (none of which
+// changes the trained result).
+type TrainFiles struct {
+	ModelDir   string // model argument (see ModelDir): config, weights, tokenizer
+	InitRandom bool   // ignore the weights: random initialisation from config.json (full only)
+	Data       string // training JSONL
+	Eval       string // optional evaluation JSONL, scored after training into Out/eval.json
+	Out        string // output folder
+	SkipBad    bool   // skip bad lines (counted) instead of failing
+	Resume     bool   // continue from the newest checkpoint in Out
+	Force      bool   // start over in an Out that holds an earlier run (see train.OpenOut)
+	SaveEvery  int    // checkpoint every N updates (0: only on interruption)
+	Keep       int    // checkpoints to keep (default 1)
+	LogEvery   int    // plain-text progress line every N updates (default 10)
+	Limit      int    // use only the first Limit training rows (0: all)
+	EvalLimit  int    // evaluate only the first EvalLimit rows (0: all)
+	// Comm runs the job data-parallel over the ranks of an MPI job (train.Job.Comm, and the
+	// evaluation after it through eval.Options.Comm); rank 0 alone reports and writes. nil: alone.
+	Comm mpi.Comm
+
+	CommandLine   []string // recorded in train_config.json (os.Args)
+	BaseModelName string   // recorded as the adapter's base_model_name_or_path (default: ModelDir)
+}
+
+// TrainSummary is what Train reports.
+type TrainSummary struct {
+	Result      *train.Result
+	Rows        int          // training rows used
+	Skipped     int          // bad training lines skipped
+	Truncated   int          // training examples cut to MaxLen
+	Trainable   int          // trainable parameters
+	Eval        *eval.Report // when TrainFiles.Eval is set
+	EvalSkipped int
+}
+
+// Train loads the model, tokenizer and data, trains (train.Run), and writes the outputs (see
+// train.SaveOutputs), metrics.jsonl, checkpoints, train_config.json and, with an eval file,
+// eval.json. Progress goes to w.
+func Train(ctx context.Context, cfg train.Config, f TrainFiles, w io.Writer) (*TrainSummary, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := f.Validate(); err != nil {
+		return nil, err
+	}
+	if f.InitRandom && cfg.Method != train.MethodFull {
+		return nil, fmt.Errorf("train: a random initialisation trains a base model and needs method %s, not %q", train.MethodFull, cfg.Method)
+	}
+	root := mpi.IsRoot(f.Comm) // rank 0 alone reports and writes
+	var od *train.OutDir
+	if root { // the output folder is held (and an earlier run refused) before anything is loaded
+		var err error
+		if od, err = train.OpenOut(f.Out, f.Resume, f.Force, w); err != nil {
+			return nil, err
+		}
+		defer od.Close()
+	}
+	op, err := Open{Model: f.ModelDir, Tokenizer: true, InitRandom: f.InitRandom, Seed: cfg.Seed}.Load()
+	if err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	tok, ctok, m := op.Tokenizer, op.Encoder, op.Model
+	if err := cfg.CheckAgainstModel(m); err != nil {
+		return nil, err
+	}
+	rows, skipped, err := data.ReadFile(f.Data, f.SkipBad)
+	if err != nil {
+		return nil, err
+	}
+	if f.Limit > 0 && f.Limit < len(rows) {
+		rows = rows[:f.Limit]
+	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("train: %s holds no usable rows", f.Data)
+	}
+	exs, truncated, err := encodeRows(ctok, rows, cfg.MaxLen, cfg.Pack)
+	if err != nil {
+		return nil, err
+	}
+	var evalRows []data.Row
+	sum := &TrainSummary{Rows: len(rows), Skipped: skipped, Truncated: truncated}
+	if f.Eval != "" { // read it now so a bad eval file fails before training
+		if evalRows, sum.EvalSkipped, err = data.ReadFile(f.Eval, f.SkipBad); err != nil {
+			return nil, err
+		}
+	}
+	rep := train.NewReporter(w, max(1, f.LogEvery))
+	if f.LogEvery == 0 {
+		rep = train.NewReporter(w, 10)
+	}
+	if !root {
+		rep = train.Quiet{}
+	}
+	var cfgJSON []byte
+	if f.InitRandom {
+		cfgJSON, _ = os.ReadFile(filepath.Join(op.Dir, "config.json"))
+	}
+	job := &train.Job{Config: cfg, Model: m, Examples: exs, Pad: op.Pad(), Out: f.Out, Resume: f.Resume,
+		SaveEvery: f.SaveEvery, Keep: f.Keep, Reporter: rep, Comm: f.Comm, BaseModel: cmp.Or(f.BaseModelName, f.ModelDir)}
+	job.Finish = func(res *train.Result) error { // rank 0 only: the outputs appear together
+		sum.Result = res
+		if res.Adapter != nil {
+			sum.Trainable = res.Adapter.NumParams()
+		} else {
+			sum.Trainable = m.NumParams()
+		}
+		return od.Commit(func(tmp string) error {
+			if err := train.SaveOutputs(tmp, op.Dir, m, res, cfgJSON); err != nil {
+				return err
+			}
+			return writeRunInfo(tmp, cfg, f, sum)
+		})
+	}
+	if skipped > 0 {
+		rep.Printf("skipped %d bad lines of %s", skipped, f.Data)
+	}
+	res, err := train.Run(ctx, job)
+	if err != nil {
+		return nil, err
+	}
+	sum.Result = res
+	if res.Adapter != nil {
+		sum.Trainable = res.Adapter.NumParams()
+	} else {
+		sum.Trainable = m.NumParams()
+	}
+	if f.Eval != "" {
+		r, err := eval.Evaluate(eval.ModelLM{M: m}, ctok, evalRows, eval.Options{MaxLen: cfg.MaxLen, Limit: f.EvalLimit, Pad: tok.EOS(), Comm: f.Comm})
+		if err != nil {
+			return nil, err
+		}
+		sum.Eval = r
+		if !root {
+			return sum, nil
+		}
+		b, _ := json.MarshalIndent(r, "", "  ")
+		if err := atomicfile.WriteFile(filepath.Join(f.Out, "eval.json"), append(b, '\n'), 0o644); err != nil {
+			return nil, err
+		}
+	}
+	return sum, nil
+}
+
+// encodeRows tokenizes rows and counts the examples that the length limit cut. With pack, plain
+// {"text"} rows longer than maxLen are split into maxLen chunks (data.Chunk) instead of cut, so
+// pretraining-style data loses nothing; prompt/completion and chat rows are always truncated.
+func encodeRows(tok data.Tokenizer, rows []data.Row, maxLen int, pack bool) ([]data.Example, int, error) {
+	full, err := data.EncodeAll(tok, rows, 0)
+	if err != nil {
+		return nil, 0, err
+	}
+	truncated := 0
+	bos := tok.AddBOS() && tok.BOS() >= 0
+	out := full[:0:0]
+	for i := range full {
+		switch {
+		case len(full[i].IDs) <= maxLen:
+			out = append(out, full[i])
+		case pack && rows[i].HasText:
+			out = append(out, data.Chunk(full[i], maxLen)...)
+		default:
+			truncated++
+			data.Truncate(&full[i], maxLen, bos)
+			out = append(out, full[i])
+		}
+	}
+	return out, truncated, nil
+}
