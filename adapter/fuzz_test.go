@@ -64,3 +64,16 @@ func FuzzAdapterConfig(f *testing.F) {
 		}
 	})
 }
+
+// Validating a config does not build its mixer: a dense mixer of rank 10⁶ (4 TB as r×r floats)
+// parses within the memory bound instead of exhausting memory.
+func TestHugeRankConfigValidatesWithoutAllocating(t *testing.T) {
+	in := []byte(`{"peft_type": "LORA", "r": 1000000, "lora_alpha": 8, "target_modules": ["q_proj"], "lora_use_mixer": true}`)
+	var err error
+	if aerr := adapterConfigBound.Check("ParseConfig", len(in), func() { _, err = ParseConfig(in) }); aerr != nil {
+		t.Fatal(aerr)
+	}
+	if err != nil {
+		t.Fatalf("a valid (if large) config was refused: %v", err)
+	}
+}
