@@ -58,11 +58,11 @@ func (m *Model) NewBatcher() *Batcher {
 
 // segment is one sequence's rows [row, row+n) of a group, at positions kc.Len….
 type segment struct {
-	kc       *KVCache
-	row, n   int
-	deltas   Deltas
-	step     int // index in the steps of the call
-	ids      []int
+	kc     *KVCache
+	row, n int
+	deltas Deltas
+	step   int // index in the steps of the call
+	ids    []int
 }
 
 // group is a block of rows that go through the layers together: the decode rows of every
