@@ -448,4 +448,3 @@ func copyDir(t *testing.T, from, to string) {
 		}
 	}
 }
-
