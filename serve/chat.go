@@ -18,39 +18,40 @@ type ChatTemplate interface {
 	Prompt(msgs []Message) ([]int, error)
 }
 
-// projectChat is the project's documented chat format (package data, "Chat format"), the format
+// ProjectChat is the project's documented chat format (package data, "Chat format"), the format
 // adapters fine-tuned on messages rows learned:
 //
 //	[BOS] "### System:\n" content "\n"  "### User:\n" content "\n"  "### Assistant:" " " content EOS "\n" …
 //
 // each piece tokenized separately; the prompt ends with the header "### Assistant:".
-type projectChat struct{ tok *tokenizer.Tokenizer }
+type ProjectChat struct{ Tok *tokenizer.Tokenizer }
 
-func (p projectChat) Prompt(msgs []Message) ([]int, error) {
+// Prompt implements ChatTemplate.
+func (p ProjectChat) Prompt(msgs []Message) ([]int, error) {
 	if len(msgs) == 0 {
 		return nil, fmt.Errorf("messages is empty")
 	}
 	var ids []int
-	if p.tok.AddBOS() && p.tok.BOS() >= 0 {
-		ids = append(ids, p.tok.BOS())
+	if p.Tok.AddBOS() && p.Tok.BOS() >= 0 {
+		ids = append(ids, p.Tok.BOS())
 	}
-	eos := p.tok.EOS()
+	eos := p.Tok.EOS()
 	for i, m := range msgs {
 		switch m.Role {
 		case "system", "developer":
-			ids = append(ids, p.tok.Encode("### System:\n"+m.Content+"\n", false)...)
+			ids = append(ids, p.Tok.Encode("### System:\n"+m.Content+"\n", false)...)
 		case "user":
-			ids = append(ids, p.tok.Encode("### User:\n"+m.Content+"\n", false)...)
+			ids = append(ids, p.Tok.Encode("### User:\n"+m.Content+"\n", false)...)
 		case "assistant":
-			ids = append(ids, p.tok.Encode("### Assistant:", false)...)
-			ids = append(ids, p.tok.Encode(" "+m.Content, false)...)
+			ids = append(ids, p.Tok.Encode("### Assistant:", false)...)
+			ids = append(ids, p.Tok.Encode(" "+m.Content, false)...)
 			if eos >= 0 {
 				ids = append(ids, eos)
 			}
-			ids = append(ids, p.tok.Encode("\n", false)...)
+			ids = append(ids, p.Tok.Encode("\n", false)...)
 		default:
 			return nil, fmt.Errorf("messages[%d].role %q is not one of system, developer, user, assistant", i, m.Role)
 		}
 	}
-	return append(ids, p.tok.Encode("### Assistant:", false)...), nil
+	return append(ids, p.Tok.Encode("### Assistant:", false)...), nil
 }

@@ -113,7 +113,7 @@ func New(opt Options) (*Server, error) {
 		}
 	}
 	mt := newMetrics()
-	s := &Server{opt: opt, m: m, tok: tok, chat: projectChat{tok}, stopIDs: stop, reg: reg,
+	s := &Server{opt: opt, m: m, tok: tok, chat: ProjectChat{tok}, stopIDs: stop, reg: reg,
 		sched: newScheduler(m, opt.MaxBatch, opt.MaxQueue, mt), metrics: mt, log: opt.Logger, created: time.Now().Unix()}
 	s.log.Info("model loaded", "model", opt.ModelName, "dir", opt.ModelDir, "params", m.NumParams(), "adapters", names,
 		"max_batch", opt.MaxBatch, "max_queue", opt.MaxQueue, "max_context", opt.MaxContext)
