@@ -9,7 +9,10 @@
 //	{"text": "..."}                                   loss on every token after BOS (and on EOS)
 //	{"prompt": "...", "completion": "...",
 //	 "choices": [...]?, "answers": [...]?}            loss on the completion and EOS only
-//	{"messages": [{"role": "...", "content": "..."}]} loss on assistant contents and their EOS
+//	{"messages": [{"role": "...", "content": "..."}],
+//	 "tools": [...]?}                                 loss on the assistant turns
+//	{"prompt": [messages], "completion": [messages],
+//	 "tools": [...]?}                                 TRL's conversational form: loss on the completion
 //
 // # Example layout
 //
@@ -19,16 +22,31 @@
 // Labels[t] = IDs[t] where token t is trained on and IgnoreLabel (-100) elsewhere; the model's loss
 // compares logits[t] with Labels[t+1].
 //
-// # Chat format
+// # Chat rows
 //
-// A messages row is rendered in the same "### " style as the task prompts:
+// With a tokenizer from WithChatTemplate (the model has a chat template), conversational rows are
+// rendered by the model's own template exactly as transformers' apply_chat_template renders them
+// (package chat) and tokenized without added special tokens (the template writes BOS and the
+// end-of-turn tokens). Loss falls on the assistant turns: the {% generation %} blocks where the
+// template has them, otherwise the text each assistant message adds when the conversation is
+// rendered message by message (after the header add_generation_prompt writes; up to and including
+// the end-of-turn token). A completion is located the same way. Each trained span and the text
+// between spans are tokenized separately. Text a template writes after every conversation (Phi-3's
+// EOS) is context, not part of the last turn. A turn that renders differently once later turns
+// follow (Qwen3 drops earlier turns' thinking) is found by anchoring its content; a turn that cannot
+// be located is an error naming the line and the message, never a guessed mask (chat.go).
+//
+// Without a template, a messages row (role and text content only) is rendered in the same "### "
+// style as the task prompts:
 //
 //	[BOS] "### System:\n" content "\n"          (system, no loss)
 //	      "### User:\n" content "\n"            (user, no loss)
 //	      "### Assistant:" | " " content | EOS "\n"   (header no loss; content and EOS trained)
 //
-// Each piece is tokenized separately. Roles other than system, user and assistant are errors, and a
-// conversation needs at least one assistant message with non-empty content.
+// Each piece is tokenized separately. A TRL prompt/completion row takes loss only on the
+// completion's assistant contents. Roles other than system, user and assistant, and messages with
+// more than a role and a text content (tool calls, content lists), are errors that ask for a chat
+// template. Every conversation needs an assistant message.
 //
 // # Invariants
 //

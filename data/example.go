@@ -63,6 +63,11 @@ func Encode(tok Tokenizer, r *Row, maxLen int) (Example, error) {
 	if maxLen > 0 && maxLen < 2 {
 		return Example{}, fmt.Errorf("data: max length %d is too short (need at least 2)", maxLen)
 	}
+	if r.Chat != nil { // conversational rows: the model's chat template (chat.go)
+		if ex, ok, err := encodeChat(tok, r, maxLen); ok {
+			return ex, err
+		}
+	}
 	var b builder
 	bos := tok.AddBOS() && tok.BOS() >= 0
 	if bos {
@@ -77,20 +82,8 @@ func Encode(tok Tokenizer, r *Row, maxLen int) (Example, error) {
 		b.add(tok.Encode(r.Completion, false), true)
 		b.add([]int{eos}, true)
 	case len(r.Messages) > 0:
-		for _, m := range r.Messages {
-			switch m.Role {
-			case RoleSystem:
-				b.add(tok.Encode("### System:\n"+m.Content+"\n", false), false)
-			case RoleUser:
-				b.add(tok.Encode("### User:\n"+m.Content+"\n", false), false)
-			case RoleAssistant:
-				b.add(tok.Encode("### Assistant:", false), false)
-				b.add(tok.Encode(" "+m.Content, false), true)
-				b.add([]int{eos}, true)
-				b.add(tok.Encode("\n", false), false)
-			default:
-				return Example{}, fmt.Errorf("data: %s:%d: unknown role %q", r.File, r.Line, m.Role)
-			}
+		if err := addMessages(tok, &b, r.Messages, 0); err != nil {
+			return Example{}, fmt.Errorf("data: %s:%d: %v", r.File, r.Line, err)
 		}
 	default:
 		return Example{}, fmt.Errorf("data: %s:%d: empty row", r.File, r.Line)
@@ -98,6 +91,27 @@ func Encode(tok Tokenizer, r *Row, maxLen int) (Example, error) {
 	ex := Example{IDs: b.ids, Labels: b.labels}
 	Truncate(&ex, maxLen, bos)
 	return ex, nil
+}
+
+// addMessages adds chat messages in the "### " format (see the package documentation); assistant
+// contents from message firstTrained on, with their EOS, take loss.
+func addMessages(tok Tokenizer, b *builder, msgs []Message, firstTrained int) error {
+	for i, m := range msgs {
+		switch m.Role {
+		case RoleSystem:
+			b.add(tok.Encode("### System:\n"+m.Content+"\n", false), false)
+		case RoleUser:
+			b.add(tok.Encode("### User:\n"+m.Content+"\n", false), false)
+		case RoleAssistant:
+			b.add(tok.Encode("### Assistant:", false), false)
+			b.add(tok.Encode(" "+m.Content, false), i >= firstTrained)
+			b.add([]int{tok.EOS()}, i >= firstTrained)
+			b.add(tok.Encode("\n", false), false)
+		default:
+			return fmt.Errorf("messages[%d]: unknown role %q (expected system, user or assistant; other roles need the model's chat template, and this model has none)", i, m.Role)
+		}
+	}
+	return nil
 }
 
 // Truncate cuts ex to maxLen tokens (maxLen ≤ 0: no limit), keeping the first token when keepFirst

@@ -25,6 +25,7 @@ type Row struct {
 	Answers            []string // accepted answers (generative rows), nil otherwise
 
 	Messages []Message
+	Chat     *ChatRow // conversational rows: the messages as JSON for the model's chat template (chat.go)
 
 	File string // source file, for messages
 	Line int    // 1-based line number in File
@@ -112,6 +113,9 @@ func Read(r io.Reader, name string, skipBad bool) (rows []Row, skipped int, err 
 
 // ParseLine parses and validates one JSON object (without file context).
 func ParseLine(b []byte) (Row, error) {
+	if r, ok, err := parseChat(b); ok { // messages and TRL conversational rows (chat.go)
+		return r, err
+	}
 	var raw rawRow
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()

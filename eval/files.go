@@ -43,6 +43,10 @@ func EvaluateFiles(f Files, opt Options) (*Report, int, error) {
 	if err != nil {
 		return nil, 0, err
 	}
+	ctok, err := data.WithChatTemplate(tok, f.ModelDir) // chat rows: the model's chat template
+	if err != nil {
+		return nil, 0, err
+	}
 	m, err := model.Load(f.ModelDir)
 	if err != nil {
 		return nil, 0, err
@@ -55,6 +59,6 @@ func EvaluateFiles(f Files, opt Options) (*Report, int, error) {
 		a.SetTraining(false)
 	}
 	opt.Pad = tok.EOS()
-	rep, err := Evaluate(ModelLM{m}, tok, rows, opt)
+	rep, err := Evaluate(ModelLM{m}, ctok, rows, opt)
 	return rep, skipped, err
 }

@@ -164,7 +164,8 @@ func isWeightFile(name string) bool {
 }
 
 // copyModelFiles copies the regular, non-hidden, non-weight files of src (config.json,
-// generation_config.json, the tokenizer files, …) into dst.
+// generation_config.json, the tokenizer files, …) into dst. Symlinks are followed: a model in
+// the Hugging Face cache is a snapshot folder of links to blobs.
 func copyModelFiles(src, dst string) error {
 	entries, err := os.ReadDir(src)
 	if err != nil {
@@ -172,7 +173,10 @@ func copyModelFiles(src, dst string) error {
 	}
 	for _, e := range entries {
 		name := e.Name()
-		if !e.Type().IsRegular() || strings.HasPrefix(name, ".") || isWeightFile(name) {
+		if strings.HasPrefix(name, ".") || isWeightFile(name) {
+			continue
+		}
+		if st, err := os.Stat(filepath.Join(src, name)); err != nil || !st.Mode().IsRegular() {
 			continue
 		}
 		if err := copyFile(filepath.Join(src, name), filepath.Join(dst, name)); err != nil {

@@ -202,3 +202,48 @@ func TestMergeErrorsWriteNothing(t *testing.T) {
 		t.Errorf("parent holds %v after a forced merge", es)
 	}
 }
+
+// TestMergedCopiesFilesOfACacheSnapshot: a base model in the Hugging Face cache is a folder of
+// symlinks to blobs; the merged folder still receives its config and tokenizer files, as files.
+func TestMergedCopiesFilesOfACacheSnapshot(t *testing.T) {
+	baseDir, m, a, _, _, _ := fixture(t, "llama", "moslora_r4")
+	tmp := t.TempDir()
+	blobs, snap := filepath.Join(tmp, "blobs"), filepath.Join(tmp, "snapshots", "c0ffee")
+	for _, d := range []string{blobs, snap} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, name := range entries(t, baseDir) {
+		b, err := os.ReadFile(filepath.Join(baseDir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(blobs, "blob-"+name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(filepath.Join("..", "..", "blobs", "blob-"+name), filepath.Join(snap, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := filepath.Join(t.TempDir(), "merged")
+	if err := Merged(out, snap, m, a, false); err != nil {
+		t.Fatal(err)
+	}
+	copied := 0
+	for _, name := range entries(t, baseDir) {
+		if isWeightFile(name) {
+			continue
+		}
+		want, _ := os.ReadFile(filepath.Join(baseDir, name))
+		st, err := os.Lstat(filepath.Join(out, name))
+		got, _ := os.ReadFile(filepath.Join(out, name))
+		if err != nil || !st.Mode().IsRegular() || !bytes.Equal(got, want) {
+			t.Errorf("%s of the snapshot was not copied as a file (%v)", name, err)
+		}
+		copied++
+	}
+	if copied == 0 {
+		t.Fatal("the fixture has no non-weight files to copy")
+	}
+}

@@ -55,6 +55,10 @@ func RunFiles(ctx context.Context, cfg Config, f Files, w io.Writer) (*Summary, 
 	if err != nil {
 		return nil, err
 	}
+	ctok, err := data.WithChatTemplate(tok, f.ModelDir) // chat rows: the model's chat template
+	if err != nil {
+		return nil, err
+	}
 	var m *model.Model
 	if f.InitRandom {
 		mc, err := model.LoadConfig(filepath.Join(f.ModelDir, "config.json"))
@@ -77,7 +81,7 @@ func RunFiles(ctx context.Context, cfg Config, f Files, w io.Writer) (*Summary, 
 	if len(rows) == 0 {
 		return nil, fmt.Errorf("train: %s holds no usable rows", f.Data)
 	}
-	exs, truncated, err := encodeRows(tok, rows, cfg.MaxLen, cfg.Pack)
+	exs, truncated, err := encodeRows(ctok, rows, cfg.MaxLen, cfg.Pack)
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +126,7 @@ func RunFiles(ctx context.Context, cfg Config, f Files, w io.Writer) (*Summary, 
 		return nil, err
 	}
 	if f.Eval != "" {
-		r, err := eval.Evaluate(eval.ModelLM{M: m}, tok, evalRows, eval.Options{MaxLen: cfg.MaxLen, Limit: f.EvalLimit, Pad: tok.EOS()})
+		r, err := eval.Evaluate(eval.ModelLM{M: m}, ctok, evalRows, eval.Options{MaxLen: cfg.MaxLen, Limit: f.EvalLimit, Pad: tok.EOS()})
 		if err != nil {
 			return nil, err
 		}

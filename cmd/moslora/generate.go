@@ -16,8 +16,9 @@ func init() {
 	var modelDir, adapterDir string
 	var merge, asJSON bool
 	var opt generate.Options
+	var co chatOptions
 	cmd := &cobra.Command{
-		Use:   "generate --model DIR [--adapter DIR [--merge]] [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P] [--seed S] [--json] PROMPT",
+		Use:   "generate --model DIR [--adapter DIR [--merge]] [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P] [--seed S] [--json] PROMPT | --chat CONV.json",
 		Short: "Continue a prompt with the model (KV cache; greedy by default)",
 		Long: `generate encodes PROMPT with the model's tokenizer (special tokens included, as
 tokenizer.encode(prompt) does), then decodes until an end-of-sequence id (tokenizer and
@@ -25,8 +26,15 @@ generation_config.json), --max-new-tokens or the model's position limit. Greedy 
 --temperature > 0 samples, restricted by --top-k and --top-p, reproducibly for a given --seed.
 The prompt and the continuation stream to stdout; with --json it prints
 {"ids": [prompt ids + generated ids], "text": "..."} instead. --adapter applies an adapter
-unmerged (any mixer), or merged into the weights with --merge (identity, dense, global mixers).`,
-		Args: cobra.ExactArgs(1),
+unmerged (any mixer), or merged into the weights with --merge (identity, dense, global mixers).
+--chat CONV.json replaces PROMPT by a conversation rendered with the model's chat template
+(add_generation_prompt true unless the file says otherwise; see tokenize --help for the form).`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if (co.file == "") != (len(args) == 1) || len(args) > 1 {
+				return fmt.Errorf("generate: give either PROMPT or --chat CONV.json")
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			m, err := model.Load(modelDir)
 			if err != nil {
@@ -55,7 +63,14 @@ unmerged (any mixer), or merged into the weights with --merge (identity, dense, 
 			if eos := tok.EOS(); eos >= 0 {
 				opt.StopIDs = append(opt.StopIDs, eos)
 			}
-			prompt := tok.Encode(args[0], true)
+			var prompt []int
+			if co.file != "" { // chat.go
+				if prompt, err = co.prompt(cmd, modelDir, tok); err != nil {
+					return err
+				}
+			} else {
+				prompt = tok.Encode(args[0], true)
+			}
 			w := cmd.OutOrStdout()
 			ts := generate.NewTextStream(tok, prompt)
 			var onStep generate.StepFunc
@@ -94,6 +109,7 @@ unmerged (any mixer), or merged into the weights with --merge (identity, dense, 
 	f.Float64Var(&opt.TopP, "top-p", 1, "sample only from the smallest set of tokens with probability ≥ P (1 = all)")
 	f.Uint64Var(&opt.Seed, "seed", 0, "random seed for sampling")
 	f.BoolVar(&asJSON, "json", false, `print {"ids": [...], "text": "..."} instead of streaming text`)
+	co.addFlags(f, false)
 	cmd.MarkFlagRequired("model")
 	rootCmd.AddCommand(cmd)
 }

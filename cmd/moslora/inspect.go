@@ -10,11 +10,15 @@ import (
 
 func init() {
 	rootCmd.AddCommand(&cobra.Command{
-		Use:   "inspect DIR",
+		Use:   "inspect DIR|org/name[@revision]",
 		Short: "Describe a Hugging Face model folder (architecture, sizes, dtype, rope, tokenizer)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := model.Summarize(args[0])
+			dir, err := resolveModel(cmd, args[0])
+			if err != nil {
+				return err
+			}
+			s, err := model.Summarize(dir)
 			if err != nil {
 				return err
 			}

@@ -16,18 +16,30 @@ import (
 func init() {
 	var modelPath, file string
 	var special, asJSON, jsonl bool
+	var co chatOptions
 	cmd := &cobra.Command{
-		Use:   "tokenize --model DIR [--special] [--json] [--file F [--jsonl] | TEXT]",
+		Use:   "tokenize --model DIR [--special] [--json] [--file F [--jsonl] | --chat CONV.json [--render] | TEXT]",
 		Short: "Print the token ids and tokens of a text, as Hugging Face tokenizers encodes it",
 		Long: `Encodes TEXT (or the contents of --file F, "-" for standard input) with the model's
 tokenizer.json and prints its ids and tokens. --special applies the post-processor, as
 add_special_tokens=True does (e.g. a leading BOS). --json prints one object
 {"ids": [...], "tokens": [...], "decoded": "..."}. With --jsonl, every non-blank line of F is a
-JSON string and one JSON object is printed per line. --model may also name a tokenizer.json file.`,
+JSON string and one JSON object is printed per line. --model may also name a tokenizer.json file.
+
+--chat CONV.json renders one conversation with the model's chat template as transformers'
+apply_chat_template does and prints its ids (no special tokens added: the template writes them),
+or with --render the rendered text itself. The file's form:
+` + conversationForm + `.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if modelPath == "" {
 				return errors.New("tokenize: --model is required")
+			}
+			if co.file != "" || co.render { // chat.go
+				if co.file == "" || file != "" || len(args) > 0 || special || jsonl {
+					return errors.New("tokenize: --chat takes no TEXT, --file, --special or --jsonl; --render needs --chat")
+				}
+				return co.tokenize(cmd, modelPath, asJSON)
 			}
 			if (file == "") == (len(args) == 0) {
 				return errors.New("tokenize: give either TEXT or --file F")
@@ -81,6 +93,7 @@ JSON string and one JSON object is printed per line. --model may also name a tok
 	f.BoolVar(&asJSON, "json", false, `print {"ids": [...], "tokens": [...], "decoded": "..."}`)
 	f.StringVar(&file, "file", "", `read the text from this file ("-": standard input)`)
 	f.BoolVar(&jsonl, "jsonl", false, "with --file: every line is a JSON string; print one JSON object per line")
+	co.addFlags(f, true)
 	rootCmd.AddCommand(cmd)
 }
 
