@@ -1,8 +1,11 @@
 package serve
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
 
+	"github.com/moslora/moslora/chat"
 	"github.com/moslora/moslora/tokenizer"
 )
 
@@ -13,7 +16,8 @@ type Message struct {
 }
 
 // ChatTemplate turns a conversation into the prompt ids that make the model write the next
-// assistant message (add_generation_prompt). A model's own chat template plugs in here.
+// assistant message (add_generation_prompt): the model's own template (ModelChat) when its folder
+// has one, else the project's format (ProjectChat).
 type ChatTemplate interface {
 	Prompt(msgs []Message) ([]int, error)
 }
@@ -54,4 +58,53 @@ func (p ProjectChat) Prompt(msgs []Message) ([]int, error) {
 		}
 	}
 	return append(ids, p.Tok.Encode("### Assistant:", false)...), nil
+}
+
+// ModelChat renders with the model's own chat template (package chat, as transformers'
+// apply_chat_template with add_generation_prompt) and encodes the text without added special
+// tokens: the template writes them.
+type ModelChat struct {
+	Template *chat.Template
+	Tok      *tokenizer.Tokenizer
+}
+
+// Prompt implements ChatTemplate.
+func (c ModelChat) Prompt(msgs []Message) ([]int, error) {
+	if len(msgs) == 0 {
+		return nil, fmt.Errorf("messages is empty")
+	}
+	type msg struct {
+		Role    string `json:"role"`
+		Content string `json:"content"`
+	}
+	list := make([]msg, len(msgs))
+	for i, m := range msgs {
+		list[i] = msg{m.Role, m.Content}
+	}
+	b, err := json.Marshal(list)
+	if err != nil {
+		return nil, err
+	}
+	conv, err := chat.ParseMessages(b)
+	if err != nil {
+		return nil, err
+	}
+	conv.AddGenerationPrompt = true
+	r, err := c.Template.Render(conv)
+	if err != nil {
+		return nil, err
+	}
+	return c.Tok.Encode(r.Text, false), nil
+}
+
+// chatTemplateFor is the model folder's chat template when it has one, else the project's format.
+func chatTemplateFor(dir string, tok *tokenizer.Tokenizer) (ChatTemplate, string, error) {
+	t, err := chat.Load(dir, "")
+	switch {
+	case errors.Is(err, chat.ErrNoTemplate):
+		return ProjectChat{tok}, "project format (### User: / ### Assistant:)", nil
+	case err != nil:
+		return nil, "", err
+	}
+	return ModelChat{Template: t, Tok: tok}, t.Source, nil
 }

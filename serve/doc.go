@@ -14,6 +14,8 @@
 // server-sent events ending in "data: [DONE]"), POST /v1/load_lora_adapter and
 // /v1/unload_lora_adapter (vLLM's bodies; only with Options.RuntimeLoad), GET /health, GET
 // /metrics (Prometheus). Errors use OpenAI's shape {"error": {"message", "type", "param", "code"}}.
+// Chat requests are rendered with the model folder's chat template (package chat) when it has one,
+// else with the project's documented format (package data, "Chat format").
 //
 // # Invariants
 //

@@ -99,6 +99,10 @@ func New(opt Options) (*Server, error) {
 		stop = append(stop, eos)
 	}
 	opt.defaults(m)
+	tmpl, tmplFrom, err := chatTemplateFor(opt.ModelDir, tok)
+	if err != nil {
+		return nil, err
+	}
 	reg, err := newRegistry(opt.AdaptersDir, m)
 	if err != nil {
 		return nil, err
@@ -113,10 +117,10 @@ func New(opt Options) (*Server, error) {
 		}
 	}
 	mt := newMetrics()
-	s := &Server{opt: opt, m: m, tok: tok, chat: ProjectChat{tok}, stopIDs: stop, reg: reg,
+	s := &Server{opt: opt, m: m, tok: tok, chat: tmpl, stopIDs: stop, reg: reg,
 		sched: newScheduler(m, opt.MaxBatch, opt.MaxQueue, mt), metrics: mt, log: opt.Logger, created: time.Now().Unix()}
 	s.log.Info("model loaded", "model", opt.ModelName, "dir", opt.ModelDir, "params", m.NumParams(), "adapters", names,
-		"max_batch", opt.MaxBatch, "max_queue", opt.MaxQueue, "max_context", opt.MaxContext)
+		"max_batch", opt.MaxBatch, "max_queue", opt.MaxQueue, "max_context", opt.MaxContext, "chat_template", tmplFrom)
 	return s, nil
 }
 

@@ -448,3 +448,48 @@ func copyDir(t *testing.T, from, to string) {
 		}
 	}
 }
+
+// TestChatUsesTheModelsTemplateWhenItHasOne: a model folder with a chat_template renders chat
+// requests with it (the prompt's token count is that of the rendered text).
+func TestChatUsesTheModelsTemplateWhenItHasOne(t *testing.T) {
+	base := baseDir(t)
+	dir := t.TempDir()
+	for _, f := range []string{"config.json", "generation_config.json", "model.safetensors", "tokenizer.json"} {
+		if err := os.Symlink(filepath.Join(base, f), filepath.Join(dir, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, err := os.ReadFile(filepath.Join(base, "tokenizer_config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tc map[string]any
+	if err := json.Unmarshal(cfg, &tc); err != nil {
+		t.Fatal(err)
+	}
+	tc["chat_template"] = "{% for m in messages %}<{{ m.role }}> {{ m.content }}\n{% endfor %}{% if add_generation_prompt %}<assistant>{% endif %}"
+	cfg, _ = json.Marshal(tc)
+	if err := os.WriteFile(filepath.Join(dir, "tokenizer_config.json"), cfg, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, hs := newTestServer(t, Options{ModelDir: dir})
+	code, _, b := post(t, hs.URL+"/v1/chat/completions", "", map[string]any{"model": filepath.Base(dir), "max_tokens": 2, "temperature": 0,
+		"messages": []map[string]string{{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hello there"}}})
+	if code != 200 {
+		t.Fatalf("status %d: %s", code, b)
+	}
+	var r chatResponse
+	json.Unmarshal(b, &r)
+	tok, err := tokenizer.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := len(tok.Encode("<system> Be brief.\n<user> Hello there\n<assistant>", false))
+	if r.Usage == nil || r.Usage.PromptTokens != want {
+		t.Errorf("prompt tokens %+v, want %d (the model's template)", r.Usage, want)
+	}
+	project, _ := ProjectChat{tok}.Prompt([]Message{{"system", "Be brief."}, {"user", "Hello there"}})
+	if len(project) == want {
+		t.Fatal("the project format and the test template give the same length: the test cannot tell them apart")
+	}
+}
