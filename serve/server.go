@@ -99,6 +99,9 @@ func New(opt Options) (*Server, error) {
 		stop = append(stop, eos)
 	}
 	opt.defaults(m)
+	if m.Config.Family == model.FamilyGPT2 && opt.MaxContext > m.Config.MaxPositionEmbeddings {
+		return nil, fmt.Errorf("--max-context %d exceeds the model's %d positions (n_positions in %s/config.json)", opt.MaxContext, m.Config.MaxPositionEmbeddings, opt.ModelDir)
+	}
 	tmpl, tmplFrom, err := chatTemplateFor(opt.ModelDir, tok)
 	if err != nil {
 		return nil, err
