@@ -17,7 +17,8 @@ type Step struct {
 
 // Deltas is an adapter held as data beside the model rather than attached to its layers, so that
 // sequences with different adapters can share one step: the update it adds to layer l, or nil.
-// Its Deltas are called from one goroutine at a time.
+// Its Deltas are called from one goroutine at a time. Steps with the same Deltas value (compared
+// with ==, so use a pointer type) have their rows grouped for the update.
 type Deltas interface {
 	DeltaFor(l *Linear) Delta
 }
