@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -31,7 +32,8 @@ func init() {
 		Long: `serve loads the model in --model and every adapter folder under --adapters (each named by its
 folder) and answers the OpenAI API: GET /v1/models, POST /v1/completions, POST /v1/chat/completions
 (stream: true for server-sent events). A request's "model" picks the adapter by its folder name,
-or the base model by --served-model-name (default: the model folder's name). Concurrent requests
+or the base model by --served-model-name (default: the model folder's name, or org/name for a hub
+name given as --model). Concurrent requests
 share forward passes (continuous batching), requests for different adapters included; a request's
 greedy output is the same batched or alone, and the same as "moslora generate".
 
@@ -49,7 +51,21 @@ The default --host is the loopback interface: pass --host 0.0.0.0 (with --api-ke
 the network.`,
 		Args: cobra.NoArgs,
 		PreRunE: func(cmd *cobra.Command, _ []string) error {
-			return flagsFromEnv(cmd.Flags())
+			fromCLI := cmd.Flags().Changed("model") // already resolved by the root's model_arg.go
+			if err := flagsFromEnv(cmd.Flags()); err != nil {
+				return err
+			}
+			if !fromCLI { // MOSLORA_MODEL may be a hub name too
+				dir, err := resolveModel(cmd, opt.ModelDir)
+				if err != nil {
+					return fmt.Errorf("MOSLORA_MODEL %s: %w", opt.ModelDir, err)
+				}
+				opt.ModelDir = dir
+			}
+			if opt.ModelName == "" {
+				opt.ModelName = hubName(opt.ModelDir)
+			}
+			return nil
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var h slog.Handler
@@ -108,7 +124,7 @@ the network.`,
 	f := cmd.Flags()
 	f.StringVar(&opt.ModelDir, "model", "", "Hugging Face model folder (config.json, safetensors, tokenizer.json)")
 	f.StringVar(&opt.AdaptersDir, "adapters", "", "folder whose subfolders are adapters (PEFT or MoSLoRA), served by folder name")
-	f.StringVar(&opt.ModelName, "served-model-name", "", "the base model's name in requests (default: the --model folder's name)")
+	f.StringVar(&opt.ModelName, "served-model-name", "", "the base model's name in requests (default: the --model folder's name, or org/name for a hub model)")
 	f.StringVar(&host, "host", "127.0.0.1", "interface to listen on")
 	f.IntVar(&port, "port", 8080, "TCP port (0: any free port, printed in the log)")
 	f.StringVar(&opt.APIKey, "api-key", "", `require "Authorization: Bearer KEY" on /v1/ (better from MOSLORA_API_KEY)`)
@@ -122,6 +138,18 @@ the network.`,
 	f.DurationVar(&shutdownTimeout, "shutdown-timeout", 10*time.Minute, "how long SIGTERM waits for requests in flight")
 	f.StringVar(&logFormat, "log-format", "json", "log format on standard error: json or text")
 	rootCmd.AddCommand(cmd)
+}
+
+// hubName is "org/name" for a folder of the Hugging Face cache (…/models--org--name/snapshots/C),
+// the name vLLM would serve it under; "" for any other folder (the server then uses its name).
+func hubName(dir string) string {
+	parts := strings.Split(filepath.ToSlash(filepath.Clean(dir)), "/")
+	for i := len(parts) - 3; i >= 0; i-- {
+		if repo, ok := strings.CutPrefix(parts[i], "models--"); ok && parts[i+1] == "snapshots" {
+			return strings.ReplaceAll(repo, "--", "/")
+		}
+	}
+	return ""
 }
 
 // flagsFromEnv sets every flag not given on the command line from MOSLORA_<NAME> (upper case,

@@ -150,3 +150,15 @@ func TestServeRefusesBadFlagsInTheUsersTerms(t *testing.T) {
 		t.Errorf("no model: %v", err)
 	}
 }
+
+func TestServeNamesAHubSnapshotByItsRepository(t *testing.T) {
+	for dir, want := range map[string]string{
+		"/root/.cache/huggingface/hub/models--HuggingFaceTB--SmolLM2-135M/snapshots/abc123": "HuggingFaceTB/SmolLM2-135M",
+		"/root/.cache/huggingface/hub/models--gpt2/snapshots/e7da7f/":                       "gpt2",
+		"../shared/models/base-19m": "",
+	} {
+		if got := hubName(dir); got != want {
+			t.Errorf("hubName(%q) = %q, want %q", dir, got, want)
+		}
+	}
+}
