@@ -23,7 +23,19 @@
 //     others).
 //
 // Accuracy, balanced accuracy, exact match and avg_score are percentages (0–100); a metric with no
-// row to measure it is null in JSON.
+// row to measure it is null in JSON. Each task also keeps its per-row scores ("examples": summed
+// NLL and scored tokens of every row, correctness and truth class of choice rows, exact match of
+// generative rows, in file order) so that a single run's score gets a bootstrap interval over the
+// test examples; reports written without them still read.
+//
+// # Comparing runs
+//
+// Compare summarises groups of runs (one per seed) under one Metric (avg_score, balanced_score,
+// nll, accuracy, exact_match) and tests each group against the first: Welch and Mann–Whitney as
+// independent samples, and — over the seeds both groups ran, read from train_config.json beside
+// each eval.json — the paired t-test, the Wilcoxon signed-rank test and d_z, since the same seed
+// gives every method the same data order. A parity check compares a group's mean with a reference
+// mean within a tolerance.
 //
 // # Invariants
 //

@@ -16,6 +16,39 @@ type TaskScore struct {
 	Accuracy         *float64 `json:"accuracy"`
 	BalancedAccuracy *float64 `json:"balanced_accuracy"`
 	ExactMatch       *float64 `json:"exact_match"`
+	// Examples holds the per-row scores the metrics above are means of (absent in reports written
+	// before it existed; readers must allow nil).
+	Examples *Examples `json:"examples,omitempty"`
+}
+
+// Examples are one task's per-row scores, each list in the order of the task's rows in the file,
+// so two runs on the same test file can be paired row by row:
+//
+//	nll = Σ nll_sum / Σ tokens,  accuracy = 100·mean(correct),  exact_match = 100·mean(exact)
+type Examples struct {
+	NLLSum  []float64 `json:"nll_sum"`           // every row: Σ −log p over its scored tokens
+	Tokens  []int     `json:"tokens"`            // every row: its scored tokens
+	Correct []int     `json:"correct,omitempty"` // choice rows: 1 when the argmax choice is the truth, else 0
+	Class   []string  `json:"class,omitempty"`   // choice rows: the truth (the class of balanced accuracy)
+	Exact   []int     `json:"exact,omitempty"`   // generative prompt rows: 1 on an exact match, else 0
+}
+
+// MainScores are the per-row scores (0 or 100) whose mean is MainScore: the choice rows'
+// correctness for a task with choice rows, else the generative rows' exact matches (nil when the
+// report holds no per-row scores or neither applies).
+func (s *TaskScore) MainScores() []float64 {
+	if s.Examples == nil {
+		return nil
+	}
+	v := s.Examples.Correct
+	if s.Accuracy == nil {
+		v = s.Examples.Exact
+	}
+	out := make([]float64, len(v))
+	for i, c := range v {
+		out[i] = 100 * float64(c)
+	}
+	return out
 }
 
 // Report is the whole result, in the JSON shape of `moslora eval --json`.
@@ -32,11 +65,14 @@ type tally struct {
 	choiceN, correct int
 	classN, classOK  map[string]int // per true class: rows, correct rows
 	genN, exact      int
+	ex               Examples // the same, row by row
 }
 
 func (t *tally) addNLL(sum float64, tokens int) {
 	t.nllSum += sum
 	t.nllTokens += tokens
+	t.ex.NLLSum = append(t.ex.NLLSum, sum)
+	t.ex.Tokens = append(t.ex.Tokens, tokens)
 }
 
 func (t *tally) addChoice(truth string, ok bool) {
@@ -45,6 +81,8 @@ func (t *tally) addChoice(truth string, ok bool) {
 	}
 	t.choiceN++
 	t.classN[truth]++
+	t.ex.Correct = append(t.ex.Correct, b2i(ok))
+	t.ex.Class = append(t.ex.Class, truth)
 	if ok {
 		t.correct++
 		t.classOK[truth]++
@@ -53,9 +91,17 @@ func (t *tally) addChoice(truth string, ok bool) {
 
 func (t *tally) addGen(ok bool) {
 	t.genN++
+	t.ex.Exact = append(t.ex.Exact, b2i(ok))
 	if ok {
 		t.exact++
 	}
+}
+
+func b2i(ok bool) int {
+	if ok {
+		return 1
+	}
+	return 0
 }
 
 func pct(num, den int) *float64 {
@@ -65,7 +111,8 @@ func pct(num, den int) *float64 {
 
 // score turns the counts into a TaskScore.
 func (t *tally) score() *TaskScore {
-	s := &TaskScore{N: t.n}
+	ex := t.ex
+	s := &TaskScore{N: t.n, Examples: &ex}
 	if t.nllTokens > 0 {
 		v := t.nllSum / float64(t.nllTokens)
 		s.NLL = &v

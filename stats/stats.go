@@ -1,10 +1,17 @@
 // Package stats owns the small statistics that honest comparisons of training runs need: mean and
-// sample standard deviation over seeds, Welch's unequal-variance t-test, and the Mann–Whitney
-// rank-sum test (exact for small samples without ties). Both tests are two-sided.
+// sample standard deviation over seeds; for independent groups, Welch's unequal-variance t-test,
+// the Mann–Whitney rank-sum test (exact for small samples without ties) and Cohen's d; for groups
+// paired by seed (same initialisation draw and data order), the paired t-test, the Wilcoxon
+// signed-rank test (computed as scipy.stats.wilcoxon's defaults do) and the paired effect size
+// d_z; the Student-t interval of a mean over seeds, and the stratified percentile bootstrap
+// interval of a single run's score over its test examples. Every test is two-sided.
 //
-// Invariants: functions never modify their inputs; p-values lie in [0, 1]; undefined results
-// (fewer than two values where a variance is needed, zero variance in both groups) are NaN, never
-// a made-up number.
+// # Invariants
+//
+//   - Functions never modify their inputs; p-values lie in [0, 1].
+//   - Undefined results (fewer than two values where a variance is needed, zero variance, no
+//     non-zero paired difference) are NaN, never a made-up number.
+//   - The bootstrap is reproducible: the same data, resamples, level and seed give the same interval.
 package stats
 
 import (

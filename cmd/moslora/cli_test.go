@@ -25,7 +25,11 @@ func runCLI(t *testing.T, args ...string) (string, error) {
 func resetAllFlags() {
 	for _, c := range rootCmd.Commands() {
 		c.Flags().VisitAll(func(f *pflag.Flag) {
-			f.Value.Set(f.DefValue)
+			if sv, ok := f.Value.(pflag.SliceValue); ok { // Set would append "[]"
+				sv.Replace(nil)
+			} else {
+				f.Value.Set(f.DefValue)
+			}
 			f.Changed = false
 		})
 	}
