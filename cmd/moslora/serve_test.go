@@ -15,28 +15,14 @@ import (
 	"github.com/moslora/moslora/internal/shared"
 )
 
-// TestServeChildProcess is not a test of its own: TestServeDrainsOnSIGTERM runs this test binary
-// again with MOSLORA_SERVE_CHILD set, and this function then runs `moslora serve` with the
-// arguments in MOSLORA_SERVE_ARGS and exits with its status.
-func TestServeChildProcess(t *testing.T) {
-	if os.Getenv("MOSLORA_SERVE_CHILD") != "1" {
-		t.Skip("runs only as the child process of TestServeDrainsOnSIGTERM")
-	}
-	rootCmd.SetArgs(strings.Split(os.Getenv("MOSLORA_SERVE_ARGS"), "\x1f"))
-	if err := rootCmd.Execute(); err != nil {
-		os.Stderr.WriteString("moslora: " + err.Error() + "\n")
-		os.Exit(1)
-	}
-	os.Exit(0)
-}
-
-// startServe starts `moslora serve args...` as a child process with env and returns it with the
+// startServe starts `moslora serve args...` as a child process (this test binary standing in for
+// moslora, see TestMain) with env and returns it with the
 // address it listens on (read from its JSON log) and its log, complete once logDone is closed
 // (the process closed its standard error).
 func startServe(t *testing.T, env []string, args ...string) (cmd *exec.Cmd, addr string, log *strings.Builder, logDone chan struct{}) {
 	t.Helper()
-	cmd = exec.Command(os.Args[0], "-test.run=^TestServeChildProcess$")
-	cmd.Env = append(append(os.Environ(), "MOSLORA_SERVE_CHILD=1", "MOSLORA_SERVE_ARGS="+strings.Join(append([]string{"serve"}, args...), "\x1f")), env...)
+	cmd = exec.Command(os.Args[0], append([]string{"serve"}, args...)...) // the test binary as moslora (TestMain)
+	cmd.Env = append(append(os.Environ(), "MOSLORA_TEST_AS_CLI=1"), env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
