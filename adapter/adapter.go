@@ -3,6 +3,7 @@ package adapter
 import (
 	"fmt"
 
+	"github.com/moslora/moslora/adapter/mixer"
 	"github.com/moslora/moslora/model"
 )
 
@@ -21,19 +22,28 @@ type Adapter struct {
 }
 
 // Param is one adapter tensor: Key is its name in adapter_model.safetensors, W and G alias the
-// Linear's parameter and gradient.
+// Linear's parameter and gradient (G nil: frozen, not trained). Group names the tensor's role for
+// per-group optimizer settings (LoRA+-style learning rates): GroupA, GroupB or GroupMixer.
 type Param struct {
 	Key   string
 	W, G  []float32
 	Shape []int
+	Group string
 }
+
+// Parameter groups (Param.Group).
+const (
+	GroupA     = "lora_A"
+	GroupB     = "lora_B"
+	GroupMixer = "mixer"
+)
 
 // keyPrefix is PEFT's prefix on every adapter tensor name.
 const keyPrefix = "base_model.model."
 
 // New creates an adapter for cfg on the model's selected linear layers and attaches it.
 // Initialisation is deterministic in seed: A kaiming-uniform(a=√5), B zero (init_lora_weights
-// true), the dense mixer by mixer_init, π = 0, G = 0, c = 0.
+// true), then the mixer's own (Mixer.Init: the dense mixer by mixer_init, π = 0, G = 0, c = 0).
 func New(cfg Config, m Base, seed int64) (*Adapter, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("adapter: %w", err)
@@ -64,7 +74,8 @@ func build(cfg Config, m Base, seed int64) (*Adapter, error) {
 	}
 	a := &Adapter{Config: cfg}
 	a.Config.FanInFanOut = false // PEFT's own correction: true exactly when the targets are Conv1D
-	kind := cfg.MixerKind()
+	name := cfg.MixerKind()
+	kind, _ := mixer.Lookup(name) // known: cfg is validated
 	for _, p := range sel {
 		base := byPath[p]
 		if base.Delta != nil {
@@ -75,10 +86,14 @@ func build(cfg Config, m Base, seed int64) (*Adapter, error) {
 		}
 		r, alpha := cfg.RankAlpha(p)
 		k := 1
-		if kind == MixerGlobal || kind == MixerGated {
+		if kind.Subspaces {
 			k = cfg.Subspaces
 		}
-		l := newLinear(p, base.In, base.Out, r, k, kind, cfg.Scaling(r, alpha), float32(cfg.LoraDropout))
+		mx, err := mixer.New(name, mixer.Shape{R: r, In: base.In, K: cfg.Subspaces, Init: cfg.MixerInit})
+		if err != nil {
+			return nil, fmt.Errorf("adapter: %s: %w", p, err)
+		}
+		l := newLinear(p, base.In, base.Out, r, k, mx, cfg.Scaling(r, alpha), float32(cfg.LoraDropout))
 		l.rng = newRNG(seed, "dropout", p)
 		a.Linears = append(a.Linears, l)
 		a.bases = append(a.bases, base)
@@ -89,26 +104,15 @@ func build(cfg Config, m Base, seed int64) (*Adapter, error) {
 // initLinear draws the initial parameters of l.
 func (a *Adapter) initLinear(l *Linear, seed int64) {
 	rng := newRNG(seed, "init", l.Path)
-	switch a.Config.InitLoraWeights.Value {
-	case "gaussian":
-		gaussian(l.A, 1/float64(l.R), rng) // PEFT: A ~ N(0, 1/r²), B = 0
-	default:
-		kaimingUniform(l.A, l.In, rng)
+	if a.Config.InitLoraWeights.Value == "gaussian" {
+		mixer.Gaussian(l.A, 1/float64(l.R), rng) // PEFT: A ~ N(0, 1/r²), B = 0
+	} else {
+		mixer.KaimingUniform(l.A, l.In, rng)
 	}
 	if a.Config.InitLoraWeights.Value == "false" {
-		kaimingUniform(l.B, l.R, rng) // PEFT leaves nn.Linear's default init on B too
+		mixer.KaimingUniform(l.B, l.R, rng) // PEFT leaves nn.Linear's default init on B too
 	}
-	if l.M != nil {
-		switch a.Config.MixerInit {
-		case InitOrthogonal:
-			orthogonal(l.M, l.R, rng)
-		case InitIdentity:
-			eye(l.M, l.R)
-		default:
-			kaimingUniform(l.M, l.R, rng)
-		}
-	}
-	// π, G and c start at zero: uniform block weights 1/K.
+	l.Mixer.Init(rng) // the mixer draws after A and B, from the same generator
 }
 
 // attach sets each Linear as its base layer's Delta.
@@ -150,22 +154,6 @@ func (a *Adapter) Params() []Param {
 		ps = append(ps, l.params()...)
 	}
 	return ps
-}
-
-// params lists l's tensors with their file keys.
-func (l *Linear) params() []Param {
-	pre := keyPrefix + l.Path
-	ps := []Param{{Key: pre + ".lora_A.weight", W: l.A, G: l.DA, Shape: []int{l.R, l.In}}}
-	switch l.Mixer {
-	case MixerDense:
-		ps = append(ps, Param{Key: pre + ".lora_AB.weight", W: l.M, G: l.DM, Shape: []int{l.R, l.R}})
-	case MixerGlobal:
-		ps = append(ps, Param{Key: pre + ".lora_global.weight", W: l.Pi, G: l.DPi, Shape: []int{l.K}})
-	case MixerGated:
-		ps = append(ps, Param{Key: pre + ".lora_gate.weight", W: l.G, G: l.DG, Shape: []int{l.K, l.In}},
-			Param{Key: pre + ".lora_gate.bias", W: l.C, G: l.DC, Shape: []int{l.K}})
-	}
-	return append(ps, Param{Key: pre + ".lora_B.weight", W: l.B, G: l.DB, Shape: []int{l.Out, l.R}})
 }
 
 // NumParams is the number of trainable adapter parameters.

@@ -9,21 +9,24 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
+
+	"github.com/moslora/moslora/adapter/mixer"
 )
 
-// Mixer kinds (Config.Mixer). The empty string means identity unless lora_use_mixer is set.
+// Names of the built-in mixers (Config.Mixer; package mixer holds the table). The empty string
+// means the plain identity mixer unless lora_use_mixer is set.
 const (
-	MixerIdentity = "identity" // plain LoRA
-	MixerDense    = "dense"    // MoSLoRA: learnable r×r mixer (lora_AB)
-	MixerGlobal   = "global"   // softmax(π) weights per block of r/K
-	MixerGated    = "gated"    // softmax(G·x + c) weights per token and block
+	MixerIdentity = mixer.IdentityName // plain LoRA
+	MixerDense    = mixer.DenseName    // MoSLoRA: learnable r×r mixer (lora_AB)
+	MixerGlobal   = mixer.GlobalName   // softmax(π) weights per block of r/K
+	MixerGated    = mixer.GatedName    // softmax(G·x + c) weights per token and block
 )
 
 // Mixer initialisations (Config.MixerInit) for the dense mixer.
 const (
-	InitKaiming    = "kaiming"    // kaiming-uniform(a=√5), the official MoSLoRA default
-	InitOrthogonal = "orthogonal" // a random orthogonal matrix (torch.nn.init.orthogonal_)
-	InitIdentity   = "identity"   // M = I: starts as plain LoRA
+	InitKaiming    = mixer.InitKaiming    // kaiming-uniform(a=√5), the official MoSLoRA default
+	InitOrthogonal = mixer.InitOrthogonal // a random orthogonal matrix (torch.nn.init.orthogonal_)
+	InitIdentity   = mixer.InitIdentity   // M = I: starts as plain LoRA
 )
 
 // Config is an adapter_config.json: PEFT's LoraConfig names plus the official MoSLoRA flag
@@ -61,15 +64,16 @@ func DefaultConfig() Config {
 		InitLoraWeights: InitWeights{Value: "true"}}
 }
 
-// MixerKind is the effective mixer: Mixer, or dense when only lora_use_mixer is set.
+// MixerKind is the effective mixer's name: Mixer, or the official MoSLoRA mixer (dense) when only
+// lora_use_mixer is set, or plain LoRA (identity).
 func (c *Config) MixerKind() string {
 	switch {
 	case c.Mixer != "":
 		return c.Mixer
 	case c.LoraUseMixer:
-		return MixerDense
+		return mixer.Official().Name
 	}
-	return MixerIdentity
+	return mixer.Plain().Name
 }
 
 // InitWeights is PEFT's init_lora_weights: a bool or the name of an initialisation.
@@ -268,41 +272,26 @@ func (c *Config) Validate() error {
 	default:
 		return fmt.Errorf("field \"init_lora_weights\": %q is not supported (want true, false or \"gaussian\")", c.InitLoraWeights.Value)
 	}
-	kind := c.MixerKind()
-	switch kind {
-	case MixerIdentity, MixerDense, MixerGlobal, MixerGated:
-	default:
-		return fmt.Errorf("field \"moslora_mixer\": want identity, dense, global or gated, got %q", c.Mixer)
+	name := c.MixerKind()
+	kind, ok := mixer.Lookup(name)
+	if !ok {
+		return fmt.Errorf("field \"moslora_mixer\": want %s, got %q", mixer.Names(), c.Mixer)
 	}
-	if c.LoraUseMixer && kind != MixerDense {
-		return fmt.Errorf("field \"moslora_mixer\": %q contradicts \"lora_use_mixer\": true (the official flag means a dense mixer)", c.Mixer)
+	if c.LoraUseMixer && !kind.Official {
+		return fmt.Errorf("field \"moslora_mixer\": %q contradicts \"lora_use_mixer\": true (the official flag means a %s mixer)", c.Mixer, mixer.Official().Name)
 	}
-	if kind == MixerDense && !c.LoraUseMixer {
+	if kind.Official && !c.LoraUseMixer {
 		c.LoraUseMixer = true // the official code needs the flag to build lora_AB
 	}
-	switch c.MixerInit {
-	case "", InitKaiming, InitOrthogonal, InitIdentity:
-	default:
-		return fmt.Errorf("field \"mixer_init\": want kaiming, orthogonal or identity, got %q", c.MixerInit)
+	// The mixer validates its own fields (mixer_init, moslora_subspaces) for every rank in use.
+	ranks := []int{c.R}
+	for _, r := range c.RankPattern {
+		ranks = append(ranks, r)
 	}
-	if c.MixerInit != "" && c.MixerInit != InitKaiming && kind != MixerDense {
-		return fmt.Errorf("field \"mixer_init\": %q only applies to the dense mixer, not %s", c.MixerInit, kind)
-	}
-	if c.Subspaces < 0 {
-		return fmt.Errorf("field \"moslora_subspaces\": want K ≥ 1, got %d", c.Subspaces)
-	}
-	if (kind == MixerGlobal || kind == MixerGated) && c.Subspaces == 0 {
-		return fmt.Errorf("field \"moslora_subspaces\": the %s mixer needs the number of subspaces K", kind)
-	}
-	if c.Subspaces > 0 {
-		ranks := []int{c.R}
-		for _, r := range c.RankPattern {
-			ranks = append(ranks, r)
-		}
-		for _, r := range ranks {
-			if r%c.Subspaces != 0 {
-				return fmt.Errorf("field \"moslora_subspaces\": K = %d does not divide the rank %d", c.Subspaces, r)
-			}
+	sort.Ints(ranks)
+	for _, r := range ranks {
+		if _, err := mixer.New(name, mixer.Shape{R: r, In: 1, K: c.Subspaces, Init: c.MixerInit}); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/moslora/moslora/adapter/mixer"
 	"github.com/moslora/moslora/internal/shared"
 	"github.com/moslora/moslora/model"
 )
@@ -27,7 +28,7 @@ func llamaLikeBase(seed uint64) *fakeBase {
 	for l := 0; l < 2; l++ {
 		for _, s := range shapes {
 			w := make([]float32, s.in*s.out)
-			kaimingUniform(w, s.in, rng)
+			mixer.KaimingUniform(w, s.in, rng)
 			f.lins = append(f.lins, &model.Linear{Path: fmt.Sprintf("model.layers.%d.%s", l, s.name), In: s.in, Out: s.out, W: w})
 		}
 	}

@@ -14,6 +14,18 @@
 //	global    mix_k = w_k·h_k, w = softmax(π)      π: (K)
 //	gated     mix_k = g_k(x)·h_k, g = softmax(G·x + c)  G: (K, in), c: (K); the gate sees the undropped x
 //
+// A Linear owns A, B, dropout and the scale; its Mixer (package adapter/mixer: one type per file
+// behind one interface, one table of mixers and the training methods that select them) owns
+// everything between A and B — forward, backward, its folded r×r matrix, its tensors and their
+// keys, its initialisation and config fields. Nothing in this package names a mixer: Fold, Merge,
+// Save and Load ask the Mixer. A mixer added with mixer.Register trains, saves, loads, folds and
+// merges with no change here.
+//
+// A Linear is the model's Delta (model.Delta): the model asks it for its extra low-rank term as
+// data (ForwardTerm: s·z·Bᵀ; BackwardTerms: dh·A, the gate's dℓ·G, with dropout (dh·A) ⊙ mask) and
+// adds it inside the base layer's own GEMM. Forward and Backward apply the same terms as separate
+// products (the reference the fused path is tested against).
+//
 // # Files
 //
 // An adapter directory holds adapter_config.json (PEFT's LoraConfig names, see Config) and
@@ -27,6 +39,8 @@
 //	base_model.model.P.lora_gate.bias      (K)        gated mixer c (our name)
 //
 // A dense or global adapter folds (A' = M·A) into a plain PEFT LoRA adapter with the same ΔW.
+// Params lists every tensor with a Group (lora_A, lora_B, mixer) for per-group optimizer
+// settings; a tensor with a nil gradient is frozen and not trained.
 //
 // # Invariants
 //

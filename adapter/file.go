@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/moslora/moslora/adapter/mixer"
 	"github.com/moslora/moslora/internal/atomicfile"
 	"github.com/moslora/moslora/safetensors"
 )
@@ -103,7 +104,8 @@ func (a *Adapter) SetSeed(seed int64) {
 }
 
 // configJSON renders the config as PEFT writes it: empty maps as {} (PEFT calls .keys() on them),
-// the official MoSLoRA flag for a dense mixer, our mixer fields only for global / gated.
+// the official MoSLoRA flag for the official (dense) mixer, the mixer's own fields (name, K,
+// mixer_init) only where its row in the mixer table says it has them.
 func (c Config) configJSON() ([]byte, error) {
 	if c.RankPattern == nil {
 		c.RankPattern = map[string]int{}
@@ -114,21 +116,20 @@ func (c Config) configJSON() ([]byte, error) {
 	if c.TaskType == "" {
 		c.TaskType = "CAUSAL_LM" // every model we load is a causal LM; PEFT picks its model class by it
 	}
-	kind := c.MixerKind()
-	if kind == MixerDense {
-		c.LoraUseMixer, c.Mixer = true, ""
-		if c.MixerInit == "" {
-			c.MixerInit = InitKaiming
-		}
+	kind, _ := mixer.Lookup(c.MixerKind()) // known: the config was validated
+	if kind.Official {
+		c.LoraUseMixer, c.Mixer = true, "" // the official form
 	}
-	if kind != MixerDense {
-		c.MixerInit = ""
-	}
-	if kind == MixerIdentity {
+	if kind.Plain {
 		c.Mixer = ""
 	}
-	if kind == MixerIdentity || kind == MixerDense {
-		c.Subspaces = 0 // K only shapes the global and gated mixers
+	if len(kind.Inits) == 0 {
+		c.MixerInit = ""
+	} else if c.MixerInit == "" {
+		c.MixerInit = kind.Inits[0]
+	}
+	if !kind.Subspaces {
+		c.Subspaces = 0 // K only shapes the mixers that split the rank
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)

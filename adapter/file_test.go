@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/moslora/moslora/adapter/mixer"
+	"github.com/moslora/moslora/internal/numtest"
 	"github.com/moslora/moslora/internal/shared"
 	"github.com/moslora/moslora/model"
 	"github.com/moslora/moslora/safetensors"
@@ -88,7 +90,7 @@ func TestLoadIsStrict(t *testing.T) {
 func randomize(a *Adapter, seed int64) {
 	for _, p := range a.Params() {
 		rng := newRNG(seed, "test", p.Key)
-		gaussian(p.W, 0.1, rng)
+		mixer.Gaussian(p.W, 0.1, rng)
 	}
 }
 
@@ -132,7 +134,7 @@ func TestSaveLoadRoundTripsBitIdentically(t *testing.T) {
 			t.Errorf("%s: config did not round-trip:\n%s\nvs\n%s", js, ja, jb)
 		}
 		if got := ref.logits(t, m); !slicesEqualBits(got, want) {
-			t.Errorf("%s: reloaded adapter changed the logits (max abs %.3g)", js, maxAbs(got, want))
+			t.Errorf("%s: reloaded adapter changed the logits (max abs %.3g)", js, numtest.MaxAbsDiff(got, want))
 		}
 		b.Detach()
 	}

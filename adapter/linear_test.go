@@ -5,6 +5,9 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/moslora/moslora/adapter/mixer"
+	"github.com/moslora/moslora/internal/numtest"
 )
 
 // refParams is a float64 copy of a Linear's parameters for the naive reference.
@@ -24,7 +27,7 @@ func to64(v []float32) []float64 {
 }
 
 func paramsOf(l *Linear) refParams {
-	return refParams{A: to64(l.A), B: to64(l.B), M: to64(l.M), Pi: to64(l.Pi), G: to64(l.G), C: to64(l.C)}
+	return refParams{A: to64(l.A), B: to64(l.B), M: to64(mixerW(l, keyM)), Pi: to64(mixerW(l, keyPi)), G: to64(mixerW(l, keyG)), C: to64(mixerW(l, keyC))}
 }
 
 func softmax64(v []float64) []float64 {
@@ -63,21 +66,21 @@ func refDelta(l *Linear, p refParams, x, mask []float64, n int) []float64 {
 			}
 		}
 		z := make([]float64, r)
-		switch l.Mixer {
-		case MixerIdentity:
+		switch l.Mixer.(type) { // the float64 reference of each built-in mixer, from doc.go
+		case *mixer.Identity:
 			copy(z, h)
-		case MixerDense:
+		case *mixer.Dense:
 			for j := 0; j < r; j++ {
 				for q := 0; q < r; q++ {
 					z[j] += p.M[j*r+q] * h[q]
 				}
 			}
-		case MixerGlobal:
+		case *mixer.Global:
 			w := softmax64(p.Pi)
 			for j := 0; j < r; j++ {
 				z[j] = w[j/bs] * h[j]
 			}
-		case MixerGated:
+		case *mixer.Gated:
 			lg := make([]float64, k)
 			for m := 0; m < k; m++ {
 				lg[m] = p.C[m]
@@ -101,9 +104,9 @@ func refDelta(l *Linear, p refParams, x, mask []float64, n int) []float64 {
 
 // randomLinear builds a Linear with every parameter random (B nonzero, mixers off their init).
 func randomLinear(mixer string, in, out, r, k int, seed uint64) *Linear {
-	l := newLinear("test.proj", in, out, r, k, mixer, 0.75, 0)
+	l := testLinear(mixer, in, out, r, k, 0.75)
 	rng := rand.New(rand.NewPCG(seed, 7))
-	for _, p := range [][]float32{l.A, l.B, l.M, l.Pi, l.G, l.C} {
+	for _, p := range [][]float32{l.A, l.B, mixerW(l, keyM), mixerW(l, keyPi), mixerW(l, keyG), mixerW(l, keyC)} {
 		for i := range p {
 			p[i] = float32(2*rng.Float64() - 1)
 		}
@@ -119,13 +122,6 @@ func randomVec(rng *rand.Rand, n int) []float32 {
 	return v
 }
 
-func maxAbsDiff(a []float32, b []float64) (worst float64) {
-	for i := range a {
-		worst = math.Max(worst, math.Abs(float64(a[i])-b[i]))
-	}
-	return worst
-}
-
 func TestForwardMatchesFloat64Reference(t *testing.T) {
 	for _, mixer := range []string{MixerIdentity, MixerDense, MixerGlobal, MixerGated} {
 		l := randomLinear(mixer, 11, 9, 6, 3, 1)
@@ -139,9 +135,9 @@ func TestForwardMatchesFloat64Reference(t *testing.T) {
 		for i := range want {
 			want[i] += float64(y0[i])
 		}
-		e := maxAbsDiff(y, want)
+		e := numtest.MaxAbsDiff64(y, want)
 		t.Logf("%s: forward max abs err %.3g", mixer, e)
-		if e > 1e-5 {
+		if e > numtest.F32 {
 			t.Fatalf("%s: forward differs from the float64 reference by %.3g", mixer, e)
 		}
 	}
@@ -150,10 +146,10 @@ func TestForwardMatchesFloat64Reference(t *testing.T) {
 func TestIdentityMixerEqualsPlainLoRA(t *testing.T) {
 	// y = x + s·B·A·x computed by hand, and a dense mixer with M = I gives the very same numbers.
 	lora := randomLinear(MixerIdentity, 7, 5, 4, 1, 4)
-	dense := newLinear("test.proj", 7, 5, 4, 1, MixerDense, lora.Scale, 0)
+	dense := testLinear(MixerDense, 7, 5, 4, 1, lora.Scale)
 	copy(dense.A, lora.A)
 	copy(dense.B, lora.B)
-	eye(dense.M, 4)
+	mixer.Eye(mixerW(dense, keyM), 4)
 	rng := rand.New(rand.NewPCG(5, 6))
 	const n = 3
 	x := randomVec(rng, n*7)
@@ -174,7 +170,7 @@ func TestIdentityMixerEqualsPlainLoRA(t *testing.T) {
 			plain = append(plain, float64(lora.Scale)*s)
 		}
 	}
-	if e := maxAbsDiff(y1, plain); e > 1e-5 {
+	if e := numtest.MaxAbsDiff64(y1, plain); e > numtest.F32 {
 		t.Fatalf("identity mixer differs from s·B·A·x by %.3g", e)
 	}
 	for i := range y1 {
@@ -217,17 +213,6 @@ func numGrad(p []float64, f func() float64) []float64 {
 	return g
 }
 
-// relL2 is ‖got − want‖ / max(‖want‖, tiny).
-func relL2(got []float32, want []float64) float64 {
-	var d, w float64
-	for i := range want {
-		e := float64(got[i]) - want[i]
-		d += e * e
-		w += want[i] * want[i]
-	}
-	return math.Sqrt(d) / math.Max(math.Sqrt(w), 1e-12)
-}
-
 func TestBackwardMatchesFiniteDifferences(t *testing.T) {
 	for _, dropout := range []float32{0, 0.3} {
 		for _, mixer := range []string{MixerIdentity, MixerDense, MixerGlobal, MixerGated} {
@@ -262,16 +247,16 @@ func TestBackwardMatchesFiniteDifferences(t *testing.T) {
 				name string
 				got  []float32
 				p    []float64
-			}{{"A", l.DA, p.A}, {"B", l.DB, p.B}, {"M", l.DM, p.M}, {"pi", l.DPi, p.Pi},
-				{"G", l.DG, p.G}, {"c", l.DC, p.C}, {"x", dx, x64}}
+			}{{"A", l.DA, p.A}, {"B", l.DB, p.B}, {"M", mixerG(l, keyM), p.M}, {"pi", mixerG(l, keyPi), p.Pi},
+				{"G", mixerG(l, keyG), p.G}, {"c", mixerG(l, keyC), p.C}, {"x", dx, x64}}
 			for _, c := range checks {
 				if c.p == nil {
 					continue
 				}
 				want := numGrad(c.p, loss)
-				e := relL2(c.got, want)
+				e := numtest.RelL264(c.got, want)
 				t.Logf("%s: d%s rel L2 err %.3g", name, c.name, e)
-				if e > 1e-5 {
+				if e > numtest.F32 {
 					t.Errorf("%s: d%s differs from finite differences: rel L2 err %.3g", name, c.name, e)
 				}
 			}
@@ -290,12 +275,12 @@ func TestBackwardAccumulatesAndZeroGradClears(t *testing.T) {
 	l.Forward(y, x, 2)
 	l.Backward(nil, dy, x, 2)
 	for i := range once {
-		if math.Abs(float64(l.DA[i]-2*once[i])) > 1e-6*math.Max(1, math.Abs(float64(once[i]))) {
+		if math.Abs(float64(l.DA[i]-2*once[i])) > numtest.F32*math.Max(1, math.Abs(float64(once[i]))) {
 			t.Fatalf("gradients do not accumulate: %v after two passes, %v after one", l.DA[i], once[i])
 		}
 	}
 	l.ZeroGrad()
-	for _, g := range [][]float32{l.DA, l.DB, l.DPi} {
+	for _, g := range [][]float32{l.DA, l.DB, mixerG(l, keyPi)} {
 		for _, v := range g {
 			if v != 0 {
 				t.Fatal("ZeroGrad left a nonzero gradient")
@@ -321,7 +306,7 @@ func TestDropoutOnlyInTrainingAndDeterministic(t *testing.T) {
 	a, b := mk(), mk()
 	evalOut := run(a)
 	want := refDelta(a, paramsOf(a), to64(x), nil, 3)
-	if e := maxAbsDiff(evalOut, want); e > 1e-5 {
+	if e := numtest.MaxAbsDiff64(evalOut, want); e > numtest.F32 {
 		t.Fatalf("eval mode applied dropout: err %.3g", e)
 	}
 	a.SetTraining(true)
@@ -346,7 +331,7 @@ func TestDropoutOnlyInTrainingAndDeterministic(t *testing.T) {
 func TestInitialisation(t *testing.T) {
 	rng := newRNG(1, "init", "p")
 	w := make([]float32, 64*100)
-	kaimingUniform(w, 100, rng)
+	mixer.KaimingUniform(w, 100, rng)
 	bound := 1 / math.Sqrt(100) // gain √(1/3) · √(3/fan_in)
 	var mx float64
 	for _, v := range w {
@@ -356,7 +341,7 @@ func TestInitialisation(t *testing.T) {
 		t.Fatalf("kaiming-uniform(a=√5) max |w| = %v, want just under %v", mx, bound)
 	}
 	q := make([]float32, 6*6)
-	orthogonal(q, 6, rng)
+	mixer.Orthogonal(q, 6, rng)
 	for i := 0; i < 6; i++ {
 		for j := 0; j < 6; j++ {
 			var d float64
@@ -367,7 +352,7 @@ func TestInitialisation(t *testing.T) {
 			if i == j {
 				want = 1
 			}
-			if math.Abs(d-want) > 1e-6 {
+			if math.Abs(d-want) > numtest.F32 {
 				t.Fatalf("orthogonal init: (QᵀQ)[%d,%d] = %v", i, j, d)
 			}
 		}

@@ -3,34 +3,47 @@ package adapter
 import (
 	"fmt"
 	"math"
+
+	"github.com/moslora/moslora/adapter/mixer"
 )
 
-// errGated explains why a gated adapter can neither fold nor merge.
-func errGated(op, path string) error {
-	return fmt.Errorf("adapter: cannot %s %s: the gated mixer weighs the subspaces by softmax(G·x + c) "+
-		"per token, so ΔW depends on the input and is not a fixed matrix; keep the adapter unmerged", op, path)
+// errNoMatrix explains why an adapter whose mixer has no fixed matrix (gated) can neither fold
+// nor merge.
+func errNoMatrix(op string, l *Linear) error {
+	return fmt.Errorf("adapter: cannot %s %s: the %s mixer depends on the input (the gated mixer weighs the "+
+		"subspaces by softmax(G·x + c) per token), so ΔW is not a fixed matrix; keep the adapter unmerged",
+		op, l.Path, l.Mixer.Name())
+}
+
+// CheckFixed returns an error naming the first module whose mixer has no fixed r×r matrix, so that
+// the adapter can neither fold nor merge (op names the operation for the message), or nil.
+func (a *Adapter) CheckFixed(op string) error {
+	for _, l := range a.Linears {
+		if _, ok := l.Mixer.Matrix(); !ok {
+			return errNoMatrix(op, l)
+		}
+	}
+	return nil
 }
 
 // Fold turns a dense or global mixer into a plain LoRA adapter with the identical update:
 // A' = M·A (M = lora_AB, or blockdiag(softmax(π)_k·I)), ΔW = s·B·A' = s·B·M·A. The result is a
 // stock PEFT LoRA adapter (no lora_AB, lora_use_mixer false) that PEFT, vLLM and llama.cpp load.
-// An identity adapter is unchanged; a gated adapter is an error. Gradients of the mixer are
+// An identity adapter is unchanged; a mixer with no fixed matrix (gated) is an error. Gradients of the mixer are
 // dropped (folding is for deployment, not for further training of the mixer).
 func (a *Adapter) Fold() error {
-	for _, l := range a.Linears {
-		if l.Mixer == MixerGated {
-			return errGated("fold", l.Path)
-		}
+	if err := a.CheckFixed("fold"); err != nil {
+		return err
 	}
+	plain := mixer.Plain().Name
 	for _, l := range a.Linears {
-		if l.Mixer == MixerIdentity {
+		if l.Mixer.Name() == plain {
 			continue
 		}
 		fa, _ := l.FoldedA()
 		copy(l.A, fa)
-		l.Mixer, l.K = MixerIdentity, 1
-		l.M, l.DM, l.Pi, l.DPi, l.w = nil, nil, nil, nil, nil
-		l.z = nil // z was mix(h); with the identity mixer it aliases h again
+		l.Mixer, _ = mixer.New(plain, mixer.Shape{R: l.R, In: l.In})
+		l.K, l.z = 1, nil
 	}
 	a.Config.Mixer, a.Config.LoraUseMixer, a.Config.MixerInit, a.Config.Subspaces = "", false, "", 0
 	return nil
@@ -44,10 +57,8 @@ func (a *Adapter) Merge() error {
 	if a.merged {
 		return fmt.Errorf("adapter: already merged")
 	}
-	for _, l := range a.Linears {
-		if l.Mixer == MixerGated {
-			return errGated("merge", l.Path)
-		}
+	if err := a.CheckFixed("merge"); err != nil {
+		return err
 	}
 	for _, l := range a.Linears { // validate all before committing any
 		dw, _ := l.DeltaW()

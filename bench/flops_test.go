@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/moslora/moslora/adapter"
+	"github.com/moslora/moslora/adapter/mixer"
+	"github.com/moslora/moslora/internal/numtest"
 	"github.com/moslora/moslora/internal/shared"
 	"github.com/moslora/moslora/model"
 )
@@ -47,7 +49,8 @@ func enumerate(t *testing.T, cfg *model.Config, method Method, r, T int) float64
 	ac := adapter.DefaultConfig()
 	ac.R, ac.LoraAlpha = r, 2*float64(r)
 	ac.TargetModules = adapter.Targets{List: Targets}
-	ac.LoraUseMixer = method == MethodMoSLoRA
+	kind, _ := mixer.ByMethod(string(method))
+	ac.Mixer = kind.Name
 	a, err := adapter.New(ac, m, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -55,7 +58,7 @@ func enumerate(t *testing.T, cfg *model.Config, method Method, r, T int) float64
 	ad := 0.0
 	for _, l := range a.Linears {
 		fwd := 2 * float64(l.R*l.In+l.R*l.Out)
-		if l.M != nil {
+		if _, ok := l.Mixer.(*mixer.Dense); ok {
 			fwd += 2 * float64(l.R*l.R)
 		}
 		ad += 3 * fwd
@@ -75,7 +78,7 @@ func TestCountMatchesEnumeration(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := enumerate(t, cfg, meth, 4, T)
-			if rel := math.Abs(f.Total()-want) / want; rel > 1e-12 {
+			if rel := math.Abs(f.Total()-want) / want; rel > numtest.F64 {
 				t.Errorf("%s T=%d: Count %.6g FLOP/token, enumeration %.6g (rel %.2g)", meth, T, f.Total(), want, rel)
 			}
 		}
@@ -96,7 +99,7 @@ func TestCountParts(t *testing.T) {
 	}
 	// The dense mixer adds 3 · 2·r² per adapted linear and token.
 	extra := 3 * 2 * float64(Rank*Rank) * float64(len(Targets)*cfg.NumHiddenLayers)
-	if d := mos.Total() - lora.Total(); math.Abs(d-extra) > 1e-6*extra {
+	if d := mos.Total() - lora.Total(); math.Abs(d-extra) > numtest.F64*extra {
 		t.Errorf("moslora − lora = %.6g FLOP/token, want %.6g", d, extra)
 	}
 	t.Logf("135M shape at T=%d: lora %.1f, moslora %.1f, full %.1f, forward %.1f MFLOP/token",

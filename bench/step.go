@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/moslora/moslora/adapter"
+	"github.com/moslora/moslora/adapter/mixer"
 	"github.com/moslora/moslora/kernels"
 	"github.com/moslora/moslora/model"
 )
@@ -66,11 +67,16 @@ func RunStep(c Case, modelDir string, warmup, steps int, profile io.Writer) (*St
 			ps = append(ps, trainable{w: p.W, g: p.DW, opt: kernels.NewAdamWState(len(p.W))})
 		}
 		zero = m.ZeroGrads
-	case MethodLoRA, MethodMoSLoRA:
+	case MethodForward: // nothing is trained
+	default: // an adapter whose mixer the method selects (the mixer table)
+		kind, ok := mixer.ByMethod(string(c.Method))
+		if !ok {
+			return nil, fmt.Errorf("bench: case %s: no adapter method %q", c.Name, c.Method)
+		}
 		cfg := adapter.DefaultConfig()
 		cfg.R, cfg.LoraAlpha = Rank, Alpha
 		cfg.TargetModules = adapter.Targets{List: Targets}
-		cfg.LoraUseMixer = c.Method == MethodMoSLoRA
+		cfg.Mixer = kind.Name
 		a, err := adapter.New(cfg, m, 1)
 		if err != nil {
 			return nil, err

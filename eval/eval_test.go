@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/moslora/moslora/data"
+	"github.com/moslora/moslora/internal/numtest"
 )
 
 // byteTok is a byte-level test tokenizer: byte c → id c+3; BOS 1, EOS 2.
@@ -51,7 +52,7 @@ func TestBalancedAccuracyFormula(t *testing.T) {
 	tl.addChoice("b", true)
 	s := tl.score()
 	// accuracy 3/4; recalls a = 2/3, b = 1/1 → balanced (2/3 + 1)/2.
-	if math.Abs(*s.Accuracy-75) > 1e-9 || math.Abs(*s.BalancedAccuracy-100*(2.0/3+1)/2) > 1e-9 {
+	if math.Abs(*s.Accuracy-75) > numtest.F64 || math.Abs(*s.BalancedAccuracy-100*(2.0/3+1)/2) > numtest.F64 {
 		t.Errorf("accuracy %v balanced %v", *s.Accuracy, *s.BalancedAccuracy)
 	}
 	if s.ExactMatch != nil || s.NLL != nil {
@@ -86,15 +87,15 @@ func TestEvaluateHandChecked(t *testing.T) {
 	}
 	// NLL over completion + EOS: " b"+EOS = hit,hit,hit; " c"+EOS = hit,miss, then EOS after "c"
 	// (no favourite: uniform, -log V).
-	if want := -(3*hit + hit + miss - math.Log(vocab)) / 6; math.Abs(*cls.NLL-want) > 1e-9 {
+	if want := -(3*hit + hit + miss - math.Log(vocab)) / 6; math.Abs(*cls.NLL-want) > numtest.F64 {
 		t.Errorf("cls nll %v, want %v", *cls.NLL, want)
 	}
 	gen := rep.Tasks["gen"]
 	// Row 3 matches; row 4 matches through its second answer (stripped); row 5 does not.
-	if gen.N != 3 || math.Abs(*gen.ExactMatch-200.0/3) > 1e-9 || gen.Accuracy != nil {
+	if gen.N != 3 || math.Abs(*gen.ExactMatch-200.0/3) > numtest.F64 || gen.Accuracy != nil {
 		t.Errorf("gen = %+v", gen)
 	}
-	if want := (50 + 200.0/3) / 2; math.Abs(*rep.AvgScore-want) > 1e-9 {
+	if want := (50 + 200.0/3) / 2; math.Abs(*rep.AvgScore-want) > numtest.F64 {
 		t.Errorf("avg_score %v, want %v", *rep.AvgScore, want)
 	}
 	b, _ := json.Marshal(rep)
@@ -121,7 +122,7 @@ func TestArgmaxTieGoesToFirstIndex(t *testing.T) {
 	// All logits equal: argmax is id 0, so a target of id 5 is not greedy.
 	ex := data.Example{IDs: []int{1, 5}, Labels: []int{data.IgnoreLabel, 5}}
 	r := scoreSeq(make([]float32, 2*vocab), ex, vocab, 2)
-	if r.argmax || r.tokens != 1 || math.Abs(r.logProb+math.Log(vocab)) > 1e-9 {
+	if r.argmax || r.tokens != 1 || math.Abs(r.logProb+math.Log(vocab)) > numtest.F64 {
 		t.Errorf("result %+v", r)
 	}
 }
@@ -153,7 +154,7 @@ func TestChoiceNLLEqualsPlainNLL(t *testing.T) {
 			t.Fatal(err)
 		}
 		na, nb := *a.Tasks["t"].NLL, *b.Tasks["t"].NLL
-		if math.Abs(na-nb) > 1e-12 {
+		if math.Abs(na-nb) > numtest.F64 {
 			t.Errorf("max len %d: choice-row NLL %v, plain-row NLL %v", maxLen, na, nb)
 		}
 	}

@@ -1,8 +1,10 @@
 package export
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -52,6 +54,16 @@ func writeDir(dest string, force bool, fill func(tmp string) error) error {
 
 // writeFile writes a single file at dest through a temporary file beside it.
 func writeFile(dest string, force bool, data []byte) error {
+	return writeFileFunc(dest, force, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// writeFileFunc writes a single file at dest: fill streams the content into a temporary file
+// beside dest (buffered), which is synced and renamed to dest only when fill succeeds. On any
+// error the temporary file is removed and dest is untouched.
+func writeFileFunc(dest string, force bool, fill func(w io.Writer) error) error {
 	if err := checkDest(dest, force); err != nil {
 		return err
 	}
@@ -64,7 +76,11 @@ func writeFile(dest string, force bool, data []byte) error {
 		return fmt.Errorf("export: %w", err)
 	}
 	tmp := f.Name()
-	_, werr := f.Write(data)
+	bw := bufio.NewWriterSize(f, 1<<20)
+	werr := fill(bw)
+	if werr == nil {
+		werr = bw.Flush()
+	}
 	if werr == nil {
 		werr = f.Sync()
 	}

@@ -36,8 +36,11 @@ const (
 )
 
 // ggufArch maps a Hugging Face architecture to the GGUF general.architecture llama.cpp uses
-// (convert_hf_to_gguf.py: LlamaModel serves Llama and Mistral, Qwen2Model, GPT2Model), and
-// whether convert_hf_to_gguf.py permutes q/k rows for it (LlamaModel.undo_permute).
+// (convert_hf_to_gguf.py: LlamaModel serves Llama and Mistral, Qwen2Model, Qwen3Model,
+// Gemma3Model, GPT2Model), and whether convert_hf_to_gguf.py permutes q/k rows for it
+// (LlamaModel.undo_permute). Qwen3's and Gemma 3's extra tensors (blk.N.attn_q_norm,
+// attn_k_norm, post_attention_norm, post_ffw_norm) are norms, never adapted: an adapter file names
+// only the linear layers, whose names these architectures share with llama.
 var ggufArch = map[string]struct {
 	name      string
 	permuteQK bool
@@ -45,6 +48,8 @@ var ggufArch = map[string]struct {
 	"LlamaForCausalLM":   {"llama", true},
 	"MistralForCausalLM": {"llama", true},
 	"Qwen2ForCausalLM":   {"qwen2", false},
+	"Qwen3ForCausalLM":   {"qwen3", false},
+	"Gemma3ForCausalLM":  {"gemma3", false},
 	"GPT2LMHeadModel":    {"gpt2", false},
 }
 
@@ -82,7 +87,7 @@ func GGUFTensorName(path string) (string, bool) {
 func GGUFArchitecture(hfArch string) (string, error) {
 	a, ok := ggufArch[hfArch]
 	if !ok {
-		return "", fmt.Errorf("export: GGUF has no architecture name for %q (GGUF export knows LlamaForCausalLM and MistralForCausalLM → llama, Qwen2ForCausalLM → qwen2, GPT2LMHeadModel → gpt2)", hfArch)
+		return "", fmt.Errorf("export: GGUF has no architecture name for %q (GGUF export knows LlamaForCausalLM and MistralForCausalLM → llama, Qwen2ForCausalLM → qwen2, Qwen3ForCausalLM → qwen3, Gemma3ForCausalLM → gemma3, GPT2LMHeadModel → gpt2)", hfArch)
 	}
 	return a.name, nil
 }

@@ -200,21 +200,54 @@ func parseGGUF(b []byte) (*GGUFFile, error) {
 	}
 	f.dataStart = int((uint64(r.off) + align - 1) / align * align)
 	for _, t := range f.Tensors {
-		if t.Type != GGMLTypeF32 {
-			continue
+		n, ok := t.bytes()
+		if !ok {
+			continue // a type this reader does not know: its extent is not checked
 		}
-		n := uint64(4)
-		for _, d := range t.Dims {
-			if d != 0 && n > math.MaxInt64/d {
-				return nil, fmt.Errorf("tensor %q: dimensions %v overflow", t.Name, t.Dims)
-			}
-			n *= d
-		}
-		if t.Offset%align != 0 || uint64(f.dataStart)+t.Offset+n > uint64(len(b)) {
-			return nil, fmt.Errorf("tensor %q: %d bytes at data offset %d do not fit the file (or are unaligned)", t.Name, n, t.Offset)
+		if n == 0 || t.Offset%align != 0 || uint64(f.dataStart)+t.Offset+n > uint64(len(b)) {
+			return nil, fmt.Errorf("tensor %q: %d bytes of %v at data offset %d do not fit the file (or are unaligned, or dims %v overflow)", t.Name, n, GGMLType(t.Type), t.Offset, t.Dims)
 		}
 	}
 	return f, nil
+}
+
+// bytes is the data size of a tensor of a type this package knows (false otherwise, and 0 when
+// its dimensions overflow or a row is not a whole number of blocks).
+func (t GGUFTensorInfo) bytes() (uint64, bool) {
+	if len(t.Dims) == 0 {
+		return 0, false
+	}
+	n, ok := GGMLType(t.Type).rowBytes(t.Dims[0])
+	if !ok {
+		_, known := GGMLType(t.Type).rowBytes(q8BlockSize)
+		return 0, known
+	}
+	for _, d := range t.Dims[1:] {
+		if d != 0 && n > math.MaxInt64/d {
+			return 0, true
+		}
+		n *= d
+	}
+	return n, true
+}
+
+// Values returns the values of a tensor of type F32, F16, BF16 or Q8_0 as float32, in numpy
+// order (row-major over Shape()); 8-bit blocks are expanded to d·q.
+func (f *GGUFFile) Values(name string) ([]float32, error) {
+	t := f.Tensor(name)
+	if t == nil {
+		return nil, fmt.Errorf("export: %s: no tensor %q", f.Path, name)
+	}
+	nb, ok := t.bytes()
+	if !ok {
+		return nil, fmt.Errorf("export: %s: tensor %q has %v, which this reader does not decode", f.Path, name, GGMLType(t.Type))
+	}
+	n := 1
+	for _, d := range t.Dims {
+		n *= int(d)
+	}
+	start := f.dataStart + int(t.Offset)
+	return decode(f.data[start:start+int(nb)], GGMLType(t.Type), n)
 }
 
 // Tensor returns the info of the named tensor, or nil.

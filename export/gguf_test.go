@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/moslora/moslora/adapter"
+	"github.com/moslora/moslora/adapter/mixer"
+	"github.com/moslora/moslora/internal/numtest"
 	"github.com/moslora/moslora/internal/shared"
 	"github.com/moslora/moslora/model"
 )
@@ -33,6 +35,7 @@ func TestGGUFAdapterHoldsFoldedLoRA(t *testing.T) {
 	for _, c := range []struct{ family, dir, arch string }{
 		{"llama", "moslora_r4", "llama"}, {"llama", "rslora_r8_qv", "llama"},
 		{"qwen2", "moslora_r4", "qwen2"}, {"gpt2", "lora_r4", "gpt2"},
+		{"qwen3", "lora_r4", "qwen3"}, {"gemma3", "lora_r4", "gemma3"},
 	} {
 		t.Run(c.family+"/"+c.dir, func(t *testing.T) {
 			_, m, a, _, _, _ := fixture(t, c.family, c.dir)
@@ -122,7 +125,7 @@ func checkGGUF(t *testing.T, m *model.Model, a *adapter.Adapter, arch string) {
 	if a.Config.UseRSLoRA {
 		wantAlpha *= math.Sqrt(float64(a.Config.R))
 	}
-	if !ok || math.Abs(float64(alpha)-wantAlpha) > 1e-5*wantAlpha {
+	if !ok || math.Abs(float64(alpha)-wantAlpha) > numtest.F32*wantAlpha {
 		t.Errorf("adapter.lora.alpha = %v (%T), want float32 %v", f.KV["adapter.lora.alpha"], f.KV["adapter.lora.alpha"], wantAlpha)
 	}
 	if len(f.Tensors) != 2*len(a.Linears) {
@@ -168,7 +171,7 @@ func checkGGUF(t *testing.T, m *model.Model, a *adapter.Adapter, arch string) {
 		}
 		rel := math.Sqrt(d / norm)
 		worst = math.Max(worst, rel)
-		if !(rel <= 1e-5) {
+		if !(rel <= numtest.F32) {
 			t.Errorf("%s: ΔW from the GGUF factors differs from the adapter's by rel L2 %.3g", name, rel)
 		}
 	}
@@ -195,8 +198,9 @@ func TestGGUFFoldsMixerAndPerModuleScales(t *testing.T) {
 		for i := range l.B {
 			l.B[i] = float32(i%5-2) * 0.1
 		}
-		for i := range l.Pi {
-			l.Pi[i] = float32(i) * 0.7
+		pi := l.Mixer.(*mixer.Global).Pi
+		for i := range pi {
+			pi[i] = float32(i) * 0.7
 		}
 	}
 	checkGGUF(t, m, a, "llama")

@@ -1,12 +1,12 @@
 package export
 
 import (
-	"math"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/moslora/moslora/adapter"
+	"github.com/moslora/moslora/internal/numtest"
 	"github.com/moslora/moslora/internal/shared"
 	"github.com/moslora/moslora/model"
 	"github.com/moslora/moslora/safetensors"
@@ -16,8 +16,8 @@ import (
 // unmerged computation on these tiny fixture models), 1e-5 for a re-loaded folded adapter against
 // the unfolded one (only the float64-accumulated fold M·A is rounded), as in the adapter package.
 const (
-	tolMerged = 1e-4
-	tolFolded = 1e-5
+	tolMerged = numtest.F32Model
+	tolFolded = numtest.F32
 )
 
 // fixture loads fixtures/hf/<family>/model with the adapter <dir> attached and the reference
@@ -58,20 +58,9 @@ func logits(t *testing.T, m *model.Model, ids []int, B, T int) []float32 {
 	return out.Logits
 }
 
-func maxAbsDiff(a, b []float32) float64 {
-	if len(a) != len(b) {
-		return math.Inf(1)
-	}
-	w := 0.0
-	for i := range a {
-		w = math.Max(w, math.Abs(float64(a[i])-float64(b[i])))
-	}
-	return w
-}
-
 func checkClose(t *testing.T, what string, got, want []float32, tol float64) {
 	t.Helper()
-	d := maxAbsDiff(got, want)
+	d := numtest.MaxAbsDiff(got, want)
 	t.Logf("%s: max |Δ| %.3g", what, d)
 	if !(d <= tol) {
 		t.Errorf("%s: max |Δ| %.3g > %g (%d vs %d values)", what, d, tol, len(got), len(want))

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/moslora/moslora/adapter"
+	"github.com/moslora/moslora/internal/numtest"
 	"github.com/moslora/moslora/internal/shared"
 	"github.com/moslora/moslora/model"
 	"github.com/moslora/moslora/safetensors"
@@ -20,6 +21,7 @@ import (
 func TestMergedFolderReloadsWithAdapterLogits(t *testing.T) {
 	for _, c := range []struct{ family, dir string }{
 		{"llama", "moslora_r4"}, {"qwen2", "moslora_r4"}, {"gpt2", "lora_r4"},
+		{"qwen3", "lora_r4"}, {"gemma3", "lora_r4"},
 	} {
 		t.Run(c.family+"/"+c.dir, func(t *testing.T) {
 			baseDir, m, a, ids, B, T := fixture(t, c.family, c.dir)
@@ -28,7 +30,7 @@ func TestMergedFolderReloadsWithAdapterLogits(t *testing.T) {
 			if err := Merged(out, baseDir, m, a, false); err != nil {
 				t.Fatal(err)
 			}
-			if got := logits(t, m, ids, B, T); maxAbsDiff(got, want) != 0 {
+			if got := logits(t, m, ids, B, T); numtest.MaxAbsDiff(got, want) != 0 {
 				t.Error("Merged changed the model or the adapter")
 			}
 			mm, err := model.Load(out)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/moslora/moslora/adapter"
+	"github.com/moslora/moslora/adapter/mixer"
 )
 
 // PEFT writes out as a stock PEFT LoRA adapter folder (adapter_config.json with only LoraConfig
@@ -15,7 +16,7 @@ func PEFT(out string, a *adapter.Adapter, force bool) error {
 		return err
 	}
 	for _, l := range a.Linears {
-		if l.Mixer == adapter.MixerGated {
+		if _, ok := l.MixMatrix(); !ok {
 			return errGated("fold", l.Path)
 		}
 	}
@@ -32,7 +33,7 @@ func PEFTMoSLoRA(out string, a *adapter.Adapter, force bool) error {
 	if err := checkDest(out, force); err != nil {
 		return err
 	}
-	if k := a.Config.MixerKind(); k != adapter.MixerDense {
+	if k := a.Config.MixerKind(); k != mixer.Official().Name {
 		return fmt.Errorf("export: the peft-moslora form stores a dense r×r mixer (lora_AB); this adapter's mixer is %q — use the peft form (folded plain LoRA) instead", k)
 	}
 	return writeDir(out, force, func(tmp string) error { return a.Save(tmp) })

@@ -7,7 +7,7 @@ import "math"
 //	h = silu(g) ⊙ u,   silu(g) = g·σ(g)        g, u, h: (n)
 func SwiGLUForward(h, g, u []float32, n int) {
 	checkLen("swiglu h", h, n)
-	v := swigluFwd(h[:n], g[:n], u[:n]) // AVX2 (exp_amd64.s) on a multiple of 8; swigluFwdGo is its reference
+	v := swigluFwd(h[:n], g[:n], u[:n]) // AVX2 (swiglu_amd64.s) on a multiple of 8; swigluFwdGo is its reference
 	swigluFwdGo(h[v:n], g[v:n], u[v:n])
 }
 
@@ -102,5 +102,31 @@ func GELUErfBackward(dx, dh, x []float32, n int) {
 	for i := 0; i < n; i++ {
 		v := float64(x[i])
 		dx[i] += dh[i] * float32(0.5*(1+math.Erf(v/math.Sqrt2))+v*math.Exp(-0.5*v*v)/math.Sqrt(2*math.Pi))
+	}
+}
+
+// GELUTanhGatedForward computes the gated tanh-GELU MLP activation of Gemma ("gelu_pytorch_tanh"
+// on the gate): h = gelu_tanh(g) · u, gelu_tanh as in GELUTanhForward.
+func GELUTanhGatedForward(h, g, u []float32, n int) {
+	checkLen("geglu h", h, n)
+	GELUTanhForward(h, g, n)
+	for i := 0; i < n; i++ {
+		h[i] *= u[i]
+	}
+}
+
+// GELUTanhGatedBackward inverts GELUTanhGatedForward (dg and du are ADDED to). With
+// t = tanh(√(2/π)(g + k·g³)):
+//
+//	du += dh · gelu_tanh(g)
+//	dg += dh · u · (½(1 + t) + ½·g·(1 − t²)·√(2/π)·(1 + 3k·g²))
+func GELUTanhGatedBackward(dg, du, dh, g, u []float32, n int) {
+	checkLen("geglu dg", dg, n)
+	checkLen("geglu du", du, n)
+	for i := 0; i < n; i++ {
+		v := float64(g[i])
+		t := math.Tanh(geluC * (v + geluK*v*v*v))
+		du[i] += dh[i] * float32(0.5*v*(1+t))
+		dg[i] += dh[i] * u[i] * float32(0.5*(1+t)+0.5*v*(1-t*t)*geluC*(1+3*geluK*v*v))
 	}
 }

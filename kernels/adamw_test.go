@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/moslora/moslora/internal/numtest"
 )
 
 // adamwRef is the float64 reference of torch.optim.AdamW for `steps` updates with the gradient
@@ -63,7 +65,7 @@ func TestAdamWStepMatchesFloat64Reference(t *testing.T) {
 			worst = math.Max(worst, e)
 		}
 		t.Logf("%+v: max rel err %.3g after %d steps", c, worst, steps)
-		if worst > 1e-5 || st.Step != steps {
+		if worst > numtest.F32 || st.Step != steps {
 			t.Fatalf("AdamW differs from the float64 reference: max rel err %.3g (step %d)", worst, st.Step)
 		}
 	}
@@ -74,7 +76,7 @@ func TestAdamWWeightDecayIsDecoupled(t *testing.T) {
 	p := []float32{2, -4}
 	st := NewAdamWState(2)
 	AdamWStep(p, []float32{0, 0}, st, AdamWConfig{LR: 0.1, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WeightDecay: 0.5})
-	if math.Abs(float64(p[0])-1.9) > 1e-6 || math.Abs(float64(p[1])+3.8) > 1e-6 {
+	if math.Abs(float64(p[0])-1.9) > numtest.F32 || math.Abs(float64(p[1])+3.8) > numtest.F32 {
 		t.Fatalf("decoupled decay: got %v, want [1.9 -3.8]", p)
 	}
 }
@@ -89,7 +91,7 @@ func TestClipGradNormMatchesReference(t *testing.T) {
 	}
 	total := math.Sqrt(sum)
 	got := ClipGradNorm([][]float32{a, b}, 0.5)
-	if math.Abs(got-total)/total > 1e-6 {
+	if math.Abs(got-total)/total > numtest.F32 {
 		t.Fatalf("total norm %v, want %v", got, total)
 	}
 	coef := 0.5 / (total + 1e-6)
@@ -101,12 +103,12 @@ func TestClipGradNormMatchesReference(t *testing.T) {
 		worst = math.Max(worst, math.Abs(float64(v)-bd[i]*coef)/math.Abs(bd[i]*coef))
 	}
 	t.Logf("clip: total %.6g, max rel err of clipped grads %.3g", total, worst)
-	if worst > 1e-6 {
+	if worst > numtest.F32 {
 		t.Fatalf("clipped gradients off by %.3g relative", worst)
 	}
 	// Below the threshold nothing changes.
 	c := []float32{0.1, 0.2}
-	if n := ClipGradNorm([][]float32{c}, 10); c[0] != 0.1 || c[1] != 0.2 || math.Abs(n-math.Sqrt(0.05)) > 1e-7 {
+	if n := ClipGradNorm([][]float32{c}, 10); c[0] != 0.1 || c[1] != 0.2 || math.Abs(n-math.Sqrt(0.05)) > numtest.F32 {
 		t.Fatalf("unclipped gradients changed: %v (norm %v)", c, n)
 	}
 }

@@ -12,6 +12,9 @@
 // Exponentials of whole rows (softmax, cross-entropy, SiLU) go through ExpSlice / expShiftSum:
 // Exp's algorithm on 8 lanes in AVX2+FMA assembly (exp_amd64.s, about 12× the scalar Exp) where
 // the CPU has it, the scalar Exp in a loop otherwise (the reference, also with -tags purego).
+// The other vector loops sit in files named for what they hold — softmax_amd64.s, rmsnorm_amd64.s,
+// swiglu_amd64.s (which shares Exp's constants and EXP8 macro through exp_amd64.h) — each beside
+// the Go loop it is tested against.
 //
 // # Invariants
 //

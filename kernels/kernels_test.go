@@ -288,3 +288,51 @@ func TestRoPEMatchesReferenceAndInverts(t *testing.T) {
 	RoPE(y, nh, hd, cos, sin, true)
 	check(t, "inverse∘forward", y, to64(x), tolF32)
 }
+
+func TestRMSNormOffsetMatchesReference(t *testing.T) {
+	r := rand.New(rand.NewSource(11))
+	n, d := 4, 33
+	x, w, dout := randVec(r, n*d, 1), randVec(r, d, 0.3), randVec(r, n*d, 1)
+	out, rstd := make([]float32, n*d), make([]float32, n)
+	RMSNormOffsetForward(out, rstd, x, w, 1, n, d, 1e-6)
+	x64, w64 := to64(x), to64(w)
+	shifted := func(w []float64) []float64 {
+		o := make([]float64, len(w))
+		for i, v := range w {
+			o[i] = 1 + v
+		}
+		return o
+	}
+	check(t, "forward", out, rmsNormRef(x64, shifted(w64), n, d, 1e-6), tolF32)
+	dx, dw := make([]float32, n*d), make([]float32, d)
+	RMSNormOffsetBackward(dx, dw, dout, x, w, 1, rstd, n, d)
+	check(t, "dx", dx, numGrad(x64, to64(dout), func(p []float64) []float64 { return rmsNormRef(p, shifted(w64), n, d, 1e-6) }), tolGrad)
+	check(t, "dw", dw, numGrad(w64, to64(dout), func(p []float64) []float64 { return rmsNormRef(x64, shifted(p), n, d, 1e-6) }), tolGrad)
+	// off = 0 is the plain RMSNorm.
+	plain := make([]float32, n*d)
+	RMSNormForward(plain, nil, x, w, n, d, 1e-6)
+	RMSNormOffsetForward(out, nil, x, w, 0, n, d, 1e-6)
+	check(t, "offset 0 vs RMSNormForward", out, to64(plain), tolF32)
+}
+
+func TestGELUTanhGatedMatchesReference(t *testing.T) {
+	r := rand.New(rand.NewSource(12))
+	n := 41
+	g, u, dh := randVec(r, n, 2), randVec(r, n, 1), randVec(r, n, 1)
+	ref := func(g, u []float64) []float64 {
+		o := make([]float64, n)
+		for i := range o {
+			v := g[i]
+			o[i] = 0.5 * v * (1 + math.Tanh(math.Sqrt(2/math.Pi)*(v+0.044715*v*v*v))) * u[i]
+		}
+		return o
+	}
+	h := make([]float32, n)
+	GELUTanhGatedForward(h, g, u, n)
+	g64, u64 := to64(g), to64(u)
+	check(t, "forward", h, ref(g64, u64), tolF32)
+	dg, du := make([]float32, n), make([]float32, n)
+	GELUTanhGatedBackward(dg, du, dh, g, u, n)
+	check(t, "dg", dg, numGrad(g64, to64(dh), func(p []float64) []float64 { return ref(p, u64) }), tolGrad)
+	check(t, "du", du, numGrad(u64, to64(dh), func(p []float64) []float64 { return ref(g64, p) }), tolGrad)
+}

@@ -8,7 +8,7 @@ func SoftmaxForward(x []float32) {
 	}
 	s := expShiftSum(x, x, maxOf(x))
 	inv := float32(1 / s)
-	for i := scale(x, inv); i < len(x); i++ { // AVX2 prefix (exp_amd64.s), then the rest
+	for i := scale(x, inv); i < len(x); i++ { // AVX2 prefix (softmax_amd64.s), then the rest
 		x[i] *= inv
 	}
 }
@@ -18,7 +18,7 @@ func SoftmaxForward(x []float32) {
 //
 //	dx_i = y_i·(dy_i − Σ_j y_j·dy_j)
 func SoftmaxBackward(dx, y, dy []float32) {
-	// Σ y·dy in float64: a vector prefix (AVX2, exp_amd64.s), then four partial sums so the adds
+	// Σ y·dy in float64: a vector prefix (AVX2, softmax_amd64.s), then four partial sums so the adds
 	// do not wait on each other (the reference loop).
 	dy = dy[:len(y)]
 	d0, i := dotF64(y, dy)

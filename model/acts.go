@@ -6,6 +6,10 @@ type layerActs struct {
 	mean1, rstd1 []float32 // (N) norm statistics (mean only for LayerNorm)
 	mean2, rstd2 []float32 // (N)
 	q, k, v      []float32 // Llama: (N, H·D), (N, KV·D), (N, KV·D), q and k after rotation
+	qRaw, kRaw   []float32 // q/k-norm layouts: the q and k projections before their norms
+	qrstd, krstd []float32 // (N·H), (N·KV) per-head norm statistics of q and k
+	o, dn        []float32 // post-norm layouts: (N, C) outputs of O and Down before their norms
+	rstdO, rstdD []float32 // (N) their norm statistics
 	att          []float32 // (B, H, T, T) attention probabilities; nil: recomputed (attnSaveBytes)
 	qkv          []float32 // GPT-2: (N, 3C) fused c_attn output
 	attY         []float32 // (N, H·D) attention output, input of o_proj / c_proj
@@ -24,7 +28,7 @@ type acts struct {
 	meanf     []float32   // (N)
 	rstdf     []float32   // (N)
 	scratch   []float32   // (N, C) projection output before the residual add
-	cos, sin  []float32   // (T, D/2) rotary tables for positions 0..T-1
+	cos, sin  [][]float32 // per rotary setting: (T, D/2) tables for positions 0..T-1
 	attP      [][]float32 // workers × (attnBlock, T) attention probabilities of one block of rows
 	ids       []int       // (N) token ids of the last forward
 	trainable bool        // prepared for training: per-block buffers and gradient buffers in use
@@ -33,6 +37,9 @@ type acts struct {
 	dres  []float32   // (N, C) gradient of the residual stream
 	dln   []float32   // (N, C) gradient of a norm output
 	dq    []float32   // (N, H·D)   Llama
+	dqRaw []float32   // (N, H·D)   q/k-norm layouts: gradients of the projections before the norms
+	dkRaw []float32   // (N, KV·D)
+	dpost []float32   // (N, C)     post-norm layouts: gradient of an O or Down output
 	dk    []float32   // (N, KV·D)  Llama
 	dv    []float32   // (N, KV·D)  Llama
 	dqkv  []float32   // (N, 3C)    GPT-2
@@ -41,6 +48,7 @@ type acts struct {
 	du    []float32   // (N, I)
 	dh    []float32   // (N, I)
 	dP    [][]float32 // workers × (attnBlock, T) attention scratch: dP of one block of rows
+	attR  [][]float32 // workers × (attnBlock, T) raw scores of one block of rows (attention softcap)
 	dlnf  []float32   // (N, C) gradient of the final norm output
 
 	// LM head chunk: rows with a target, gathered.
@@ -48,6 +56,7 @@ type acts struct {
 	targets []int     // (≤ N) target token of each row
 	hc      []float32 // (R, C) gathered final-norm rows
 	lc      []float32 // (R, V) logits, then their gradient
+	lcap    []float32 // (R, V) tanh(logits/cap) of a softcapping layout, nil otherwise
 	dhc     []float32 // (R, C) gradient of the gathered rows
 	rowLoss []float64 // (R) loss of each row of the chunk
 }
@@ -109,23 +118,20 @@ func (m *Model) prepare(B, T int, training bool) *acts {
 			break // inference reuses block 0's buffers for every block (see layer)
 		}
 		l := &a.layers[i]
-		l.ln1, l.ln2 = grow(l.ln1, N*C), grow(l.ln2, N*C)
 		l.mean1, l.rstd1 = grow(l.mean1, N), grow(l.rstd1, N)
 		l.mean2, l.rstd2 = grow(l.mean2, N), grow(l.rstd2, N)
-		if c.Family == FamilyGPT2 {
-			l.qkv = grow(l.qkv, N*3*C)
-		} else {
-			l.q, l.k, l.v = grow(l.q, N*c.QDim()), grow(l.k, N*c.KVDim()), grow(l.v, N*c.KVDim())
-			l.u = grow(l.u, N*I)
+		if m.lay.qkNorm {
+			l.qrstd, l.krstd = grow(l.qrstd, N*c.NumAttentionHeads), grow(l.krstd, N*c.NumKeyValueHeads)
 		}
+		if m.lay.postNorms {
+			l.rstdO, l.rstdD = grow(l.rstdO, N), grow(l.rstdD, N)
+		}
+		m.growQKV(l, N)
 		if saveAtt {
 			l.att = grow(l.att, B*c.NumAttentionHeads*T*T)
 		} else {
 			l.att = nil // released: recomputed in the backward pass, or not needed (inference)
 		}
-		l.attY = grow(l.attY, N*c.QDim())
-		l.res2 = grow(l.res2, N*C)
-		l.a, l.h = grow(l.a, N*I), grow(l.h, N*I)
 	}
 	a.lnf, a.meanf, a.rstdf = grow(a.lnf, N*C), grow(a.meanf, N), grow(a.rstdf, N)
 	a.scratch = grow(a.scratch, N*C)
@@ -134,13 +140,10 @@ func (m *Model) prepare(B, T int, training bool) *acts {
 		a.ids = make([]int, N)
 	}
 	a.ids = a.ids[:N]
-	if c.Family == FamilyLlama {
+	if m.lay.rope {
 		half := c.HeadDim / 2
-		if len(a.cos) < T*half {
-			a.cos, a.sin = make([]float32, T*half), make([]float32, T*half)
-			for p := 0; p < T; p++ {
-				ropeTable(a.cos[p*half:(p+1)*half], a.sin[p*half:(p+1)*half], m.ropeInv, p)
-			}
+		if len(a.cos) == 0 || len(a.cos[0]) < T*half {
+			a.cos, a.sin = ropeTables(m.ropeInv, 0, T, half, nil, nil)
 		}
 	}
 	R, V := lmChunkRows(c.VocabSize), c.VocabSize
@@ -148,6 +151,9 @@ func (m *Model) prepare(B, T int, training bool) *acts {
 		a.rows, a.targets = make([]int, 0, N), make([]int, 0, N)
 	}
 	a.hc, a.lc = grow(a.hc, R*C), grow(a.lc, R*V)
+	if m.lay.logitCap != 0 {
+		a.lcap = grow(a.lcap, R*V)
+	}
 	if len(a.rowLoss) < R {
 		a.rowLoss = make([]float64, R)
 	}
@@ -156,15 +162,51 @@ func (m *Model) prepare(B, T int, training bool) *acts {
 		return a
 	}
 	a.dres, a.dln, a.dlnf = grow(a.dres, N*C), grow(a.dln, N*C), grow(a.dlnf, N*C)
-	if c.Family == FamilyGPT2 {
+	if m.lay.fusedQKV {
 		a.dqkv = grow(a.dqkv, N*3*C)
 	} else {
 		a.dq, a.dk, a.dv = grow(a.dq, N*c.QDim()), grow(a.dk, N*c.KVDim()), grow(a.dv, N*c.KVDim())
+	}
+	if m.lay.qkNorm {
+		a.dqRaw, a.dkRaw = grow(a.dqRaw, N*c.QDim()), grow(a.dkRaw, N*c.KVDim())
+	}
+	if m.lay.postNorms {
+		a.dpost = grow(a.dpost, N*C)
+	}
+	if m.lay.gatedMLP {
 		a.du = grow(a.du, N*I)
 	}
 	a.dattY = grow(a.dattY, N*c.QDim())
 	a.da, a.dh = grow(a.da, N*I), grow(a.dh, N*I)
 	a.dP = growScratch(a.dP, min(attnBlock, T)*T)
+	if m.lay.attnCap != 0 {
+		a.attR = growScratch(a.attR, min(attnBlock, T)*T)
+	}
 	a.dhc = grow(a.dhc, lmChunkRows(c.VocabSize)*C)
 	return a
+}
+
+// growQKV sizes la's projection outputs for N rows: q, k, v (or the fused qkv), attention output,
+// residual, MLP pre-activations (u only for a gated MLP) and activation.
+func (m *Model) growQKV(la *layerActs, N int) {
+	c := m.Config
+	C, I := c.HiddenSize, c.IntermediateSize
+	if m.lay.fusedQKV {
+		la.qkv = grow(la.qkv, N*3*C)
+	} else {
+		la.q, la.k, la.v = grow(la.q, N*c.QDim()), grow(la.k, N*c.KVDim()), grow(la.v, N*c.KVDim())
+	}
+	if m.lay.qkNorm {
+		la.qRaw, la.kRaw = grow(la.qRaw, N*c.QDim()), grow(la.kRaw, N*c.KVDim())
+	}
+	if m.lay.postNorms {
+		la.o, la.dn = grow(la.o, N*C), grow(la.dn, N*C)
+	}
+	if m.lay.gatedMLP {
+		la.u = grow(la.u, N*I)
+	}
+	la.attY = grow(la.attY, N*c.QDim())
+	la.res2 = grow(la.res2, N*C)
+	la.a, la.h = grow(la.a, N*I), grow(la.h, N*I)
+	la.ln1, la.ln2 = grow(la.ln1, N*C), grow(la.ln2, N*C)
 }

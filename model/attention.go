@@ -1,6 +1,8 @@
 package model
 
 import (
+	"math"
+
 	"github.com/moslora/moslora/kernels"
 	"github.com/moslora/moslora/kernels/gemm"
 )
@@ -18,9 +20,32 @@ type attnShape struct {
 	B, T     int     // batch, sequence
 	H, KV, D int     // query heads, key/value heads (GQA: H/KV queries share one KV head), head dim
 	scale    float32 // score scale, 1/sqrt(D)
+	softcap  float32 // scores = softcap·tanh(scores/softcap) before the softmax (0: none)
 	window   int     // sliding window (0: full causal): token i sees j with i−window < j ≤ i
 	nw       int     // goroutines
 	ldo      int     // stride of the output rows (H·D)
+
+	tscratch [][]float32 // softcap only, backward: one (attnBlock, T) buffer per worker
+}
+
+// capScores applies attention softcapping in place, x = c·tanh(x/c), in float32 steps as
+// transformers does; nothing when c is 0.
+func capScores(x []float32, c float32) {
+	if c == 0 {
+		return
+	}
+	for j, v := range x {
+		x[j] = float32(math.Tanh(float64(v/c))) * c
+	}
+}
+
+// uncapGrad turns the gradient d with respect to capped scores into the gradient with respect to
+// the raw scores s (same length): d·(1 − tanh²(s/c)).
+func uncapGrad(d, s []float32, c float32) {
+	for j, v := range s {
+		t := float32(math.Tanh(float64(v / c)))
+		d[j] *= 1 - t*t
+	}
 }
 
 // span returns the attended key range [lo, i] of query i.
@@ -52,8 +77,9 @@ func (s *attnShape) keys(i0, i1 int) (klo, khi int) {
 // probs computes the attention probabilities of query rows [i0, i1) of one head into P, a
 // (i1−i0, T) block (row i at (i−i0)·T), and returns the key range [klo, khi) those rows see:
 //
-//	P[i, klo:khi] = softmax over j in [lo(i), i] of scale·q_i·k_j (0 for the other j)
+//	P[i, klo:khi] = softmax over j in [lo(i), i] of cap(scale·q_i·k_j) (0 for the other j)
 //
+// where cap is the identity, or with softcapping s ↦ c·tanh(s/c).
 // Only columns [klo, khi) are written. The forward pass and the backward pass (which recomputes
 // P rather than keeping B·H·T² probabilities per layer) call it with the same arguments, so both
 // see bitwise the same P. qb, kb: this (batch, head)'s queries and keys with strides ldq, ldk.
@@ -65,6 +91,7 @@ func probs(P, qb, kb []float32, ldq, ldk int, s *attnShape, i0, i1 int) (klo, kh
 		row := P[(i-i0)*T : (i-i0+1)*T]
 		lo, hi := s.span(i)
 		clear(row[klo:lo])
+		capScores(row[lo:hi], s.softcap)
 		kernels.SoftmaxForward(row[lo:hi])
 		clear(row[hi:khi])
 	}
@@ -111,6 +138,9 @@ func attentionForward(out, att []float32, x qkv, s *attnShape, pscratch [][]floa
 //	dP = dO·Vᵀ;   dV += Pᵀ·dO;   dS = P ⊙ (dP − rowsum(P ⊙ dP))   (softmax backward)
 //	dQ = scale·dS·K  (overwritten);   dK += scale·dSᵀ·Q
 //
+// With softcapping the raw scores R = scale·Q·Kᵀ of the block are recomputed (into s.tscratch)
+// and dS ← dS ⊙ (1 − tanh²(R/c)) before the last two products.
+//
 // d has the layout of x; its k and v parts must be zeroed by the caller (query heads sharing a KV
 // head accumulate into it). Work is split by (batch, KV head) so no two goroutines write the same
 // dK/dV rows. pscratch and dscratch hold one (attnBlock, T) buffer per worker each.
@@ -121,6 +151,10 @@ func attentionBackward(d qkv, dout, att []float32, x qkv, s *attnShape, pscratch
 		kb, vb := x.k[b*T*x.ldk+g*D:], x.v[b*T*x.ldv+g*D:]
 		dkb, dvb := d.k[b*T*d.ldk+g*D:], d.v[b*T*d.ldv+g*D:]
 		P, dP := pscratch[w], dscratch[w]
+		var R []float32
+		if s.softcap != 0 {
+			R = s.tscratch[w]
+		}
 		for h := g * rep; h < (g+1)*rep; h++ {
 			qb, dqb := x.q[b*T*x.ldq+h*D:], d.q[b*T*d.ldq+h*D:]
 			dob := dout[b*T*s.ldo+h*D:]
@@ -134,6 +168,9 @@ func attentionBackward(d qkv, dout, att []float32, x qkv, s *attnShape, pscratch
 					klo, khi = probs(P, qb, kb, x.ldq, x.ldk, s, i0, i1)
 				}
 				m, nk := i1-i0, khi-klo
+				if R != nil {
+					gemm.Sgemm(false, true, m, nk, D, s.scale, qb[i0*x.ldq:], x.ldq, kb[klo*x.ldk:], x.ldk, 0, R[klo:], T)
+				}
 				gemm.Sgemm(false, true, m, nk, D, 1, dob[i0*s.ldo:], s.ldo, vb[klo*x.ldv:], x.ldv, 0, dP[klo:], T)
 				gemm.Sgemm(true, false, nk, D, m, 1, P[klo:], T, dob[i0*s.ldo:], s.ldo, 1, dvb[klo*d.ldv:], d.ldv)
 				for i := i0; i < i1; i++ {
@@ -141,6 +178,9 @@ func attentionBackward(d qkv, dout, att []float32, x qkv, s *attnShape, pscratch
 					r := (i - i0) * T
 					row := dP[r : r+T]
 					kernels.SoftmaxBackward(row[lo:hi], P[r+lo:r+hi], row[lo:hi])
+					if R != nil {
+						uncapGrad(row[lo:hi], R[r+lo:r+hi], s.softcap)
+					}
 					clear(row[klo:lo])
 					clear(row[hi:khi])
 				}

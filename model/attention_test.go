@@ -13,7 +13,7 @@ import (
 // with a sliding window (mistral) and GQA.
 func TestRecomputedAttentionMatchesSaved(t *testing.T) {
 	smallAttnBlocks(t)
-	for _, fam := range []string{"llama", "mistral", "qwen2", "gpt2"} {
+	for _, fam := range []string{"llama", "mistral", "qwen2", "gpt2", "qwen3", "gemma3"} {
 		t.Run(fam, func(t *testing.T) {
 			m := tinyModel(t, fam)
 			m.EnableFullGrads()

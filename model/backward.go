@@ -10,7 +10,7 @@ import (
 
 // ForwardBackward runs the model over ids (B, T) and back-propagates the mean cross-entropy of
 // logits[:, t] against labels[:, t+1] over labels ≠ IgnoreIndex. Gradients are ACCUMULATED (+=):
-// into every Linear's Delta (Delta.Backward), and into the base gradients allocated by
+// into every Linear's Delta (Delta.BackwardTerms), and into the base gradients allocated by
 // EnableFullGrads. Activation gradients flow through the frozen base weights either way.
 //
 // The LM head is evaluated in chunks of rows (only rows that have a target), so the (B·T, V)
@@ -51,12 +51,13 @@ func (m *Model) ForwardBackwardSum(ids, labels []int, B, T int, scale float64) (
 	for l := L - 1; l >= 0; l-- {
 		m.blockBackward(l, a)
 	}
-	// Embeddings: res[0][n] = E[id_n] (+ P[n mod T]).
+	// Embeddings: res[0][n] = s·E[id_n] (+ P[n mod T]), s = the layout's embedding scale.
 	if m.Embed.DW != nil {
+		s := m.lay.embedScale
 		for n, id := range a.ids {
 			dst, g := m.Embed.DW[id*C:(id+1)*C], a.dres[n*C:(n+1)*C]
 			for j := range dst {
-				dst[j] += g[j]
+				dst[j] += s * g[j]
 			}
 		}
 	}
@@ -117,6 +118,9 @@ func (m *Model) prepareTargets(ids, labels []int, B, T int, training bool) (*act
 //
 //	logits = h·Wᵀ;  dlogits = scale·(softmax − onehot);  dh = dlogits·W;  dW += dlogitsᵀ·h
 //
+// Layouts with final logit softcapping (y = cap·tanh(z/cap), z = h·Wᵀ) take the loss of y and
+// dz = dy·(1 − tanh²(z/cap)) (softcapBackward).
+//
 // writing dh into a.dlnf (zero on rows without a target) and dW into LMHead.DW if allocated.
 func (m *Model) lmHeadLoss(a *acts, scale float32, grad bool) (sum float64) {
 	V, C := m.Config.VocabSize, m.Config.HiddenSize
@@ -131,6 +135,7 @@ func (m *Model) lmHeadLoss(a *acts, scale float32, grad bool) (sum float64) {
 			copy(a.hc[i*C:(i+1)*C], a.lnf[n*C:(n+1)*C])
 		}
 		gemm.Sgemm(false, true, r, V, C, 1, a.hc, C, m.LMHead.W, C, 0, a.lc, V)
+		softcapRows(a.lc[:r*V], a.lcap, m.lay.logitCap, r)
 		parallelRange(r, 4, func(lo, hi int) {
 			for i := lo; i < hi; i++ {
 				row := a.lc[i*V : (i+1)*V]
@@ -139,6 +144,9 @@ func (m *Model) lmHeadLoss(a *acts, scale float32, grad bool) (sum float64) {
 					d = row
 				}
 				a.rowLoss[i] = kernels.CrossEntropy(d, row, a.targets[c0+i], scale)
+				if grad && a.lcap != nil {
+					softcapBackward(row, a.lcap[i*V:(i+1)*V])
+				}
 			}
 		})
 		for _, l := range a.rowLoss[:r] {
@@ -162,55 +170,82 @@ func (m *Model) lmHeadLoss(a *acts, scale float32, grad bool) (sum float64) {
 // blockBackward inverts blockForward for block l. On entry a.dres holds d res[l+1]; on return it
 // holds d res[l] (the residual adds pass the gradient through unchanged, and each branch adds its
 // input gradient). Block 0 skips its input gradient when nothing upstream is trainable.
+//
+// Post-norm layouts first take the branch gradient back through Post₂ (Post₁) into a.dpost, the
+// gradient of the Down (O) output; q/k-norm layouts take dq, dk (after un-rotating them) back
+// through QNorm, KNorm into dqRaw, dkRaw, the gradients of the projections. Every norm's backward
+// is the RMSNorm's (kernels.RMSNormBackward, RMSNormOffsetBackward for (1 + w)):
+//
+//	dx += r·(g − x̂·mean(g ⊙ x̂)),  g = w ⊙ dy (or (1 + w) ⊙ dy),  x̂ = x·r;   dw += Σ_rows dy ⊙ x̂
 func (m *Model) blockBackward(l int, a *acts) {
 	c, b, la := m.Config, &m.Blocks[l], a.layer(l)
-	N, C, I := a.N, c.HiddenSize, c.IntermediateSize
+	N, C, I, D := a.N, c.HiddenSize, c.IntermediateSize, c.HeadDim
 	x := a.res[l]
 
-	// MLP: out = res2 + Down(h);  h = silu(a)⊙u  (GPT-2: gelu(a)).
-	b.Down.backward(a.dh, a.dres, la.h, N, false)
-	if c.Family == FamilyGPT2 {
-		gelu := kernels.GELUTanhBackward
-		if c.Act == "gelu" {
-			gelu = kernels.GELUErfBackward
+	// MLP: out = res2 + Post₂(Down(h));  h = act(a, u) (gated) or act(a).
+	dDown := a.dres
+	if m.lay.postNorms {
+		clear(a.dpost)
+		b.PostFF.backward(a.dpost, a.dres, la.dn, nil, la.rstdD, N, C)
+		dDown = a.dpost
+	}
+	b.Down.backward(a.dh, dDown, la.h, N, false)
+	act, gated := m.lay.act.backward, m.lay.gatedMLP
+	parallelRange(N*I, actGrain, func(lo, hi int) {
+		clear(a.da[lo:hi]) // the kernel adds into da (and du)
+		du := part(a.du, lo, hi)
+		if gated {
+			clear(du)
 		}
-		parallelRange(N*I, actGrain, func(lo, hi int) {
-			clear(a.da[lo:hi]) // the kernel adds into da
-			gelu(a.da[lo:hi], a.dh[lo:hi], la.a[lo:hi], hi-lo)
-		})
-		b.Up.backward(a.dln, a.da, la.ln2, N, false)
-	} else {
-		parallelRange(N*I, actGrain, func(lo, hi int) {
-			clear(a.da[lo:hi]) // the kernel adds into da, du
-			clear(a.du[lo:hi])
-			kernels.SwiGLUBackward(a.da[lo:hi], a.du[lo:hi], a.dh[lo:hi], la.a[lo:hi], la.u[lo:hi], hi-lo)
-		})
+		act(a.da[lo:hi], du, a.dh[lo:hi], la.a[lo:hi], part(la.u, lo, hi), hi-lo)
+	})
+	if gated {
 		b.Gate.backward(a.dln, a.da, la.ln2, N, false)
 		b.Up.backward(a.dln, a.du, la.ln2, N, true)
+	} else {
+		b.Up.backward(a.dln, a.da, la.ln2, N, false)
 	}
 	b.Norm2.backward(a.dres, a.dln, la.res2, la.mean2, la.rstd2, N, C) // dres = d res2
 
-	// Attention: res2 = x + O(attn(q, k, v)),  q, k, v = projections of ln1 = Norm1(x).
-	b.O.backward(a.dattY, a.dres, la.attY, N, false)
-	d, v := m.views(la, a, true), m.views(la, a, false)
-	if c.Family == FamilyGPT2 {
+	// Attention: res2 = x + Post₁(O(attn(q, k, v))),  q, k, v = projections of ln1 = Norm1(x).
+	dO := a.dres
+	if m.lay.postNorms {
+		clear(a.dpost)
+		b.PostAttn.backward(a.dpost, a.dres, la.o, nil, la.rstdO, N, C)
+		dO = a.dpost
+	}
+	b.O.backward(a.dattY, dO, la.attY, N, false)
+	d, v := m.views(la, a), m.views(la, nil)
+	if m.lay.fusedQKV {
 		clear(a.dqkv[:N*3*C])
 	} else {
 		clear(a.dk[:N*c.KVDim()])
 		clear(a.dv[:N*c.KVDim()])
 	}
-	attentionBackward(d, a.dattY, la.att, v, m.attnShape(l, a), a.attP, a.dP)
+	shape := m.attnShape(l, a.B, a.T)
+	shape.tscratch = a.attR
+	attentionBackward(d, a.dattY, la.att, v, shape, a.attP, a.dP)
 	needIn := l > 0 || m.grads
 	dln := a.dln
 	if !needIn {
 		dln = nil
 	}
-	if c.Family == FamilyGPT2 {
+	if m.lay.rope { // q, k were rotated after projection: un-rotate their gradients
+		m.rope(d, &pass{B: a.B, T: a.T, N: N, cos: a.cos, sin: a.sin}, b.rope, true)
+	}
+	dq, dk := a.dq, a.dk
+	if m.lay.qkNorm { // q, k were normed per head after projection
+		clear(a.dqRaw)
+		clear(a.dkRaw)
+		b.QNorm.backward(a.dqRaw, a.dq, la.qRaw, nil, la.qrstd, N*c.NumAttentionHeads, D)
+		b.KNorm.backward(a.dkRaw, a.dk, la.kRaw, nil, la.krstd, N*c.NumKeyValueHeads, D)
+		dq, dk = a.dqRaw, a.dkRaw
+	}
+	if m.lay.fusedQKV {
 		b.QKV.backward(dln, a.dqkv, la.ln1, N, false)
 	} else {
-		m.rope(d, a, true) // q, k were rotated after projection: un-rotate their gradients
-		b.Q.backward(dln, a.dq, la.ln1, N, false)
-		b.K.backward(dln, a.dk, la.ln1, N, true)
+		b.Q.backward(dln, dq, la.ln1, N, false)
+		b.K.backward(dln, dk, la.ln1, N, true)
 		b.V.backward(dln, a.dv, la.ln1, N, true)
 	}
 	if needIn {

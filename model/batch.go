@@ -3,7 +3,6 @@ package model
 import (
 	"fmt"
 
-	"github.com/moslora/moslora/kernels"
 	"github.com/moslora/moslora/kernels/gemm"
 )
 
@@ -27,12 +26,14 @@ type Deltas interface {
 // of all sequences (one new token each) share every base product, each run of rows with the same
 // adapter adding that adapter's update (the S-LoRA / Punica idea), while each prefill (a prompt of
 // several tokens) runs as its own block of rows. Attention is per sequence, over its own cache.
+// The layers are the decoder block every path runs (blockForward), given the sequences' rows,
+// caches and adapters as data (pass.seqs, pass.held) and row-wise products (pass.rowwise).
 //
 // # Invariants
 //
 //   - Batch invariance: a sequence's logits have the same bits whatever other sequences share its
 //     step. Decode rows use gemm.SgemmRowwise for the base and calls of at most gemm.RowwiseM rows
-//     for the updates, elementwise kernels run per row; a prefill runs alone.
+//     for the updates, elementwise kernels run per sequence; a prefill runs alone.
 //   - The logits equal ForwardCached's bit for bit for the same tokens and adapter attached: a
 //     decode row is computed as ForwardCached computes one token, a prefill as ForwardCached
 //     computes its prompt (the LM head over the last gemm.RowwiseM+1 rows, whose last row has the
@@ -42,37 +43,17 @@ type Deltas interface {
 type Batcher struct {
 	m *Model
 
-	x, ln, res2, attY, scratch []float32 // (n, C) / (n, H·D)
-	q, kn, vn, qkv             []float32 // (n, H·D), (n, KV·D), (n, KV·D), (n, 3C)
-	a, u, h                    []float32 // (n, I)
-	s                          []float32 // attention scores of one head of one sequence
-	cos, sin                   []float32 // (D/2)
-	head                       []float32 // (rows, V) LM head products
-	logits                     []float32 // (len(steps), V)
+	x, scratch []float32   // (n, C) residual stream (updated in place) and projection output
+	la         layerActs   // one block's activations (no norm statistics), reused by every block
+	ids, pos   []int       // (n) the rows' tokens and positions
+	cos, sin   [][]float32 // per rotary setting: (n, D/2) table of the rows' positions
+	seqs       []seqRows
+	head       []float32 // (rows, V) LM head products
+	logits     []float32 // (len(steps), V)
 }
 
 // NewBatcher returns a Batcher for m.
-func (m *Model) NewBatcher() *Batcher {
-	D := m.Config.HeadDim
-	return &Batcher{m: m, cos: make([]float32, D/2), sin: make([]float32, D/2)}
-}
-
-// segment is one sequence's rows [row, row+n) of a group, at positions kc.Len….
-type segment struct {
-	kc     *KVCache
-	row, n int
-	deltas Deltas
-	step   int // index in the steps of the call
-	ids    []int
-}
-
-// group is a block of rows that go through the layers together: the decode rows of every
-// sequence (shared: base products shared, adapters by runs of equal Deltas) or one prefill.
-type group struct {
-	n      int
-	segs   []segment
-	shared bool
-}
+func (m *Model) NewBatcher() *Batcher { return &Batcher{m: m} }
 
 // Step runs one forward step: each step's tokens are appended to its cache and the logits of its
 // last token are returned, (len(steps), V), valid until the next call. On an error (an id outside
@@ -91,7 +72,7 @@ func (b *Batcher) Step(steps []Step) ([]float32, error) {
 			return nil, fmt.Errorf("model: batch step %d shares its KV cache with another step", si)
 		case st.Cache.Len+n > st.Cache.Cap:
 			return nil, fmt.Errorf("model: batch step %d: KV cache holds %d tokens; %d more do not fit", si, st.Cache.Cap, n)
-		case c.Family == FamilyGPT2 && st.Cache.Len+n > c.MaxPositionEmbeddings:
+		case b.m.Pos != nil && st.Cache.Len+n > c.MaxPositionEmbeddings:
 			return nil, fmt.Errorf("model: batch step %d: position %d exceeds n_positions %d", si, st.Cache.Len+n-1, c.MaxPositionEmbeddings)
 		}
 		seen[st.Cache] = true
@@ -105,7 +86,6 @@ func (b *Batcher) Step(steps []Step) ([]float32, error) {
 	b.logits = grow(b.logits, len(steps)*V)
 
 	// Decode rows, ordered by adapter so that each adapter's rows are contiguous.
-	dec := group{shared: true}
 	order := map[Deltas]int{}
 	var byDeltas [][]int
 	for si, st := range steps {
@@ -120,171 +100,100 @@ func (b *Batcher) Step(steps []Step) ([]float32, error) {
 		}
 		byDeltas[k] = append(byDeltas[k], si)
 	}
+	var dec []int
 	for _, sis := range byDeltas {
-		for _, si := range sis {
-			st := steps[si]
-			dec.segs = append(dec.segs, segment{kc: st.Cache, row: dec.n, n: 1, deltas: st.Deltas, step: si, ids: st.IDs})
-			dec.n++
-		}
+		dec = append(dec, sis...)
 	}
-	if dec.n > 0 {
-		b.run(&dec)
+	if len(dec) > 0 {
+		b.run(steps, dec, true)
 	}
 	for si, st := range steps {
-		if len(st.IDs) == 1 {
-			continue
+		if len(st.IDs) > 1 {
+			b.run(steps, []int{si}, false)
 		}
-		b.run(&group{n: len(st.IDs), segs: []segment{{kc: st.Cache, n: len(st.IDs), deltas: st.Deltas, step: si, ids: st.IDs}}})
 	}
 	return b.logits[:len(steps)*V], nil
 }
 
-// run takes a group's rows through every layer, the final norm and the LM head, appends their
-// keys and values to the caches and writes each segment's last-token logits.
-func (b *Batcher) run(g *group) {
+// run takes the rows of steps[which] (decode rows sharing products when shared, else one prefill)
+// through every block, the final norm and the LM head, appends their keys and values to the
+// caches and writes each step's last-token logits.
+func (b *Batcher) run(steps []Step, which []int, shared bool) {
 	m, c := b.m, b.m.Config
-	n := g.n
-	C, I, Q, KVd, V := c.HiddenSize, c.IntermediateSize, c.QDim(), c.KVDim(), c.VocabSize
-	b.x, b.ln, b.res2, b.scratch = grow(b.x, n*C), grow(b.ln, n*C), grow(b.res2, n*C), grow(b.scratch, n*C)
-	b.attY, b.q = grow(b.attY, n*Q), grow(b.q, n*Q)
-	b.kn, b.vn, b.qkv = grow(b.kn, n*KVd), grow(b.vn, n*KVd), grow(b.qkv, n*3*C)
-	b.a, b.u, b.h = grow(b.a, n*I), grow(b.u, n*I), grow(b.h, n*I)
-
-	x := b.x
-	for _, sg := range g.segs {
-		p0 := sg.kc.Len
-		for i, id := range sg.ids {
-			row := x[(sg.row+i)*C : (sg.row+i+1)*C]
-			copy(row, m.Embed.W[id*C:(id+1)*C])
-			if m.Pos != nil {
-				for j, p := range m.Pos.W[(p0+i)*C : (p0+i+1)*C] {
-					row[j] += p
-				}
-			}
+	b.seqs, b.ids, b.pos = b.seqs[:0], b.ids[:0], b.pos[:0]
+	for _, si := range which {
+		st := steps[si]
+		b.seqs = append(b.seqs, seqRows{row: len(b.ids), n: len(st.IDs), kc: st.Cache, deltas: st.Deltas})
+		b.ids = append(b.ids, st.IDs...)
+		for i := range st.IDs {
+			b.pos = append(b.pos, st.Cache.Len+i)
 		}
 	}
-	half := c.HeadDim / 2
+	n, C, V := len(b.ids), c.HiddenSize, c.VocabSize
+	b.x, b.scratch = grow(b.x, n*C), grow(b.scratch, n*C)
+	m.growQKV(&b.la, n)
+	p := &pass{B: 1, T: n, N: n, pos: b.pos, scratch: b.scratch, seqs: b.seqs, held: true, rowwise: shared}
+	if m.lay.rope {
+		b.cos, b.sin = ropeTablesAt(m.ropeInv, b.pos, c.HeadDim/2, b.cos, b.sin)
+		p.cos, p.sin = b.cos, b.sin
+	}
+	m.embed(b.x, b.ids, p)
 	for l := range m.Blocks {
-		blk := &m.Blocks[l]
-		blk.Norm1.forward(b.ln, nil, nil, x, n, C)
-		var q []float32
-		var ldq int
-		if c.Family == FamilyGPT2 {
-			b.linear(g, blk.QKV, b.qkv, b.ln)
-			q, ldq = b.qkv, 3*C
-			for _, sg := range g.segs {
-				p0 := sg.kc.Len
-				for i := 0; i < sg.n; i++ {
-					r := (sg.row + i) * 3 * C
-					copy(sg.kc.k[l][(p0+i)*KVd:(p0+i+1)*KVd], b.qkv[r+C:r+2*C])
-					copy(sg.kc.v[l][(p0+i)*KVd:(p0+i+1)*KVd], b.qkv[r+2*C:r+3*C])
-				}
-			}
-		} else {
-			b.linear(g, blk.Q, b.q, b.ln)
-			b.linear(g, blk.K, b.kn, b.ln)
-			b.linear(g, blk.V, b.vn, b.ln)
-			for _, sg := range g.segs {
-				p0 := sg.kc.Len
-				for i := 0; i < sg.n; i++ {
-					r := sg.row + i
-					ropeTable(b.cos, b.sin, m.ropeInv, p0+i)
-					kernels.RoPE(b.q[r*Q:], c.NumAttentionHeads, c.HeadDim, b.cos[:half], b.sin[:half], false)
-					kernels.RoPE(b.kn[r*KVd:], c.NumKeyValueHeads, c.HeadDim, b.cos[:half], b.sin[:half], false)
-				}
-				copy(sg.kc.k[l][p0*KVd:(p0+sg.n)*KVd], b.kn[sg.row*KVd:(sg.row+sg.n)*KVd])
-				copy(sg.kc.v[l][p0*KVd:(p0+sg.n)*KVd], b.vn[sg.row*KVd:(sg.row+sg.n)*KVd])
-			}
-			q, ldq = b.q, Q
-		}
-		for _, sg := range g.segs {
-			b.s = m.attentionCached(b.attY[sg.row*Q:], q[sg.row*ldq:], ldq, sg.kc.k[l], sg.kc.v[l], sg.kc.Len, sg.n, blk.attnScale, blk.window, b.s)
-		}
-		b.linear(g, blk.O, b.scratch, b.attY)
-		for i := range b.res2 {
-			b.res2[i] = x[i] + b.scratch[i]
-		}
-		blk.Norm2.forward(b.ln, nil, nil, b.res2, n, C)
-		if c.Family == FamilyGPT2 {
-			b.linear(g, blk.Up, b.a, b.ln)
-			for _, sg := range g.segs { // per sequence: the vector kernels' tails depend on the length
-				lo, hi := sg.row*I, (sg.row+sg.n)*I
-				if c.Act == "gelu" {
-					kernels.GELUErfForward(b.h[lo:hi], b.a[lo:hi], hi-lo)
-				} else {
-					kernels.GELUTanhForward(b.h[lo:hi], b.a[lo:hi], hi-lo)
-				}
-			}
-		} else {
-			b.linear(g, blk.Gate, b.a, b.ln)
-			b.linear(g, blk.Up, b.u, b.ln)
-			for _, sg := range g.segs {
-				lo, hi := sg.row*I, (sg.row+sg.n)*I
-				kernels.SwiGLUForward(b.h[lo:hi], b.a[lo:hi], b.u[lo:hi], hi-lo)
-			}
-		}
-		b.linear(g, blk.Down, b.scratch, b.h)
-		for i := range x {
-			x[i] = b.res2[i] + b.scratch[i]
-		}
+		m.blockForward(l, b.x, b.x, &b.la, p)
 	}
-	m.Final.forward(b.ln, nil, nil, x, n, C)
-	if g.shared {
+	ln := b.la.ln1
+	m.Final.forward(ln, nil, nil, b.x, n, C)
+	if shared {
 		b.head = grow(b.head, n*V)
-		gemm.SgemmRowwise(n, V, C, 1, b.ln, C, m.LMHead.W, C, 0, b.head, V)
-		for _, sg := range g.segs {
-			copy(b.logits[sg.step*V:(sg.step+1)*V], b.head[sg.row*V:(sg.row+1)*V])
+		gemm.SgemmRowwise(n, V, C, 1, ln, C, m.LMHead.W, C, 0, b.head, V)
+		softcapRows(b.head, nil, m.lay.logitCap, n)
+		for k, s := range b.seqs {
+			copy(b.logits[which[k]*V:(which[k]+1)*V], b.head[s.row*V:(s.row+1)*V])
 		}
 	} else {
 		// The last RowwiseM+1 rows: with more than RowwiseM rows the product takes the blocked path,
 		// whose last row has the bits of the whole prompt's product (ForwardCached's).
-		sg := g.segs[0]
-		r := min(sg.n, gemm.RowwiseM+1)
+		r := min(n, gemm.RowwiseM+1)
 		b.head = grow(b.head, r*V)
-		gemm.Sgemm(false, true, r, V, C, 1, b.ln[(sg.n-r)*C:], C, m.LMHead.W, C, 0, b.head, V)
-		copy(b.logits[sg.step*V:(sg.step+1)*V], b.head[(r-1)*V:r*V])
+		gemm.Sgemm(false, true, r, V, C, 1, ln[(n-r)*C:], C, m.LMHead.W, C, 0, b.head, V)
+		softcapRows(b.head, nil, m.lay.logitCap, r)
+		copy(b.logits[which[0]*V:(which[0]+1)*V], b.head[(r-1)*V:r*V])
 	}
-	for _, sg := range g.segs {
-		sg.kc.Len += sg.n
+	for _, s := range b.seqs {
+		s.kc.Len += s.n
 	}
 }
 
-// linear computes y = x·Wᵀ + b + each row's update for the group's rows: x (n, In), y (n, Out).
-// A prefill takes its own layer's path with its Delta (fused into the base product as
-// ForwardCached does). Shared decode rows take the base product row by row (SgemmRowwise) and
-// each run of rows with the same Deltas adds that update in calls of at most RowwiseM rows, so no
-// row's bits depend on its neighbours; the order of bias and update is the layer's own.
-func (b *Batcher) linear(g *group, l *Linear, y, x []float32) {
-	if !g.shared {
-		lc := *l // a private copy carrying this sequence's Delta; the model's layer is untouched
-		lc.Delta = deltaFor(g.segs[0].deltas, l)
-		lc.forward(y, x, g.n)
+// heldLinear computes y = x·Wᵀ + b + each sequence's update for the pass's rows: x (N, In),
+// y (N, Out). One sequence's rows (a prefill) take the layer's own product with that sequence's
+// update (Linear.forwardWith: ForwardCached's product with the adapter attached). Row-wise rows
+// take the base product row by row (SgemmRowwise) and each run of rows with the same Deltas adds
+// that update in calls of at most RowwiseM rows, so no row's bits depend on its neighbours; the
+// bias comes last, as in Linear.forward (whose update, at most RowwiseM rows, is added after
+// the base product, not in the same GEMM: gemm.SgemmSum's small-m path).
+func (p *pass) heldLinear(l *Linear, y, x []float32) {
+	if !p.rowwise {
+		l.forwardWith(y, x, p.N, deltaFor(p.seqs[0].deltas, l))
 		return
 	}
-	gemm.SgemmRowwise(g.n, l.Out, l.In, 1, x, l.In, l.W, l.In, 0, y, l.Out)
-	for lo := 0; lo < g.n; {
-		ds := g.segs[lo].deltas
-		hi := lo + 1
-		for hi < g.n && g.segs[hi].deltas == ds {
-			hi++
+	gemm.SgemmRowwise(p.N, l.Out, l.In, 1, x, l.In, l.W, l.In, 0, y, l.Out)
+	for i := 0; i < len(p.seqs); {
+		ds, lo := p.seqs[i].deltas, p.seqs[i].row
+		for i < len(p.seqs) && p.seqs[i].deltas == ds {
+			i++
 		}
+		hi := p.seqs[i-1].row + p.seqs[i-1].n
 		d := deltaFor(ds, l)
-		ys, xs := y[lo*l.Out:hi*l.Out], x[lo*l.In:hi*l.In]
-		_, fused := d.(FusedDelta)
-		if !fused {
-			l.addBias(ys, hi-lo)
+		if d == nil {
+			continue
 		}
-		if d != nil {
-			for i := 0; i < hi-lo; i += gemm.RowwiseM {
-				k := min(gemm.RowwiseM, hi-lo-i)
-				d.Forward(ys[i*l.Out:(i+k)*l.Out], xs[i*l.In:(i+k)*l.In], k)
-			}
+		for r := lo; r < hi; r += gemm.RowwiseM {
+			k := min(gemm.RowwiseM, hi-r)
+			t := d.ForwardTerm(x[r*l.In:(r+k)*l.In], k)
+			AddTerm(y[r*l.Out:(r+k)*l.Out], t, true, k, l.Out, nil)
 		}
-		if fused {
-			l.addBias(ys, hi-lo)
-		}
-		lo = hi
 	}
+	l.addBias(y, p.N)
 }
 
 // deltaFor is ds's update on l (nil for the base model).

@@ -2,8 +2,10 @@ package model
 
 import (
 	"math/rand"
+	"path/filepath"
 	"testing"
 
+	"github.com/moslora/moslora/internal/numtest"
 	"github.com/moslora/moslora/internal/shared"
 )
 
@@ -116,7 +118,7 @@ func checkBatchedMatchesAlone(t *testing.T, m *Model, seqs []batchSeq, decode in
 			}
 			want := got[(len(ids)-1)*V:]
 			if !sameBits(st[i].logits[k], want) {
-				d, _ := maxAbsDiff(st[i].logits[k], want)
+				d := numtest.MaxAbsDiff(st[i].logits[k], want)
 				t.Fatalf("sequence %d step %d (%d tokens): batched logits differ from the sequence alone by %.3g", i, k, len(ids), d)
 			}
 		}
@@ -150,7 +152,7 @@ func sameBits(a, b []float32) bool {
 // of 1 to 9 tokens joining at different steps (so prefills and decode rows share steps, and more
 // than gemm.RowwiseM rows share an adapter), give the bits ForwardCached gives each alone.
 func TestBatchedStepsMatchEachSequenceAlone(t *testing.T) {
-	for _, fam := range []string{"llama", "mistral", "qwen2", "gpt2"} {
+	for _, fam := range []string{"llama", "mistral", "qwen2", "gpt2", "qwen3", "gemma3"} {
 		t.Run("tiny-"+fam, func(t *testing.T) {
 			m := tinyModel(t, fam)
 			r := rand.New(rand.NewSource(5))
@@ -173,6 +175,28 @@ func TestBatchedStepsMatchEachSequenceAlone(t *testing.T) {
 				}
 			}
 			checkBatchedMatchesAlone(t, m, seqs, 4)
+		})
+	}
+	// The Qwen3 and Gemma 3 fixtures as loaded (q/k norms; Gemma's post norms, (1 + w) norms,
+	// scaled embeddings, gated GELU and two rotary settings): gemma3's sliding_window is 8, and
+	// prompts of up to 19 tokens plus 12 decoded run well past it.
+	for _, fam := range []string{"qwen3", "gemma3"} {
+		t.Run(fam, func(t *testing.T) {
+			m, err := Load(filepath.Join(shared.Path(t, "fixtures", "hf", fam), "model"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := rand.New(rand.NewSource(7))
+			da, db := detachedLoRA(m, r, 4), detachedLoRA(m, r, 2)
+			var seqs []batchSeq
+			for i, d := range []*testDeltas{da, nil, db, da, da, da, da, db} {
+				ids := make([]int, 1+(i*6)%19)
+				for j := range ids {
+					ids[j] = (j*37 + i*11 + 5) % m.Config.VocabSize
+				}
+				seqs = append(seqs, batchSeq{deltas: d, prompt: ids, join: i % 3})
+			}
+			checkBatchedMatchesAlone(t, m, seqs, 12)
 		})
 	}
 	t.Run("base-19m", func(t *testing.T) {

@@ -3,6 +3,7 @@ package model
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 )
 
@@ -38,6 +39,10 @@ type RopeParameters struct {
 	HighFreqFactor float64 `json:"high_freq_factor"`
 	// OriginalMaxPositionEmbeddings is the pre-training context of a llama3-scaled model.
 	OriginalMaxPositionEmbeddings int `json:"original_max_position_embeddings"`
+	// Per layer type (Gemma 3, v5): the settings of "full_attention" and "sliding_attention"
+	// layers, each a RopeParameters of its own.
+	FullAttention    *RopeParameters `json:"full_attention"`
+	SlidingAttention *RopeParameters `json:"sliding_attention"`
 }
 
 // Config is a model's config.json: the Llama-style names, their GPT-2 spellings, and the fields
@@ -72,6 +77,15 @@ type Config struct {
 	MaxWindowLayers  int      `json:"max_window_layers"`  // Qwen2 v4: layers ≥ this use the window
 	LayerTypes       []string `json:"layer_types"`        // v5: "full_attention" | "sliding_attention" per layer
 
+	// Gemma 3 (text).
+	HiddenActivation      string   `json:"hidden_activation"`       // Gemma's name for hidden_act
+	QueryPreAttnScalar    *float64 `json:"query_pre_attn_scalar"`   // attention scale = this^-½
+	FinalLogitSoftcapping *float64 `json:"final_logit_softcapping"` // logits = cap·tanh(logits/cap)
+	AttnLogitSoftcapping  *float64 `json:"attn_logit_softcapping"`  // scores = cap·tanh(scores/cap)
+	RopeLocalBaseFreq     float64  `json:"rope_local_base_freq"`    // v4: rope theta of sliding layers
+	SlidingWindowPattern  int      `json:"sliding_window_pattern"`  // v4: every Nth layer is global
+	SlidingWindowPattern_ int      `json:"_sliding_window_pattern"` // v5 spelling of the same
+
 	// GPT-2 spellings.
 	NEmbd                      int     `json:"n_embd"`
 	NLayer                     int     `json:"n_layer"`
@@ -91,7 +105,15 @@ type Config struct {
 	OBias        bool           `json:"-"` // o_proj has a bias
 	NormEps      float64        `json:"-"` // RMSNorm or LayerNorm epsilon
 	Act          string         `json:"-"` // "silu", "gelu_new" or "gelu"
-	Rope         RopeParameters `json:"-"` // resolved rotary settings (Llama family)
+	Rope         RopeParameters `json:"-"` // resolved rotary settings (Llama family; Gemma 3: global layers)
+	RopeLocal    RopeParameters `json:"-"` // rotary settings of sliding-window layers (= Rope unless Gemma 3)
+	QKNorm       bool           `json:"-"` // per-head RMSNorm of q and k before RoPE (Qwen3, Gemma 3)
+	NormOffset   float32        `json:"-"` // RMSNorm weight is (NormOffset + w): 1 for Gemma, else 0
+	PostNorms    bool           `json:"-"` // post-attention and pre/post feed-forward norms (Gemma 3)
+	EmbedScale   float32        `json:"-"` // embeddings are multiplied by this (Gemma: √hidden), else 1
+	AttnScale    float64        `json:"-"` // attention score scale (1/√head_dim unless query_pre_attn_scalar)
+	LogitCap     float64        `json:"-"` // final logit softcapping, 0 = none
+	AttnCap      float64        `json:"-"` // attention score softcapping, 0 = none
 	Window       int            `json:"-"` // sliding attention window, 0 = none
 	Windows      []int          `json:"-"` // (L) window of each layer, 0 = full causal
 	WeightDType  string         `json:"-"` // "float32", "bfloat16", … as declared
@@ -126,8 +148,12 @@ func ParseConfig(b []byte) (*Config, error) {
 		c.WeightDType = c.TorchDType
 	}
 	switch c.Architecture {
-	case "LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM":
+	case "LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM", "Qwen3ForCausalLM":
 		if err := c.resolveLlama(); err != nil {
+			return nil, err
+		}
+	case "Gemma3ForCausalLM":
+		if err := c.resolveGemma3(); err != nil {
 			return nil, err
 		}
 	case "GPT2LMHeadModel":
@@ -135,7 +161,7 @@ func ParseConfig(b []byte) (*Config, error) {
 			return nil, err
 		}
 	default:
-		return nil, fmt.Errorf("unsupported architecture %q in \"architectures\" (supported: LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, GPT2LMHeadModel)", c.Architecture)
+		return nil, fmt.Errorf("unsupported architecture %q in \"architectures\" (supported: LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM, Gemma3ForCausalLM, GPT2LMHeadModel)", c.Architecture)
 	}
 	return c, c.validate()
 }
@@ -161,9 +187,18 @@ func (c *Config) resolveLlama() error {
 	}
 	// Tying defaults to false for these architectures in transformers.
 	c.Tied = c.TieWordEmbeddings != nil && *c.TieWordEmbeddings
+	c.EmbedScale = 1
+	c.AttnScale = 1 / math.Sqrt(float64(c.HeadDim))
 	switch c.Architecture {
-	case "Qwen2ForCausalLM":
-		c.QKVBias = true
+	case "Qwen2ForCausalLM", "Qwen3ForCausalLM":
+		if c.Architecture == "Qwen2ForCausalLM" {
+			c.QKVBias = true
+		} else {
+			c.QKNorm = true
+			if c.AttentionBias != nil && *c.AttentionBias {
+				c.QKVBias, c.OBias = true, true
+			}
+		}
 		if c.UseSlidingWindow != nil && *c.UseSlidingWindow && c.SlidingWindow != nil {
 			c.Window = *c.SlidingWindow
 		}
@@ -186,6 +221,21 @@ func (c *Config) resolveLlama() error {
 	default:
 		rp.RopeTheta = c.RopeTheta
 	}
+	var err error
+	if c.Rope, err = c.resolveRope(rp, ""); err != nil {
+		return err
+	}
+	c.RopeLocal = c.Rope
+	return c.resolveWindows()
+}
+
+// resolveRope fills rp's defaults (type "default", theta from rope_theta or 10000) and checks
+// its type's parameters. which names the layer type in errors ("" for a single setting).
+func (c *Config) resolveRope(rp RopeParameters, which string) (RopeParameters, error) {
+	rp.FullAttention, rp.SlidingAttention = nil, nil
+	if which != "" {
+		which = fmt.Sprintf(" (%q layers)", which)
+	}
 	if rp.RopeType == "" {
 		rp.RopeType = rp.Type
 	}
@@ -202,17 +252,16 @@ func (c *Config) resolveLlama() error {
 	case "default":
 	case "linear":
 		if rp.Factor <= 0 {
-			return fmt.Errorf(`rope type "linear" needs "factor" > 0, got %v`, rp.Factor)
+			return rp, fmt.Errorf(`rope type "linear"%s needs "factor" > 0, got %v`, which, rp.Factor)
 		}
 	case "llama3":
 		if rp.Factor <= 0 || rp.LowFreqFactor <= 0 || rp.HighFreqFactor <= rp.LowFreqFactor || rp.OriginalMaxPositionEmbeddings <= 0 {
-			return fmt.Errorf(`rope type "llama3" needs factor > 0, 0 < low_freq_factor < high_freq_factor and original_max_position_embeddings > 0, got %+v`, rp)
+			return rp, fmt.Errorf(`rope type "llama3"%s needs factor > 0, 0 < low_freq_factor < high_freq_factor and original_max_position_embeddings > 0, got %+v`, which, rp)
 		}
 	default:
-		return fmt.Errorf(`unsupported rope type %q (supported: "default", "linear", "llama3")`, rp.RopeType)
+		return rp, fmt.Errorf(`unsupported rope type %q%s (supported: "default", "linear", "llama3")`, rp.RopeType, which)
 	}
-	c.Rope = rp
-	return c.resolveWindows()
+	return rp, nil
 }
 
 // resolveWindows sets the per-layer sliding windows: the layers layer_types marks
@@ -238,7 +287,7 @@ func (c *Config) resolveWindows() error {
 	}
 	if len(c.LayerTypes) == 0 && c.Window > 0 {
 		for i := range c.Windows {
-			if c.Architecture != "Qwen2ForCausalLM" || i >= c.MaxWindowLayers {
+			if (c.Architecture != "Qwen2ForCausalLM" && c.Architecture != "Qwen3ForCausalLM") || i >= c.MaxWindowLayers {
 				c.Windows[i] = c.Window
 			}
 		}
@@ -329,3 +378,112 @@ func (c *Config) QDim() int { return c.NumAttentionHeads * c.HeadDim }
 
 // KVDim is the width of the key and value projection outputs, KV·D.
 func (c *Config) KVDim() int { return c.NumKeyValueHeads * c.HeadDim }
+
+// resolveGemma3 resolves a Gemma3ForCausalLM (text) config: (1 + w) RMSNorms (q/k norms
+// included), post-attention and pre/post feed-forward norms, √hidden embedding scale,
+// tanh-GELU gated MLP, attention scale query_pre_attn_scalar^-½, sliding-window layers from
+// layer_types (else every layer but each sliding_window_pattern-th) with their own rotary base,
+// and optional final logit and attention score softcapping. Defaults are transformers' Gemma3TextConfig's.
+func (c *Config) resolveGemma3() error {
+	c.Family = FamilyLlama
+	if c.NumKeyValueHeads == 0 {
+		c.NumKeyValueHeads = c.NumAttentionHeads
+	}
+	if c.HeadDim == 0 {
+		c.HeadDim = 256
+	}
+	c.NormEps = c.RMSNormEps
+	if c.NormEps == 0 {
+		c.NormEps = 1e-6
+	}
+	c.Act = c.HiddenActivation
+	if c.Act == "" {
+		c.Act = c.HiddenAct
+	}
+	if c.Act == "" {
+		c.Act = "gelu_pytorch_tanh"
+	}
+	if c.Act != "gelu_pytorch_tanh" && c.Act != "gelu_new" {
+		return fmt.Errorf(`"hidden_activation" is %q, expected "gelu_pytorch_tanh"`, c.Act)
+	}
+	c.Act = "gelu_pytorch_tanh"
+	c.Tied = c.TieWordEmbeddings == nil || *c.TieWordEmbeddings // Gemma ties by default
+	if c.AttentionBias != nil && *c.AttentionBias {
+		c.QKVBias, c.OBias = true, true
+	}
+	c.QKNorm, c.PostNorms, c.NormOffset = true, true, 1
+	c.EmbedScale = float32(math.Sqrt(float64(c.HiddenSize)))
+	qs := 256.0
+	if c.QueryPreAttnScalar != nil {
+		qs = *c.QueryPreAttnScalar
+	}
+	if qs <= 0 {
+		return fmt.Errorf(`"query_pre_attn_scalar" must be > 0, got %v`, qs)
+	}
+	c.AttnScale = 1 / math.Sqrt(qs)
+	if c.FinalLogitSoftcapping != nil {
+		if *c.FinalLogitSoftcapping < 0 {
+			return fmt.Errorf(`"final_logit_softcapping" must be > 0 or null, got %v`, *c.FinalLogitSoftcapping)
+		}
+		c.LogitCap = *c.FinalLogitSoftcapping
+	}
+	if c.AttnLogitSoftcapping != nil {
+		if *c.AttnLogitSoftcapping < 0 {
+			return fmt.Errorf(`"attn_logit_softcapping" must be > 0 or null, got %v`, *c.AttnLogitSoftcapping)
+		}
+		c.AttnCap = *c.AttnLogitSoftcapping
+	}
+	c.Window = 4096
+	if c.SlidingWindow != nil {
+		c.Window = *c.SlidingWindow
+	}
+	// Rotary settings: v5 rope_parameters per layer type; v4 rope_theta (+ rope_scaling) for
+	// global layers and rope_local_base_freq (unscaled) for sliding ones.
+	var global, local RopeParameters
+	switch {
+	case c.RopeParameters != nil && (c.RopeParameters.FullAttention != nil || c.RopeParameters.SlidingAttention != nil):
+		if c.RopeParameters.FullAttention == nil || c.RopeParameters.SlidingAttention == nil {
+			return fmt.Errorf(`"rope_parameters" must give both "full_attention" and "sliding_attention"`)
+		}
+		global, local = *c.RopeParameters.FullAttention, *c.RopeParameters.SlidingAttention
+	case c.RopeParameters != nil:
+		global = *c.RopeParameters
+		local = RopeParameters{RopeTheta: c.RopeLocalBaseFreq}
+	default:
+		if c.RopeScaling != nil {
+			global = *c.RopeScaling
+		}
+		global.RopeTheta = c.RopeTheta
+		local = RopeParameters{RopeTheta: c.RopeLocalBaseFreq}
+	}
+	if global.RopeTheta == 0 && c.RopeTheta == 0 {
+		global.RopeTheta = 1e6
+	}
+	if local.RopeTheta == 0 {
+		local.RopeTheta = 1e4
+	}
+	var err error
+	if c.Rope, err = c.resolveRope(global, "full_attention"); err != nil {
+		return err
+	}
+	if c.RopeLocal, err = c.resolveRope(local, "sliding_attention"); err != nil {
+		return err
+	}
+	if len(c.LayerTypes) == 0 {
+		pattern := c.SlidingWindowPattern
+		if pattern == 0 {
+			pattern = c.SlidingWindowPattern_
+		}
+		if pattern == 0 {
+			pattern = 6
+		}
+		for i := 0; i < c.NumHiddenLayers; i++ {
+			t := "sliding_attention"
+			if (i+1)%pattern == 0 {
+				t = "full_attention"
+			}
+			c.LayerTypes = append(c.LayerTypes, t)
+		}
+	}
+	return c.resolveWindows()
+}

@@ -1,32 +1,34 @@
 package model
 
-import "github.com/moslora/moslora/kernels/gemm"
-
 // Delta is a trainable update attached to a frozen linear layer y = x·Wᵀ + b. The adapter package
-// implements it (LoRA, MoSLoRA and the mixture mixers); the model calls it from its linear layers,
-// so the model knows nothing of ranks or mixers.
+// implements it (LoRA, MoSLoRA and the other mixers); the model asks it for its extra low-rank
+// term as data and adds that term inside the layer's own matrix product, so the model knows
+// nothing of ranks or mixers and the adapter nothing of the GEMM.
 //
-// Shapes: x (n, in), y and dy (n, out), dx (n, in), all row-major.
+// Shapes: x (n, in), dy (n, out), all row-major.
 type Delta interface {
-	// Forward adds the update to y: y += delta(x). In training mode it may keep what Backward needs
-	// (e.g. h = A·x); one Forward is followed by at most one Backward with the same x.
-	Forward(y, x []float32, n int)
-	// Backward accumulates the gradients of the update's own parameters and adds the input gradient
-	// of the update to dx (dx may be nil when no input gradient is needed).
-	Backward(dx, dy, x []float32, n int)
+	// ForwardTerm does the update's work for input x and returns its extra term of the output:
+	// y = x·Wᵀ + b + t.Scale·t.U·t.Vᵀ (V (out, Rank), laid out as W). In training mode it keeps
+	// what BackwardTerms needs; one ForwardTerm is followed by at most one BackwardTerms with the
+	// same x.
+	ForwardTerm(x []float32, n int) Term
+	// BackwardTerms accumulates the gradients of the update's own parameters for dy and returns
+	// the extra terms of the input gradient, in the order they are to be added:
+	// dx = dy·W + Σ t.Scale·t.U·t.V (V (Rank, in), laid out as W) [⊙ t.Mask]. The caller ignores
+	// them when it needs no input gradient. The slice is valid until the next call.
+	BackwardTerms(dy, x []float32, n int) []Term
 }
 
-// FusedDelta is a Delta whose last product the linear layer folds into its own GEMM
-// (gemm.SgemmSum), so a low-rank update costs no second pass over y in the forward pass or over
-// dx in the backward pass. The model uses it instead of Forward/Backward when a Delta has it.
-type FusedDelta interface {
-	Delta
-	// ForwardTerm does Forward's work except its last product, returned for the caller to add
-	// to y: op(A)·op(B) has shape (n, out).
-	ForwardTerm(x []float32, n int) gemm.Term
-	// BackwardTerm accumulates the parameter gradients and returns the main product of the input
-	// gradient, (n, in), for the caller to add to dx; with ok false the caller must not (BackwardRest
-	// adds it). BackwardRest(dx, n) must follow whenever dx is wanted, after dx holds the rest.
-	BackwardTerm(dy, x []float32, n int) (t gemm.Term, ok bool)
-	BackwardRest(dx []float32, n int)
+// Term is a low-rank product Scale·U·V(ᵀ) that a Delta adds to a linear layer's output or input
+// gradient (n, cols). V enters the product exactly as the layer's weight W does: transposed in the
+// forward pass (V (cols, Rank), like W (out, in)), as is in the backward pass (V (Rank, cols),
+// like W in dy·W). The layer computes the first term in the same GEMM as its own product (one pass
+// over y or dx) unless a term of the call is masked; a masked term is computed apart and multiplied elementwise by Mask (n, cols)
+// — dropout's mask on the input gradient.
+type Term struct {
+	U     []float32 // (n, Rank)
+	V     []float32 // forward (cols, Rank), backward (Rank, cols)
+	Rank  int
+	Scale float32
+	Mask  []float32 // (n, cols) or nil
 }

@@ -1,20 +1,35 @@
 // Package model owns Hugging Face decoder models in memory: config.json (transformers v4 and v5
 // forms), strict weight loading, and a hand-written forward and backward pass (llm.c style) for
-// the Llama family (LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM) and GPT-2
-// (GPT2LMHeadModel).
+// the Llama family (LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM,
+// Gemma3ForCausalLM text) and GPT-2 (GPT2LMHeadModel).
 //
 // Data flow of one block (N = B·T token rows, C hidden, H query heads, KV key/value heads, D head
 // dim, I MLP width):
 //
-//	x (N, C) ─ Norm1 ─ q, k, v projections ─ RoPE (Llama) ─ causal softmax attention ─ O ─ + x = res2
-//	res2 (N, C) ─ Norm2 ─ Gate/Up → silu(g)⊙u (Llama) | c_fc → gelu (GPT-2) ─ Down ─ + res2 = out
+//	x (N, C) ─ Norm1 ─ q, k, v projections ─ [q/k norm per head] ─ RoPE (Llama) ─ causal softmax
+//	  attention (sliding window per layer) ─ O ─ [PostAttn] ─ + x = res2
+//	res2 (N, C) ─ Norm2 ─ Gate/Up → silu(g)⊙u (Llama) | gelu_tanh(g)⊙u (Gemma 3) | c_fc → gelu
+//	  (GPT-2) ─ Down ─ [PostFF] ─ + res2 = out
+//
+// One function, blockForward, runs a block for training, evaluation and KV-cached decoding (the
+// cache is an argument: attention then runs over the cached keys and values, to which the new
+// rows' are appended); blockBackward inverts it. What the families change — fused or separate
+// q/k/v, gated or plain MLP and its activation, rotary or learned positions, per-head q/k norms
+// (Qwen3, Gemma 3), the bracketed post norms, the embedding scale (Gemma: √C), final logit and
+// attention score softcapping (Gemma) — is a layout chosen once at load (layout.go), read as data by the passes,
+// never a family test inside them. Per-layer settings (attention scale, sliding window, which
+// rotary table: Gemma 3's sliding layers have their own base) live in Block; a norm's (1 + w)
+// weight (Gemma) is Norm.Offset. Config resolves each architecture's keys into these derived
+// fields (QKNorm, NormOffset, PostNorms, EmbedScale, AttnScale, LogitCap, AttnCap, Windows,
+// RopeLocal).
 //
 // Every linear layer is a Linear (W stored (out, in); GPT-2 Conv1D weights are transposed on
-// load) whose forward calls its Delta (the adapter) when set, and whose backward calls
-// Delta.Backward. A Delta that is also a FusedDelta (the adapters) hands its last product to the
-// layer instead, which folds it into its own GEMM (gemm.SgemmSum: y = x·Wᵀ + s·z·Bᵀ and
-// dx = dy·W + dh·A in one pass each). Adapters attach by Linear.Path, the Hugging Face module
-// path PEFT uses ("model.layers.0.self_attn.q_proj", "transformer.h.0.attn.c_attn").
+// load). When a Delta (the adapter) is attached, the layer asks it for its extra low-rank term as
+// data — a Term: two factors and a scale (ForwardTerm; BackwardTerms for the input gradient) —
+// and computes that term in its own GEMM (gemm.SgemmSum: y = x·Wᵀ + s·z·Bᵀ and dx = dy·W + dh·A
+// in one pass each). The Delta never sees the GEMM, the model never sees ranks or mixers.
+// Adapters attach by Linear.Path, the Hugging Face module path PEFT uses
+// ("model.layers.0.self_attn.q_proj", "transformer.h.0.attn.c_attn").
 //
 // Entry points: Load (a model folder) or FromSource; Forward (logits and hidden states) and Loss;
 // ForwardBackward / ForwardBackwardSum (training step: loss and accumulated gradients, the LM head

@@ -36,6 +36,7 @@ func (m *Model) Forward(ids []int, B, T int, hidden bool) (*Output, error) {
 	c := m.Config
 	out := &Output{Logits: make([]float32, B*T*c.VocabSize)}
 	gemm.Sgemm(false, true, a.N, c.VocabSize, c.HiddenSize, 1, a.lnf, c.HiddenSize, m.LMHead.W, c.HiddenSize, 0, out.Logits, c.VocabSize)
+	softcapRows(out.Logits, nil, m.lay.logitCap, a.N)
 	if hidden {
 		L := c.NumHiddenLayers
 		out.Hidden = make([][]float32, L+1)
@@ -79,7 +80,7 @@ func (m *Model) checkIDs(ids []int, B, T int) error {
 	if B <= 0 || T <= 0 || len(ids) != B*T {
 		return fmt.Errorf("model: batch of %d ids does not match (batch %d, seq %d)", len(ids), B, T)
 	}
-	if c.Family == FamilyGPT2 && T > c.MaxPositionEmbeddings {
+	if m.Pos != nil && T > c.MaxPositionEmbeddings {
 		return fmt.Errorf("model: sequence length %d exceeds n_positions %d", T, c.MaxPositionEmbeddings)
 	}
 	for i, id := range ids {
@@ -92,24 +93,13 @@ func (m *Model) checkIDs(ids []int, B, T int) error {
 
 // forward fills the activations of a for ids, up to the final norm output a.lnf.
 func (m *Model) forward(a *acts, ids []int) {
-	c := m.Config
-	C, T := c.HiddenSize, a.T
 	copy(a.ids, ids)
-	x := a.res[0]
-	for n, id := range ids {
-		row := x[n*C : (n+1)*C]
-		copy(row, m.Embed.W[id*C:(id+1)*C])
-		if m.Pos != nil {
-			pos := m.Pos.W[(n%T)*C:]
-			for j := range row {
-				row[j] += pos[j]
-			}
-		}
-	}
+	p := &pass{B: a.B, T: a.T, N: a.N, cos: a.cos, sin: a.sin, scratch: a.scratch, attP: a.attP}
+	m.embed(a.res[0], ids, p)
 	for l := range m.Blocks {
-		m.blockForward(l, a)
+		m.blockForward(l, a.res[l], a.res[l+1], a.layer(l), p)
 	}
-	m.Final.forward(a.lnf, a.meanf, a.rstdf, a.res[len(m.Blocks)], a.N, C)
+	m.Final.forward(a.lnf, a.meanf, a.rstdf, a.res[len(m.Blocks)], a.N, m.Config.HiddenSize)
 }
 
 func (n *Norm) forward(out, mean, rstd, x []float32, rows, d int) {
@@ -119,9 +109,12 @@ func (n *Norm) forward(out, mean, rstd, x []float32, rows, d int) {
 	}
 	parallelRange(rows, normGrain, func(lo, hi int) {
 		o, xs := out[lo*d:hi*d], x[lo*d:hi*d]
-		if n.Layer {
+		switch {
+		case n.Layer:
 			kernels.LayerNormForward(o, part(mean, lo, hi), part(rstd, lo, hi), xs, n.W.W, b, hi-lo, d, n.Eps)
-		} else {
+		case n.Offset != 0:
+			kernels.RMSNormOffsetForward(o, part(rstd, lo, hi), xs, n.W.W, n.Offset, hi-lo, d, n.Eps)
+		default:
 			kernels.RMSNormForward(o, part(rstd, lo, hi), xs, n.W.W, hi-lo, d, n.Eps)
 		}
 	})
@@ -155,9 +148,12 @@ func (n *Norm) backward(dx, dout, x, mean, rstd []float32, rows, d int) {
 			b = pb[i*d : (i+1)*d]
 		}
 		dxs, ds, xs := dx[lo*d:hi*d], dout[lo*d:hi*d], x[lo*d:hi*d]
-		if n.Layer {
+		switch {
+		case n.Layer:
 			kernels.LayerNormBackward(dxs, w, b, ds, xs, n.W.W, part(mean, lo, hi), part(rstd, lo, hi), hi-lo, d)
-		} else {
+		case n.Offset != 0:
+			kernels.RMSNormOffsetBackward(dxs, w, ds, xs, n.W.W, n.Offset, part(rstd, lo, hi), hi-lo, d)
+		default:
 			kernels.RMSNormBackward(dxs, w, ds, xs, n.W.W, part(rstd, lo, hi), hi-lo, d)
 		}
 	})
@@ -180,92 +176,6 @@ func addPieces(dst, p []float32, d int) {
 			dst[j] += v
 		}
 	}
-}
-
-// attnShape returns the attention geometry of block l for the batch in a.
-func (m *Model) attnShape(l int, a *acts) *attnShape {
-	c := m.Config
-	return &attnShape{B: a.B, T: a.T, H: c.NumAttentionHeads, KV: c.NumKeyValueHeads, D: c.HeadDim,
-		scale: m.Blocks[l].attnScale, window: m.Blocks[l].window, nw: workers(), ldo: c.QDim()}
-}
-
-// views returns where block l's q, k, v live in la (and, for gradients, in a's d buffers).
-func (m *Model) views(la *layerActs, a *acts, grad bool) qkv {
-	c := m.Config
-	if c.Family == FamilyGPT2 {
-		C, buf := c.HiddenSize, la.qkv
-		if grad {
-			buf = a.dqkv
-		}
-		return qkv{q: buf, k: buf[C:], v: buf[2*C:], ldq: 3 * C, ldk: 3 * C, ldv: 3 * C}
-	}
-	if grad {
-		return qkv{q: a.dq, k: a.dk, v: a.dv, ldq: c.QDim(), ldk: c.KVDim(), ldv: c.KVDim()}
-	}
-	return qkv{q: la.q, k: la.k, v: la.v, ldq: c.QDim(), ldk: c.KVDim(), ldv: c.KVDim()}
-}
-
-// rope rotates (inverse: un-rotates) the query and key rows of x in place, row n at position n mod T.
-func (m *Model) rope(x qkv, a *acts, inverse bool) {
-	c := m.Config
-	half := c.HeadDim / 2
-	parallelRange(a.N, normGrain, func(lo, hi int) {
-		for n := lo; n < hi; n++ {
-			p := n % a.T
-			cos, sin := a.cos[p*half:(p+1)*half], a.sin[p*half:(p+1)*half]
-			kernels.RoPE(x.q[n*x.ldq:], c.NumAttentionHeads, c.HeadDim, cos, sin, inverse)
-			kernels.RoPE(x.k[n*x.ldk:], c.NumKeyValueHeads, c.HeadDim, cos, sin, inverse)
-		}
-	})
-}
-
-// blockForward runs block l on a.res[l] into a.res[l+1]:
-//
-//	res2 = x + O(attn(Norm1(x)));   out = res2 + Down(act(Norm2(res2)))
-//
-// with act = silu(Gate·)⊙(Up·) for the Llama family and gelu(c_fc·) for GPT-2.
-func (m *Model) blockForward(l int, a *acts) {
-	c, b, la := m.Config, &m.Blocks[l], a.layer(l)
-	N, C, I := a.N, c.HiddenSize, c.IntermediateSize
-	x, out := a.res[l], a.res[l+1]
-	b.Norm1.forward(la.ln1, la.mean1, la.rstd1, x, N, C)
-	v := m.views(la, a, false)
-	if c.Family == FamilyGPT2 {
-		b.QKV.forward(la.qkv, la.ln1, N)
-	} else {
-		b.Q.forward(la.q, la.ln1, N)
-		b.K.forward(la.k, la.ln1, N)
-		b.V.forward(la.v, la.ln1, N)
-		m.rope(v, a, false)
-	}
-	attentionForward(la.attY, la.att, v, m.attnShape(l, a), a.attP)
-	b.O.forward(a.scratch, la.attY, N)
-	addInto(la.res2, x, a.scratch)
-	b.Norm2.forward(la.ln2, la.mean2, la.rstd2, la.res2, N, C)
-	if c.Family == FamilyGPT2 {
-		b.Up.forward(la.a, la.ln2, N)
-		gelu := kernels.GELUTanhForward
-		if c.Act == "gelu" {
-			gelu = kernels.GELUErfForward
-		}
-		parallelRange(N*I, actGrain, func(lo, hi int) { gelu(la.h[lo:hi], la.a[lo:hi], hi-lo) })
-	} else {
-		b.Gate.forward(la.a, la.ln2, N)
-		b.Up.forward(la.u, la.ln2, N)
-		parallelRange(N*I, actGrain, func(lo, hi int) { kernels.SwiGLUForward(la.h[lo:hi], la.a[lo:hi], la.u[lo:hi], hi-lo) })
-	}
-	b.Down.forward(a.scratch, la.h, N)
-	addInto(out, la.res2, a.scratch)
-}
-
-// addInto sets dst = x + y (all the same length), in parallel pieces.
-func addInto(dst, x, y []float32) {
-	parallelRange(len(dst), actGrain, func(lo, hi int) {
-		d, xs, ys := dst[lo:hi], x[lo:hi], y[lo:hi]
-		for i := range d {
-			d[i] = xs[i] + ys[i]
-		}
-	})
 }
 
 // finite reports whether every value is finite.

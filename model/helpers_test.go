@@ -40,7 +40,9 @@ func (s memSource) Float32(name string) ([]float32, *safetensors.Info, error) {
 }
 
 // tinyConfigs are small configurations of every family and feature: GQA, biases, tying, a sliding
-// window, llama3 rope, GPT-2 with an explicit n_inner.
+// window, llama3 rope, GPT-2 with an explicit n_inner, Qwen3's q/k norms with a head_dim ≠ C/H
+// and a sliding layer, Gemma 3's sliding and global layers with their own (one linear-scaled)
+// rotary tables, final logit and attention softcapping.
 var tinyConfigs = map[string]string{
 	"llama": `{"architectures":["LlamaForCausalLM"],"vocab_size":23,"hidden_size":16,"intermediate_size":24,
 		"num_hidden_layers":2,"num_attention_heads":4,"num_key_value_heads":2,"head_dim":6,"rms_norm_eps":1e-5,
@@ -52,6 +54,16 @@ var tinyConfigs = map[string]string{
 	"qwen2": `{"architectures":["Qwen2ForCausalLM"],"vocab_size":23,"hidden_size":16,"intermediate_size":24,
 		"num_hidden_layers":2,"num_attention_heads":2,"num_key_value_heads":2,"rms_norm_eps":1e-6,
 		"rope_parameters":{"rope_type":"default","rope_theta":1000000.0},"tie_word_embeddings":true,"dtype":"float32"}`,
+	"qwen3": `{"architectures":["Qwen3ForCausalLM"],"vocab_size":23,"hidden_size":16,"intermediate_size":24,
+		"num_hidden_layers":2,"num_attention_heads":4,"num_key_value_heads":2,"head_dim":8,"rms_norm_eps":1e-6,
+		"use_sliding_window":true,"sliding_window":3,"max_window_layers":1,
+		"rope_parameters":{"rope_type":"default","rope_theta":1000000.0},"tie_word_embeddings":false,"dtype":"float32"}`,
+	"gemma3": `{"architectures":["Gemma3ForCausalLM"],"vocab_size":23,"hidden_size":16,"intermediate_size":24,
+		"num_hidden_layers":3,"num_attention_heads":4,"num_key_value_heads":2,"head_dim":6,"rms_norm_eps":1e-6,
+		"sliding_window":3,"layer_types":["sliding_attention","full_attention","sliding_attention"],
+		"query_pre_attn_scalar":8,"final_logit_softcapping":2.0,"attn_logit_softcapping":1.5,"hidden_activation":"gelu_pytorch_tanh",
+		"rope_parameters":{"full_attention":{"rope_type":"linear","factor":2.0,"rope_theta":1000000.0},
+		"sliding_attention":{"rope_type":"default","rope_theta":10000.0}},"dtype":"float32"}`,
 	"gpt2": `{"architectures":["GPT2LMHeadModel"],"vocab_size":23,"n_embd":16,"n_layer":2,"n_head":2,"n_inner":24,
 		"n_positions":8,"layer_norm_epsilon":1e-5,"activation_function":"gelu_new","dtype":"float32"}`,
 }
@@ -109,22 +121,20 @@ func newLoRA(in, out, r int, s float32, A, B []float32) *loraDelta {
 	return &loraDelta{in: in, out: out, r: r, s: s, A: A, B: B, dA: make([]float32, len(A)), dB: make([]float32, len(B))}
 }
 
-func (d *loraDelta) Forward(y, x []float32, n int) {
+func (d *loraDelta) ForwardTerm(x []float32, n int) Term {
 	if cap(d.h) < n*d.r {
 		d.h = make([]float32, n*d.r)
 	}
 	d.h = d.h[:n*d.r]
 	gemm.Sgemm(false, true, n, d.r, d.in, 1, x, d.in, d.A, d.in, 0, d.h, d.r)
-	gemm.Sgemm(false, true, n, d.out, d.r, d.s, d.h, d.r, d.B, d.r, 1, y, d.out)
+	return Term{U: d.h, V: d.B, Rank: d.r, Scale: d.s} // y += s·h·Bᵀ
 }
 
-// Backward: dh = s·dy·B;  dB += s·dyᵀ·h;  dA += dhᵀ·x;  dx += dh·A.
-func (d *loraDelta) Backward(dx, dy, x []float32, n int) {
+// BackwardTerms: dh = s·dy·B;  dB += s·dyᵀ·h;  dA += dhᵀ·x;  dx += dh·A (returned).
+func (d *loraDelta) BackwardTerms(dy, x []float32, n int) []Term {
 	dh := make([]float32, n*d.r)
 	gemm.Sgemm(false, false, n, d.r, d.out, d.s, dy, d.out, d.B, d.r, 0, dh, d.r)
 	gemm.Sgemm(true, false, d.out, d.r, n, d.s, dy, d.out, d.h, d.r, 1, d.dB, d.r)
 	gemm.Sgemm(true, false, d.r, d.in, n, 1, dh, d.r, x, d.in, 1, d.dA, d.in)
-	if dx != nil {
-		gemm.Sgemm(false, false, n, d.in, d.r, 1, dh, d.r, d.A, d.in, 1, dx, d.in)
-	}
+	return []Term{{U: dh, V: d.A, Rank: d.r, Scale: 1}}
 }

@@ -18,11 +18,11 @@ const InitStd = 0.02
 // NewRandom builds a model of the architecture cfg describes with freshly initialised weights,
 // for training a base model from scratch (train --method full --init random). It follows
 // transformers' _init_weights: linear and embedding weights ~ N(0, 0.02²), biases 0, norm weights
-// 1 (LayerNorm biases 0); GPT-2's residual projections (attn.c_proj, mlp.c_proj) use
+// 1 (LayerNorm biases 0; Gemma, whose norms scale by 1 + w: 0); GPT-2's residual projections (attn.c_proj, mlp.c_proj) use
 // 0.02/√(2·layers). Each tensor is drawn from its own stream seeded by (seed, tensor name), so the
 // result does not depend on construction order.
 func NewRandom(cfg *Config, seed int64) (*Model, error) {
-	src := &randomSource{seed: seed, infos: map[string]*safetensors.Info{}, layers: cfg.NumHiddenLayers, gpt2: cfg.Family == FamilyGPT2}
+	src := &randomSource{seed: seed, infos: map[string]*safetensors.Info{}, layers: cfg.NumHiddenLayers, gpt2: cfg.Family == FamilyGPT2, normOne: 1 - cfg.NormOffset}
 	for _, t := range expectedTensors(cfg) {
 		src.infos[t.name] = &safetensors.Info{Name: t.name, DType: safetensors.F32, Shape: t.shape}
 		src.names = append(src.names, t.name)
@@ -61,7 +61,15 @@ func expectedTensors(c *Config) []namedShape {
 			lin(p+"self_attn.k_proj", C, c.KVDim(), c.QKVBias)
 			lin(p+"self_attn.v_proj", C, c.KVDim(), c.QKVBias)
 			lin(p+"self_attn.o_proj", c.QDim(), C, c.OBias)
+			if c.QKNorm {
+				add(p+"self_attn.q_norm.weight", c.HeadDim)
+				add(p+"self_attn.k_norm.weight", c.HeadDim)
+			}
 			add(p+"post_attention_layernorm.weight", C)
+			if c.PostNorms {
+				add(p+"pre_feedforward_layernorm.weight", C)
+				add(p+"post_feedforward_layernorm.weight", C)
+			}
 			lin(p+"mlp.gate_proj", C, I, c.MLPBias)
 			lin(p+"mlp.up_proj", C, I, c.MLPBias)
 			lin(p+"mlp.down_proj", I, C, c.MLPBias)
@@ -97,11 +105,12 @@ func expectedTensors(c *Config) []namedShape {
 
 // randomSource serves initialised tensors by name.
 type randomSource struct {
-	seed   int64
-	names  []string
-	infos  map[string]*safetensors.Info
-	layers int
-	gpt2   bool
+	seed    int64
+	names   []string
+	infos   map[string]*safetensors.Info
+	layers  int
+	gpt2    bool
+	normOne float32 // stored norm weight that scales by 1 (0 where the norm adds an offset of 1)
 }
 
 func (s *randomSource) Names() []string                    { return s.names }
@@ -118,7 +127,7 @@ func (s *randomSource) Float32(name string) ([]float32, *safetensors.Info, error
 		// zeros
 	case len(info.Shape) == 1: // norm weights
 		for i := range v {
-			v[i] = 1
+			v[i] = s.normOne
 		}
 	default:
 		std := InitStd

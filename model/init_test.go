@@ -77,3 +77,36 @@ func TestNewRandomFollowsTransformersInit(t *testing.T) {
 }
 
 func isBiasParam(name string) bool { return len(name) > 5 && name[len(name)-5:] == ".bias" }
+
+// TestNewRandomGemmaNormsScaleByOne: Gemma's norms scale by (1 + w), so transformers initialises
+// w to 0; a fresh model then predicts nearly uniformly like the others.
+func TestNewRandomGemmaNormsScaleByOne(t *testing.T) {
+	cfg := parseTiny(t, "gemma3")
+	m, err := NewRandom(cfg, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	norms := 0
+	for _, p := range m.Params() {
+		if len(p.Shape) != 1 {
+			continue
+		}
+		norms++
+		for _, v := range p.W {
+			if v != 0 {
+				t.Fatalf("%s: norm weight %g, want 0", p.Name, v)
+			}
+		}
+	}
+	if want := 6*cfg.NumHiddenLayers + 1; norms != want {
+		t.Errorf("%d norm weights, want %d (input, q, k, post-attention, pre- and post-feed-forward per layer, final)", norms, want)
+	}
+	ids := []int{1, 2, 3, 4, 5, 6, 7, 8}
+	loss, err := m.ForwardBackward(ids, ids, 1, len(ids))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lv := math.Log(float64(cfg.VocabSize)); math.Abs(loss-lv) > 0.1 {
+		t.Errorf("initial loss %.4f far from log V %.4f", loss, lv)
+	}
+}

@@ -46,7 +46,7 @@ func checkCachedMatchesUncached(t *testing.T, m *Model, ids []int, prompt int) {
 
 func TestCachedForwardMatchesUncached(t *testing.T) {
 	smallAttnBlocks(t) // the uncached reference then runs blocked attention
-	for _, fam := range []string{"llama", "mistral", "qwen2", "gpt2"} {
+	for _, fam := range []string{"llama", "mistral", "qwen2", "gpt2", "qwen3", "gemma3"} {
 		t.Run("tiny-"+fam, func(t *testing.T) {
 			m := tinyModel(t, fam)
 			r := rand.New(rand.NewSource(2))
@@ -55,7 +55,8 @@ func TestCachedForwardMatchesUncached(t *testing.T) {
 			checkCachedMatchesUncached(t, m, ids, 3)
 		})
 	}
-	for _, fam := range []string{"llama3", "gpt2"} {
+	// gemma3's fixture has sliding_window 8: 40 positions run far past it in both paths.
+	for _, fam := range []string{"llama3", "gpt2", "qwen3", "gemma3"} {
 		t.Run(fam, func(t *testing.T) {
 			m, err := Load(filepath.Join(shared.Path(t, "fixtures", "hf", fam), "model"))
 			if err != nil {

@@ -13,4 +13,6 @@ type Linear struct {
 	Delta   Delta     // trainable update (adapter), nil for none
 	DW      []float32 // (Out, In) weight gradient, nil = frozen (only allocated for full fine-tuning)
 	DBias   []float32 // (Out) bias gradient, nil = frozen
+
+	scratch []float32 // (n, In) product of a masked input-gradient term (training only)
 }

@@ -84,7 +84,7 @@ func FromSource(cfg *Config, src Source) (*Model, error) {
 // skeleton allocates a model of cfg's architecture and lists the checkpoint tensors that fill it.
 // src is consulted only for the GPT-2 key prefix.
 func skeleton(cfg *Config, src Source) (*Model, []tensorSpec, error) {
-	m := &Model{Config: cfg}
+	m := &Model{Config: cfg, lay: layoutOf(cfg)}
 	var specs []tensorSpec
 	param := func(name string, shape ...int) *Param {
 		p := &Param{Name: name, Shape: shape, W: make([]float32, prod(shape))}
@@ -113,10 +113,22 @@ func skeleton(cfg *Config, src Source) (*Model, []tensorSpec, error) {
 	case FamilyLlama:
 		m.Embed = param("model.embed_tokens.weight", V, C)
 		add(m.Embed.Name, m.Embed)
-		norm := func(path string) Norm {
-			n := Norm{W: param(path+".weight", C), Eps: eps, Prefix: path}
+		normOf := func(path string, d int) Norm {
+			n := Norm{W: param(path+".weight", d), Offset: c.NormOffset, Eps: eps, Prefix: path}
 			add(n.W.Name, n.W)
 			return n
+		}
+		norm := func(path string) Norm { return normOf(path, C) }
+		optional := func(path string, d int) *Norm {
+			n := normOf(path, d)
+			return &n
+		}
+		// Rotary tables: one, or (Gemma 3) a second for the sliding-window layers.
+		m.ropeInv = [][]float32{ropeInvFreq(c.HeadDim, c.Rope)}
+		localRope := 0
+		if c.RopeLocal != c.Rope {
+			m.ropeInv = append(m.ropeInv, ropeInvFreq(c.HeadDim, c.RopeLocal))
+			localRope = 1
 		}
 		for i := range m.Blocks {
 			b := &m.Blocks[i]
@@ -126,15 +138,27 @@ func skeleton(cfg *Config, src Source) (*Model, []tensorSpec, error) {
 			b.K = linear(p+"self_attn.k_proj", p+"self_attn.k_proj", C, c.KVDim(), c.QKVBias, false)
 			b.V = linear(p+"self_attn.v_proj", p+"self_attn.v_proj", C, c.KVDim(), c.QKVBias, false)
 			b.O = linear(p+"self_attn.o_proj", p+"self_attn.o_proj", c.QDim(), C, c.OBias, false)
-			b.Norm2 = norm(p + "post_attention_layernorm")
+			if c.QKNorm {
+				b.QNorm = optional(p+"self_attn.q_norm", c.HeadDim)
+				b.KNorm = optional(p+"self_attn.k_norm", c.HeadDim)
+			}
+			if c.PostNorms {
+				b.PostAttn = optional(p+"post_attention_layernorm", C)
+				b.Norm2 = norm(p + "pre_feedforward_layernorm")
+				b.PostFF = optional(p+"post_feedforward_layernorm", C)
+			} else {
+				b.Norm2 = norm(p + "post_attention_layernorm")
+			}
 			b.Gate = linear(p+"mlp.gate_proj", p+"mlp.gate_proj", C, I, c.MLPBias, false)
 			b.Up = linear(p+"mlp.up_proj", p+"mlp.up_proj", C, I, c.MLPBias, false)
 			b.Down = linear(p+"mlp.down_proj", p+"mlp.down_proj", I, C, c.MLPBias, false)
-			b.attnScale = float32(1 / math.Sqrt(float64(c.HeadDim)))
+			b.attnScale = float32(c.AttnScale)
 			b.window = c.Windows[i]
+			if b.window > 0 {
+				b.rope = localRope
+			}
 		}
 		m.Final = norm("model.norm")
-		m.ropeInv = ropeInvFreq(c)
 	case FamilyGPT2:
 		// Checkpoints saved by transformers prefix keys with "transformer."; the original hub
 		// files do not. Parameter names and module paths always use the prefixed form.

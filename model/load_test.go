@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/moslora/moslora/internal/numtest"
 	"github.com/moslora/moslora/internal/shared"
 	"github.com/moslora/moslora/safetensors"
 )
@@ -246,6 +247,10 @@ func TestSlidingWindowLayers(t *testing.T) {
 		{"Qwen2ForCausalLM", `,"use_sliding_window":true,"max_window_layers":1`, []int{0, 4, 4}},
 		{"Qwen2ForCausalLM", `,"use_sliding_window":true,"layer_types":["sliding_attention","full_attention","sliding_attention"]`, []int{4, 0, 4}},
 		{"LlamaForCausalLM", ``, []int{0, 0, 0}},
+		{"Qwen3ForCausalLM", `,"use_sliding_window":true,"max_window_layers":2`, []int{0, 0, 4}},
+		{"Gemma3ForCausalLM", `,"sliding_window_pattern":2`, []int{4, 0, 4}},
+		{"Gemma3ForCausalLM", `,"_sliding_window_pattern":3`, []int{4, 4, 0}},
+		{"Gemma3ForCausalLM", `,"layer_types":["full_attention","sliding_attention","full_attention"]`, []int{0, 4, 0}},
 	} {
 		cfg, err := ParseConfig([]byte(fmt.Sprintf(base, c.arch, c.extra)))
 		if err != nil {
@@ -258,4 +263,83 @@ func TestSlidingWindowLayers(t *testing.T) {
 	if _, err := ParseConfig([]byte(fmt.Sprintf(base, "LlamaForCausalLM", `,"layer_types":["sliding_attention","full_attention","full_attention"]`))); err == nil {
 		t.Error("sliding layer without a window: no error")
 	}
+}
+
+func TestGemma3ConfigV4AndV5FormsAgree(t *testing.T) {
+	v5 := `{"architectures":["Gemma3ForCausalLM"],"vocab_size":10,"hidden_size":8,"intermediate_size":8,
+		"num_hidden_layers":2,"num_attention_heads":2,"head_dim":4,"sliding_window":4,"query_pre_attn_scalar":4,
+		"layer_types":["sliding_attention","full_attention"],
+		"rope_parameters":{"full_attention":{"rope_type":"linear","factor":8.0,"rope_theta":1000000.0},
+		"sliding_attention":{"rope_type":"default","rope_theta":10000.0}}}`
+	v4 := `{"architectures":["Gemma3ForCausalLM"],"vocab_size":10,"hidden_size":8,"intermediate_size":8,
+		"num_hidden_layers":2,"num_attention_heads":2,"head_dim":4,"sliding_window":4,"query_pre_attn_scalar":4,
+		"sliding_window_pattern":2,"rope_theta":1000000.0,"rope_local_base_freq":10000.0,
+		"rope_scaling":{"rope_type":"linear","factor":8.0}}`
+	a, err := ParseConfig([]byte(v5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := ParseConfig([]byte(v4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := RopeParameters{RopeType: "linear", RopeTheta: 1e6, Factor: 8}
+	wantLocal := RopeParameters{RopeType: "default", RopeTheta: 1e4}
+	for _, c := range []*Config{a, b} {
+		if c.Rope != want || c.RopeLocal != wantLocal || !slices.Equal(c.Windows, []int{4, 0}) {
+			t.Errorf("rope %+v, local %+v, windows %v; expected %+v, %+v, [4 0]", c.Rope, c.RopeLocal, c.Windows, want, wantLocal)
+		}
+		if !c.Tied || c.NormOffset != 1 || !c.QKNorm || !c.PostNorms || c.EmbedScale != float32(math.Sqrt(8)) || c.AttnScale != 0.5 {
+			t.Errorf("derived Gemma settings: tied %v, norm offset %v, q/k norm %v, post norms %v, embed scale %v, attention scale %v",
+				c.Tied, c.NormOffset, c.QKNorm, c.PostNorms, c.EmbedScale, c.AttnScale)
+		}
+	}
+	bad := strings.Replace(v5, `"query_pre_attn_scalar":4`, `"query_pre_attn_scalar":4,"attn_logit_softcapping":-1`, 1)
+	if _, err := ParseConfig([]byte(bad)); err == nil || !strings.Contains(err.Error(), "attn_logit_softcapping") {
+		t.Errorf("negative attention softcap: error %v, expected one naming attn_logit_softcapping", err)
+	}
+}
+
+// TestGemma3AttentionSoftcapping: the cap changes the logits (it is applied, in the batch and
+// the cached paths alike — see TestCachedForwardMatchesUncached), and a cap far above every score
+// gives the uncapped logits.
+func TestGemma3AttentionSoftcapping(t *testing.T) {
+	m := tinyModel(t, "gemma3")
+	ids := []int{3, 1, 4, 1, 5, 9, 2, 6}
+	logits := func(c float32) []float32 {
+		m.lay.attnCap = c
+		out, err := m.Forward(ids, 1, len(ids), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.Logits
+	}
+	capped, huge, none := logits(1.5), logits(1e6), logits(0)
+	if d := numtest.MaxAbsDiff(capped, none); !(d > 1e-2) {
+		t.Errorf("attention softcap 1.5 moves the logits by only %.3g", d)
+	}
+	expectClose(t, "cap 1e6 vs none", huge, none, numtest.F32)
+}
+
+func TestGemma3FinalLogitSoftcapping(t *testing.T) {
+	m := tinyModel(t, "gemma3")
+	cap := m.lay.logitCap
+	ids := []int{3, 1, 4, 1, 5, 9, 2, 6}
+	capped, err := m.Forward(ids, 1, len(ids), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.lay.logitCap = 0
+	raw, err := m.Forward(ids, 1, len(ids), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if numtest.MaxAbs(raw.Logits) <= float64(cap) {
+		t.Fatalf("uncapped logits stay within ±%g: the test would not see the cap", cap)
+	}
+	want := make([]float32, len(raw.Logits))
+	for i, z := range raw.Logits {
+		want[i] = float32(float64(cap) * math.Tanh(float64(z)/float64(cap)))
+	}
+	expectClose(t, "capped logits", capped.Logits, want, numtest.F32)
 }

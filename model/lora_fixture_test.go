@@ -8,12 +8,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/moslora/moslora/internal/numtest"
 	"github.com/moslora/moslora/internal/shared"
 	"github.com/moslora/moslora/safetensors"
 )
 
 // tolGradRel bounds the relative L2 error of each adapter gradient against PEFT (issue 4).
-const tolGradRel = 1e-4
+const tolGradRel = numtest.F32Model
 
 // loadPEFTLoRA attaches the plain LoRA adapter of dir (PEFT format) to m with the test-only
 // loraDelta and returns the deltas by adapter key prefix "base_model.model.<path>".
@@ -72,19 +73,10 @@ func loadPEFTLoRA(t *testing.T, m *Model, dir string) map[string]*loraDelta {
 	return ds
 }
 
-func relL2(got, want []float32) float64 {
-	var num, den float64
-	for i := range want {
-		d := float64(got[i]) - float64(want[i])
-		num += d * d
-		den += float64(want[i]) * float64(want[i])
-	}
-	return math.Sqrt(num / den)
-}
-
 func TestFrozenBaseBackwardMatchesPEFTGradients(t *testing.T) {
 	for _, c := range []struct{ fam, adapter string }{
 		{"llama", "lora_r4"}, {"llama", "rslora_r8_qv"}, {"qwen2", "lora_r4"}, {"gpt2", "lora_r4"},
+		{"qwen3", "lora_r4"}, {"gemma3", "lora_r4"},
 	} {
 		t.Run(c.fam+"/"+c.adapter, func(t *testing.T) {
 			dir := shared.Path(t, "fixtures", "hf", c.fam)
@@ -120,7 +112,7 @@ func TestFrozenBaseBackwardMatchesPEFTGradients(t *testing.T) {
 					got  []float32
 				}{{key + ".lora_A.weight", d.dA}, {key + ".lora_B.weight", d.dB}} {
 					want, _ := ref.floats(t, "grad."+g.name)
-					e := relL2(g.got, want)
+					e := numtest.RelL2(g.got, want)
 					worst = math.Max(worst, e)
 					n++
 					if !(e <= tolGradRel) {

@@ -11,10 +11,12 @@ type Param struct {
 	Conv1D bool
 }
 
-// Norm is an RMSNorm (B nil) or a LayerNorm (with bias B).
+// Norm is an RMSNorm (B nil) or a LayerNorm (with bias B). An RMSNorm with Offset ≠ 0 scales by
+// (Offset + W) rather than W (Gemma: 1 + w); W itself stays the checkpoint's tensor.
 type Norm struct {
-	W, B   *Param // (C)
+	W, B   *Param // (C), or (D) for the per-head q/k norms
 	Layer  bool   // LayerNorm (mean-centred) instead of RMSNorm
+	Offset float32
 	Eps    float32
 	Prefix string // module path, e.g. "model.layers.0.input_layernorm"
 }
@@ -22,12 +24,19 @@ type Norm struct {
 // Block is one decoder layer. Llama family: Q, K, V, O and Gate, Up, Down. GPT-2: QKV (c_attn,
 // out = 3C, the fused projection PEFT targets as one module), O (attn.c_proj), Up (mlp.c_fc),
 // Down (mlp.c_proj); Q, K, V and Gate are nil.
+//
+// Optional norms (nil when the layout has none): QNorm, KNorm, the per-head RMSNorms of q and k
+// before RoPE (Qwen3, Gemma 3); PostAttn and PostFF, the norms of the attention and MLP outputs
+// before their residual adds (Gemma 3, whose Norm2 is the pre-feed-forward norm).
 type Block struct {
-	Norm1, Norm2    Norm
-	Q, K, V, QKV, O *Linear
-	Gate, Up, Down  *Linear
-	attnScale       float32 // 1/sqrt(D) (GPT-2: also / (layer+1) with scale_attn_by_inverse_layer_idx)
-	window          int     // sliding attention window, 0 = full causal
+	Norm1, Norm2     Norm
+	QNorm, KNorm     *Norm
+	PostAttn, PostFF *Norm
+	Q, K, V, QKV, O  *Linear
+	Gate, Up, Down   *Linear
+	attnScale        float32 // 1/sqrt(D) (GPT-2: also / (layer+1); Gemma 3: query_pre_attn_scalar^-½)
+	window           int     // sliding attention window, 0 = full causal
+	rope             int     // index of the block's rotary table in Model.ropeInv
 }
 
 // Model is a loaded decoder model with f32 weights. It holds activation buffers for the last
@@ -40,9 +49,10 @@ type Model struct {
 	Final  Norm    // final norm (model.norm / transformer.ln_f)
 	LMHead *Param  // (V, C); == Embed when the embeddings are tied
 
-	ropeInv []float32 // (D/2) rotary inverse frequencies, Llama family
-	acts    *acts     // buffers for the last (batch, seq) shape
-	grads   bool      // EnableFullGrads was called
+	lay     layout      // what the family changes in the passes, chosen at load
+	ropeInv [][]float32 // per rotary setting (global, sliding): (D/2) inverse frequencies
+	acts    *acts       // buffers for the last (batch, seq) shape
+	grads   bool        // EnableFullGrads was called
 }
 
 // Linears lists every linear layer of the decoder blocks in checkpoint order (block by block;
@@ -93,6 +103,9 @@ func (m *Model) Params() []Param {
 			if l != nil {
 				out = append(out, linearParams(l)...)
 			}
+		}
+		for _, n := range b.optionalNorms() {
+			norm(n)
 		}
 		norm(&b.Norm2)
 		for _, l := range []*Linear{b.Gate, b.Up, b.Down} {
@@ -148,6 +161,9 @@ func (m *Model) EnableFullGrads() {
 		alloc(b.Norm1.B)
 		alloc(b.Norm2.W)
 		alloc(b.Norm2.B)
+		for _, n := range b.optionalNorms() {
+			alloc(n.W)
+		}
 	}
 	for _, l := range m.Linears() {
 		if l.DW == nil {
@@ -164,4 +180,15 @@ func (m *Model) ZeroGrads() {
 	for _, p := range m.Params() {
 		clear(p.DW)
 	}
+}
+
+// optionalNorms lists the block's q/k and post norms that exist, in checkpoint order.
+func (b *Block) optionalNorms() []*Norm {
+	var out []*Norm
+	for _, n := range []*Norm{b.QNorm, b.KNorm, b.PostAttn, b.PostFF} {
+		if n != nil {
+			out = append(out, n)
+		}
+	}
+	return out
 }

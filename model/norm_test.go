@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/moslora/moslora/internal/numtest"
 	"github.com/moslora/moslora/kernels"
 )
 
@@ -52,7 +53,7 @@ func TestNormParallelMatchesKernel(t *testing.T) {
 				t.Fatalf("layer=%v %s: length %d, want %d", layer, c.name, len(c.got), len(c.want))
 			}
 			for i := range c.want {
-				if e := math.Abs(float64(c.got[i] - c.want[i])); e > 1e-4*(1+math.Abs(float64(c.want[i]))) || math.IsNaN(float64(c.got[i])) {
+				if e := math.Abs(float64(c.got[i] - c.want[i])); e > numtest.F32Model*(1+math.Abs(float64(c.want[i]))) || math.IsNaN(float64(c.got[i])) {
 					t.Fatalf("layer=%v %s[%d] = %v, want %v", layer, c.name, i, c.got[i], c.want[i])
 				}
 			}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/moslora/moslora/internal/numtest"
 	"github.com/moslora/moslora/internal/shared"
 	"github.com/moslora/moslora/safetensors"
 )
@@ -13,9 +14,9 @@ import (
 // Tolerances against transformers float32 references (issue 2). The models are tiny, so float32
 // summation-order differences stay near 1e-6; 1e-4 leaves room for long rows without hiding bugs.
 const (
-	tolLogits  = 1e-4 // max |Δ| of logits and hidden states
-	tolLossRel = 1e-5 // relative error of the loss
-	tolBF16    = 1e-3 // max |Δ| of logits of the bf16 base model (weights converted to f32)
+	tolLogits  = numtest.F32Model // max |Δ| of logits and hidden states
+	tolLossRel = numtest.F32      // relative error of the loss
+	tolBF16    = 1e-3             // max |Δ| of logits of the bf16 base model (weights converted to f32)
 )
 
 type reference struct {
@@ -54,19 +55,12 @@ func (r *reference) ints(t *testing.T, name string) ([]int, []int) {
 	return out, info.Shape
 }
 
-// maxAbsDiff returns max |got − want| and the largest |want|.
+// maxAbsDiff returns max |got − want| (+Inf for different lengths) and the largest |want|.
 func maxAbsDiff(got, want []float32) (diff, scale float64) {
 	if len(got) != len(want) {
 		return math.Inf(1), 0
 	}
-	for i := range want {
-		d := math.Abs(float64(got[i]) - float64(want[i]))
-		if d > diff || math.IsNaN(d) {
-			diff = d
-		}
-		scale = math.Max(scale, math.Abs(float64(want[i])))
-	}
-	return diff, scale
+	return numtest.MaxAbsDiff(got, want), numtest.MaxAbs(want)
 }
 
 func expectClose(t *testing.T, name string, got, want []float32, tol float64) {
@@ -79,7 +73,7 @@ func expectClose(t *testing.T, name string, got, want []float32, tol float64) {
 }
 
 func TestForwardMatchesTransformers(t *testing.T) {
-	for _, fam := range []string{"llama", "llama3", "qwen2", "gpt2"} {
+	for _, fam := range []string{"llama", "llama3", "qwen2", "gpt2", "qwen3", "gemma3"} {
 		t.Run(fam, func(t *testing.T) {
 			dir := shared.Path(t, "fixtures", "hf", fam)
 			m, err := Load(filepath.Join(dir, "model"))

@@ -9,9 +9,7 @@ import "math"
 //   - "llama3": wavelengths longer than original_max_position_embeddings/low_freq_factor are
 //     divided by factor, shorter than …/high_freq_factor kept, and the band between blended with
 //     smooth = (orig/wavelen − low) / (high − low): (1 − smooth)·f/factor + smooth·f.
-func ropeInvFreq(c *Config) []float32 {
-	d := c.HeadDim
-	rp := c.Rope
+func ropeInvFreq(d int, rp RopeParameters) []float32 {
 	inv := make([]float32, d/2)
 	for i := range inv {
 		e := float32(2*i) / float32(d)
@@ -50,4 +48,32 @@ func ropeTable(cos, sin, inv []float32, pos int) {
 		a := float64(float32(pos) * f)
 		cos[i], sin[i] = float32(math.Cos(a)), float32(math.Sin(a))
 	}
+}
+
+// ropeTables fills, for each rotary setting in inv, the (n, half) cos and sin tables of positions
+// pos0 … pos0+n−1, reusing the buffers of cos and sin where they are large enough.
+func ropeTables(inv [][]float32, pos0, n, half int, cos, sin [][]float32) ([][]float32, [][]float32) {
+	return ropeTablesOf(inv, n, func(i int) int { return pos0 + i }, half, cos, sin)
+}
+
+// ropeTablesAt is ropeTables for the listed positions: row i of each table is position pos[i].
+func ropeTablesAt(inv [][]float32, pos []int, half int, cos, sin [][]float32) ([][]float32, [][]float32) {
+	return ropeTablesOf(inv, len(pos), func(i int) int { return pos[i] }, half, cos, sin)
+}
+
+// ropeTablesOf fills the tables of n rows, row i at position at(i).
+func ropeTablesOf(inv [][]float32, n int, at func(int) int, half int, cos, sin [][]float32) ([][]float32, [][]float32) {
+	cos, sin = cos[:0], sin[:0]
+	for k, f := range inv {
+		var c, s []float32
+		if k < cap(cos) {
+			c, s = cos[:k+1][k], sin[:k+1][k]
+		}
+		c, s = grow(c, n*half), grow(s, n*half)
+		for i := 0; i < n; i++ {
+			ropeTable(c[i*half:(i+1)*half], s[i*half:(i+1)*half], f, at(i))
+		}
+		cos, sin = append(cos, c), append(sin, s)
+	}
+	return cos, sin
 }

@@ -2,9 +2,11 @@ package model
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 )
 
 // Summary describes a model folder without loading its weights (only the safetensors header is
@@ -54,12 +56,20 @@ func fileExists(p string) bool {
 	return err == nil && !st.IsDir()
 }
 
-// RopeString describes the rotary settings ("none (learned positions)" for GPT-2).
+// RopeString describes the rotary settings ("none (learned positions)" for GPT-2), with the
+// sliding-window layers' own settings where they differ (Gemma 3).
 func (c *Config) RopeString() string {
 	if c.Family != FamilyLlama {
 		return "none (learned positions)"
 	}
-	r := c.Rope
+	s := ropeString(c.Rope)
+	if c.RopeLocal != c.Rope {
+		s = "global layers " + s + "; sliding layers " + ropeString(c.RopeLocal)
+	}
+	return s
+}
+
+func ropeString(r RopeParameters) string {
 	switch r.RopeType {
 	case "llama3":
 		return fmt.Sprintf("llama3 theta=%g factor=%g low_freq_factor=%g high_freq_factor=%g original_max_position_embeddings=%d",
@@ -68,4 +78,47 @@ func (c *Config) RopeString() string {
 		return fmt.Sprintf("linear theta=%g factor=%g", r.RopeTheta, r.Factor)
 	}
 	return fmt.Sprintf("default theta=%g", r.RopeTheta)
+}
+
+// SlidingLayers is the number of layers with a sliding attention window.
+func (c *Config) SlidingLayers() int {
+	n := 0
+	for _, w := range c.Windows {
+		if w > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// Features lists what the block adds to the plain Llama layout ("" for none): per-head q/k norms,
+// (1 + w) norms, post norms, embedding scale, attention scale other than 1/√head_dim, logit and
+// attention softcapping.
+func (c *Config) Features() string {
+	if c.Family != FamilyLlama {
+		return ""
+	}
+	var f []string
+	if c.QKNorm {
+		f = append(f, "q/k norm")
+	}
+	if c.NormOffset != 0 {
+		f = append(f, fmt.Sprintf("(%g + w) norms", c.NormOffset))
+	}
+	if c.PostNorms {
+		f = append(f, "post-attention and pre/post feed-forward norms")
+	}
+	if c.EmbedScale != 1 {
+		f = append(f, fmt.Sprintf("embeddings ×%g", c.EmbedScale))
+	}
+	if d := 1 / math.Sqrt(float64(c.HeadDim)); math.Abs(c.AttnScale-d) > 1e-12*d {
+		f = append(f, fmt.Sprintf("attention scale %g", c.AttnScale))
+	}
+	if c.LogitCap > 0 {
+		f = append(f, fmt.Sprintf("final logit softcap %g", c.LogitCap))
+	}
+	if c.AttnCap > 0 {
+		f = append(f, fmt.Sprintf("attention softcap %g", c.AttnCap))
+	}
+	return strings.Join(f, ", ")
 }

@@ -6,9 +6,11 @@ import (
 	"strings"
 
 	"github.com/moslora/moslora/adapter"
+	"github.com/moslora/moslora/adapter/mixer"
 )
 
-// Methods accepted by --method.
+// Training methods: full fine-tuning, or an adapter whose mixer the method selects (the rows of
+// the mixer table, package adapter/mixer; the names below are the built-in rows').
 const (
 	MethodLoRA    = "lora"    // identity mixer
 	MethodMoSLoRA = "moslora" // dense r×r mixer (lora_AB)
@@ -16,6 +18,15 @@ const (
 	MethodGated   = "gated"   // input-dependent block gates
 	MethodFull    = "full"    // every base parameter, no adapter
 )
+
+// Methods lists the methods ("lora, moslora, global, gated or full"), for messages and help.
+func Methods() string {
+	var ms []string
+	for _, k := range mixer.Kinds() {
+		ms = append(ms, k.Method)
+	}
+	return strings.Join(ms, ", ") + " or " + MethodFull
+}
 
 // Config holds the settings that determine a training run's result. A resumed run must use the
 // same Config (checked against the checkpoint).
@@ -77,19 +88,17 @@ func ModuleNames(targets []string) []string {
 	return out
 }
 
-// Validate checks user-supplied values; errors name the flag.
+// Validate checks user-supplied values; errors name the setting (its JSON name in train_config.json).
 func (c *Config) Validate() error {
-	switch c.Method {
-	case MethodLoRA, MethodMoSLoRA, MethodGlobal, MethodGated, MethodFull:
-	default:
-		return fmt.Errorf("train: --method %q: expected lora, moslora, global, gated or full", c.Method)
+	if _, ok := mixer.ByMethod(c.Method); !ok && c.Method != MethodFull {
+		return fmt.Errorf("train: method %q: expected %s", c.Method, Methods())
 	}
 	if err := checkSchedule(c.Schedule); err != nil {
 		return err
 	}
 	pos := func(name string, v float64) error {
 		if !(v > 0) || math.IsInf(v, 0) {
-			return fmt.Errorf("train: --%s %v: expected a positive number", name, v)
+			return fmt.Errorf("train: %s %v: expected a positive number", name, v)
 		}
 		return nil
 	}
@@ -97,29 +106,30 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if c.Steps <= 0 && c.Epochs <= 0 {
-		return fmt.Errorf("train: need --epochs ≥ 1 or --steps ≥ 1")
+		return fmt.Errorf("train: need epochs ≥ 1 or steps ≥ 1")
 	}
 	if c.Batch < 1 || c.GradAccum < 1 {
-		return fmt.Errorf("train: --batch %d and --grad-accum %d must be ≥ 1", c.Batch, c.GradAccum)
+		return fmt.Errorf("train: batch %d and grad_accum %d must be ≥ 1", c.Batch, c.GradAccum)
 	}
 	if c.Warmup < 0 {
-		return fmt.Errorf("train: --warmup %d must be ≥ 0", c.Warmup)
+		return fmt.Errorf("train: warmup %d must be ≥ 0", c.Warmup)
 	}
 	if c.WeightDecay < 0 || c.Beta1 < 0 || c.Beta1 >= 1 || c.Beta2 < 0 || c.Beta2 >= 1 || !(c.Eps > 0) {
 		return fmt.Errorf("train: bad AdamW settings (weight decay %v ≥ 0, betas %v, %v in [0, 1), eps %v > 0)", c.WeightDecay, c.Beta1, c.Beta2, c.Eps)
 	}
 	if c.MaxLen < 2 {
-		return fmt.Errorf("train: --max-len %d must be ≥ 2", c.MaxLen)
+		return fmt.Errorf("train: max_len %d must be ≥ 2", c.MaxLen)
 	}
 	if c.Method != MethodFull {
 		if c.Rank < 1 {
-			return fmt.Errorf("train: --rank %d must be ≥ 1", c.Rank)
+			return fmt.Errorf("train: rank %d must be ≥ 1", c.Rank)
 		}
 		if len(ModuleNames(c.Targets)) == 0 {
-			return fmt.Errorf("train: --targets is empty")
+			return fmt.Errorf("train: targets is empty")
 		}
-		if (c.Method == MethodGlobal || c.Method == MethodGated) && (c.Subspaces < 1 || c.Rank%c.Subspaces != 0) {
-			return fmt.Errorf("train: --subspaces %d must be ≥ 1 and divide --rank %d", c.Subspaces, c.Rank)
+		ac := c.AdapterConfig()
+		if err := ac.Validate(); err != nil { // the mixer checks its own settings (K, init)
+			return fmt.Errorf("train: method %s: %w", c.Method, err)
 		}
 	}
 	return nil
@@ -130,15 +140,13 @@ func (c *Config) AdapterConfig() adapter.Config {
 	ac := adapter.DefaultConfig()
 	ac.R, ac.LoraAlpha = c.Rank, c.Alpha
 	ac.TargetModules = adapter.Targets{List: ModuleNames(c.Targets)}
-	switch c.Method {
-	case MethodMoSLoRA:
-		ac.Mixer, ac.LoraUseMixer, ac.MixerInit = adapter.MixerDense, true, c.MixerInit
-	case MethodGlobal:
-		ac.Mixer, ac.Subspaces = adapter.MixerGlobal, c.Subspaces
-	case MethodGated:
-		ac.Mixer, ac.Subspaces = adapter.MixerGated, c.Subspaces
-	default:
-		ac.Mixer = adapter.MixerIdentity
+	kind, _ := mixer.ByMethod(c.Method)
+	ac.Mixer, ac.LoraUseMixer = kind.Name, kind.Official
+	if len(kind.Inits) > 0 {
+		ac.MixerInit = c.MixerInit
+	}
+	if kind.Subspaces {
+		ac.Subspaces = c.Subspaces
 	}
 	return ac
 }

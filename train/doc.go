@@ -1,19 +1,23 @@
-// Package train owns the training loop: adapter (lora, moslora, global, gated) or full
-// fine-tuning with AdamW, warm-up + cosine/linear/constant learning-rate schedules, gradient
-// accumulation and clipping, metrics.jsonl, checkpoints and resumption, and the output folders.
+// Package train owns the training loop and nothing else: adapter (any method of the mixer
+// table: lora, moslora, global, gated, …) or full fine-tuning with AdamW,
+// warm-up + cosine/linear/constant learning-rate schedules, gradient accumulation and clipping,
+// metrics.jsonl, checkpoints and resumption, and the output folders. Loading a model folder,
+// reading and encoding data, the demo and the evaluation after training are jobs (package jobs).
 //
 // # One update
 //
 //	zero grads
 //	for each of up to GradAccum micro-batches of the current epoch:
-//	    loss_i = model.ForwardBackward(batch)          (mean CE over the batch's target tokens)
+//	    loss_i = model.ForwardBackward(batch)          (mean CE over the batch's target tokens;
+//	                                                   split into length-sorted parts, each part
+//	                                                   ForwardBackwardSum(part, 1/targets(batch)))
 //	g = mean over micro-batches of their gradients     (Hugging Face Trainer convention)
 //	norm = ‖g‖₂; g *= min(1, clip/(norm + 1e-6))      (torch clip_grad_norm_)
 //	lr = LR · LRFactor(schedule, step, warmup, total)  (transformers' schedules, step 0-based)
 //	AdamW (torch.optim.AdamW) on every trainable tensor; weight decay only on matrices
 //
 // An epoch is the seed-shuffled order of the examples (data.Order), optionally packed, cut into
-// micro-batches; the last update of an epoch may have fewer micro-batches. --steps counts updates
+// micro-batches; the last update of an epoch may have fewer micro-batches. Steps counts updates
 // and runs through as many epochs as needed.
 //
 // # Invariants

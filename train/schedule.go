@@ -5,7 +5,7 @@ import (
 	"math"
 )
 
-// Schedule names accepted by --schedule.
+// Schedule names (Config.Schedule).
 const (
 	ScheduleCosine   = "cosine"
 	ScheduleLinear   = "linear"

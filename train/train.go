@@ -27,6 +27,9 @@ type Model interface {
 	// accumulates gradients of the mean cross-entropy of logits[:, t] against labels[:, t+1] over
 	// labels ≠ -100; it returns that loss.
 	ForwardBackward(ids, labels []int, batch, seq int) (float64, error)
+	// ForwardBackwardSum is ForwardBackward for a part of a micro-batch: it returns the sum of the
+	// token losses and their number, and accumulates the gradient of scale·sum.
+	ForwardBackwardSum(ids, labels []int, batch, seq int, scale float64) (sum float64, count int, err error)
 }
 
 // Job is one training run.
@@ -44,12 +47,10 @@ type Job struct {
 	// AfterStep, when set, runs after every update with the 1-based step (e.g. periodic eval); an
 	// error stops training.
 	AfterStep func(step int) error
-	// NoSplit runs each micro-batch as one padded (B, T) block instead of length-sorted parts
-	// (same mathematics, more padding; for tests).
-	NoSplit bool
-	// StopAfter, when > 0, stops (with a checkpoint, as on Ctrl-C) after that many updates: for
-	// tests of resumption.
-	StopAfter int
+
+	// Test knobs (set by this package's tests only).
+	noSplit   bool // run each micro-batch as one padded (B, T) block, not length-sorted parts
+	stopAfter int  // > 0: stop with a checkpoint, as on Ctrl-C, after that many updates
 }
 
 // ErrInterrupted is returned (wrapped) when training stopped early on request, after saving a
@@ -103,6 +104,9 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 		a.SetTraining(true)
 		res.Adapter = a
 		for _, p := range a.Params() {
+			if p.G == nil {
+				continue // frozen
+			}
 			ps = append(ps, &trainable{name: p.Key, shape: p.Shape, w: p.W, g: p.G, decay: len(p.Shape) >= 2, opt: kernels.NewAdamWState(len(p.W))})
 		}
 	}
@@ -155,14 +159,14 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 	rep.Start(total, st.Step)
 	defer rep.Finish()
 	for st.Step < total {
-		if err := ctx.Err(); err != nil || (job.StopAfter > 0 && st.Step >= job.StopAfter) {
+		if err := ctx.Err(); err != nil || (job.stopAfter > 0 && st.Step >= job.stopAfter) {
 			st.ElapsedS = elapsed0 + time.Since(start).Seconds()
 			dir, serr := save()
 			if serr != nil {
 				return nil, fmt.Errorf("%w at step %d; saving the checkpoint failed: %v", ErrInterrupted, st.Step, serr)
 			}
 			res.Steps = st.Step
-			return res, fmt.Errorf("%w at step %d: checkpoint saved in %s (continue with --resume)", ErrInterrupted, st.Step, dir)
+			return res, fmt.Errorf("%w at step %d: checkpoint saved in %s (resume to continue)", ErrInterrupted, st.Step, dir)
 		}
 		t0 := time.Now()
 		zero()
@@ -176,12 +180,12 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 			if b.Loss == 0 {
 				continue // nothing to learn in this micro-batch (cannot happen with Encode's truncation)
 			}
-			loss, err := forwardBackward(job.Model, &b, grads, !job.NoSplit)
+			loss, err := forwardBackward(job.Model, &b, !job.noSplit)
 			if err != nil {
 				return nil, fmt.Errorf("train: step %d: %w", st.Step+1, err)
 			}
 			if math.IsNaN(loss) || math.IsInf(loss, 0) {
-				return nil, fmt.Errorf("train: loss is %v at step %d (epoch %d, micro-batch %d); lower --lr or check the data", loss, st.Step+1, st.Epoch, st.Batch-1)
+				return nil, fmt.Errorf("train: loss is %v at step %d (epoch %d, micro-batch %d); lower the learning rate (lr) or check the data", loss, st.Step+1, st.Epoch, st.Batch-1)
 			}
 			lossSum += loss
 			used++
@@ -196,7 +200,7 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 		}
 		norm := kernels.ClipGradNorm(grads, cfg.Clip)
 		if math.IsNaN(norm) || math.IsInf(norm, 0) {
-			return nil, fmt.Errorf("train: gradient norm is %v at step %d; lower --lr or check the data", norm, st.Step+1)
+			return nil, fmt.Errorf("train: gradient norm is %v at step %d; lower the learning rate (lr) or check the data", norm, st.Step+1)
 		}
 		lr := cfg.LR * LRFactor(cfg.Schedule, st.Step, cfg.Warmup, total)
 		for _, p := range ps {
@@ -245,36 +249,30 @@ func ceilDiv(a, b int) int { return (a + b - 1) / b }
 // data.Batch.Split.
 const splitOverhead = 32
 
-// forwardBackward adds the gradient of the mean loss over b's targets to grads and returns that
-// loss. With split, b runs as length-sorted parts p (less padding); each part's mean-loss gradient
-// g_p enters with weight w_p = p.Loss/b.Loss:
+// forwardBackward adds the gradient of the mean loss over b's targets to the gradients and
+// returns that loss. With split, b runs as length-sorted parts p (less padding), each adding the
+// gradient of its token-loss sum S_p scaled by 1/b.Loss (ForwardBackwardSum's scale):
 //
-//	G ← (G / w_p + g_p) · w_p = G + w_p·g_p        (ForwardBackward can only add g_p)
+//	G = Σ_p ∇S_p / b.Loss = ∇(Σ_p S_p / b.Loss),   the gradient of the batch's mean loss
 //
-// so the total is Σ_p w_p·g_p, the gradient of the batch's mean loss, as one padded block gives.
-func forwardBackward(m Model, b *data.Batch, grads [][]float32, split bool) (float64, error) {
+// as one padded block gives; no gradient is rescaled after the fact.
+func forwardBackward(m Model, b *data.Batch, split bool) (float64, error) {
 	if !split {
 		return m.ForwardBackward(b.IDs, b.Labels, b.B, b.T)
 	}
-	var loss float64
+	scale := 1 / float64(b.Loss)
+	var sum float64
 	for _, p := range b.Split(splitOverhead) {
 		if p.Loss == 0 {
 			continue
 		}
-		w := float64(p.Loss) / float64(b.Loss)
-		if p.Loss != b.Loss {
-			scaleGrads(grads, float32(1/w))
-		}
-		l, err := m.ForwardBackward(p.IDs, p.Labels, p.B, p.T)
+		s, _, err := m.ForwardBackwardSum(p.IDs, p.Labels, p.B, p.T, scale)
 		if err != nil {
 			return 0, err
 		}
-		if p.Loss != b.Loss {
-			scaleGrads(grads, float32(w))
-		}
-		loss += w * l
+		sum += s
 	}
-	return loss, nil
+	return sum * scale, nil
 }
 
 // scaleGrads multiplies every gradient by c.

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/moslora/moslora/data"
+	"github.com/moslora/moslora/internal/numtest"
 	"github.com/moslora/moslora/model"
 )
 
@@ -102,7 +103,7 @@ func TestResumeIsBitIdentical(t *testing.T) {
 			// boundary at step 3), then resumed by a fresh process.
 			out := filepath.Join(dir, "resumed")
 			first := tinyJob(t, method, out)
-			first.StopAfter = 4
+			first.stopAfter = 4
 			if _, err := Run(context.Background(), first); !errors.Is(err, ErrInterrupted) {
 				t.Fatalf("interrupted run: got %v, want ErrInterrupted", err)
 			}
@@ -186,7 +187,7 @@ func readMetrics(t *testing.T, path string) []Metric {
 func TestResumeRejectsOtherSettings(t *testing.T) {
 	out := t.TempDir()
 	job := tinyJob(t, MethodLoRA, out)
-	job.StopAfter = 1
+	job.stopAfter = 1
 	if _, err := Run(context.Background(), job); !errors.Is(err, ErrInterrupted) {
 		t.Fatal(err)
 	}
@@ -240,7 +241,7 @@ func TestLRFactorMatchesTransformers(t *testing.T) {
 		{ScheduleConstant, 1, 0.5}, {ScheduleConstant, 9, 1},
 	}
 	for _, c := range cases {
-		if got := LRFactor(c.sched, c.step, 2, 10); math.Abs(got-c.want) > 1e-12 {
+		if got := LRFactor(c.sched, c.step, 2, 10); math.Abs(got-c.want) > numtest.F64 {
 			t.Errorf("%s step %d: %v, want %v", c.sched, c.step, got, c.want)
 		}
 	}
@@ -276,7 +277,7 @@ func TestSplitBatchesMatchOneBlock(t *testing.T) {
 	for i, noSplit := range []bool{false, true} {
 		job := tinyJob(t, MethodMoSLoRA, t.TempDir())
 		job.Examples = exs
-		job.NoSplit = noSplit
+		job.noSplit = noSplit
 		job.Config.GradAccum = 1
 		res, err := Run(context.Background(), job)
 		if err != nil {
@@ -291,7 +292,7 @@ func TestSplitBatchesMatchOneBlock(t *testing.T) {
 		}
 	}
 	t.Logf("split vs one block: max |Δw| = %.3g, final loss %.6f vs %.6f", maxDiff, losses[0], losses[1])
-	if maxDiff > 1e-4 || math.Abs(losses[0]-losses[1]) > 1e-5 {
+	if maxDiff > numtest.F32Model || math.Abs(losses[0]-losses[1]) > numtest.F32 {
 		t.Errorf("split training differs from one-block training: max |Δw| %g, losses %v %v", maxDiff, losses[0], losses[1])
 	}
 }

@@ -6,13 +6,14 @@ import (
 	"strings"
 
 	"github.com/moslora/moslora/bench"
-	"github.com/moslora/moslora/internal/shared"
+	"github.com/moslora/moslora/internal/sharedpath"
 	"github.com/spf13/cobra"
 )
 
 func init() {
 	var o bench.Options
 	var child bool
+	var lc llamaCppFlags
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Measure GEMM GFLOP/s, training and forward tokens/s, peak RSS and MFU (optionally beside PyTorch)",
@@ -25,8 +26,19 @@ Cases: gemm/NT/2048x1536x576 (or gemm/2048x576x1536 for every form of M×N×K), 
 base-19m/moslora, base-19m/full, base-19m/forward, 135m/lora, …; groups: gemm, base-19m, 135m.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if root := sharedpath.Root(); root != "" { // the defaults, looked up only when bench runs
+				if o.ModelDir == "" {
+					o.ModelDir = filepath.Join(root, "models", "base-19m")
+				}
+				if o.TorchScript == "" {
+					o.TorchScript = filepath.Join(root, "bench", "torch_anchor.py")
+				}
+			}
 			if child {
 				return bench.RunChild(o, cmd.OutOrStdout())
+			}
+			if o.Compare == "llamacpp" {
+				return lc.run(cmd, o.ModelDir, o.JSON)
 			}
 			o.ChildArgs = func(name string) []string {
 				a := []string{"bench", "--child", "--only", name, "--model", o.ModelDir,
@@ -39,22 +51,17 @@ base-19m/moslora, base-19m/full, base-19m/forward, 135m/lora, …; groups: gemm,
 			return bench.Run(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
-	root := shared.Root()
-	defModel, defScript := "", ""
-	if root != "" {
-		defModel = filepath.Join(root, "models", "base-19m")
-		defScript = filepath.Join(root, "bench", "torch_anchor.py")
-	}
 	fl := cmd.Flags()
 	fl.StringVar(&o.Only, "only", "", "comma-separated cases or groups to run (default: all)")
 	fl.IntVar(&o.Steps, "steps", 3, "timed steps of each training / forward case")
 	fl.IntVar(&o.Warmup, "warmup", 1, "untimed warm-up steps before the timed ones")
-	fl.StringVar(&o.ModelDir, "model", defModel, "model folder of the base-19m cases")
-	fl.StringVar(&o.Compare, "compare", "", `"torch": run the PyTorch anchor with the same settings and print ratios`)
+	fl.StringVar(&o.ModelDir, "model", "", "model folder of the base-19m cases (default ../shared/models/base-19m beside the repository, when found)")
+	fl.StringVar(&o.Compare, "compare", "", `"torch": run the PyTorch anchor with the same settings and print ratios; "llamacpp": prompt and decode tokens/s of --model in llama.cpp and in our decoder`)
 	fl.StringVar(&o.Python, "python", "/usr/bin/python3", "Python interpreter with torch, for --compare torch")
-	fl.StringVar(&o.TorchScript, "torch-script", defScript, "the PyTorch anchor script")
+	fl.StringVar(&o.TorchScript, "torch-script", "", "the PyTorch anchor script (default ../shared/bench/torch_anchor.py beside the repository, when found)")
 	fl.BoolVar(&o.JSON, "json", false, "print one JSON object per measurement")
 	fl.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of each training / forward case's timed steps to PREFIX.<case>.pprof")
+	lc.register(cmd)
 	fl.BoolVar(&child, "child", false, "internal: run the one case named by --only and print its JSON result")
 	_ = fl.MarkHidden("child")
 	rootCmd.AddCommand(cmd)

@@ -96,13 +96,3 @@ func (o *chatOptions) tokenize(cmd *cobra.Command, modelDir string, asJSON bool)
 	}
 	return printTokens(w, tok, text, false, asJSON)
 }
-
-// prompt is `moslora generate --chat`: the conversation rendered with the generation prompt,
-// encoded without added special tokens.
-func (o *chatOptions) prompt(cmd *cobra.Command, modelDir string, tok *tokenizer.Tokenizer) ([]int, error) {
-	text, err := o.conversation(cmd, modelDir, true)
-	if err != nil {
-		return nil, err
-	}
-	return tok.Encode(text, false), nil
-}

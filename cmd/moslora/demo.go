@@ -7,13 +7,12 @@ import (
 	"os/signal"
 	"strings"
 
-	"github.com/moslora/moslora/defaults"
-	"github.com/moslora/moslora/train"
+	"github.com/moslora/moslora/jobs"
 	"github.com/spf13/cobra"
 )
 
 func init() {
-	d := train.DefaultDemo()
+	d := jobs.DefaultDemo()
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Train a MoSLoRA adapter on a small task set and show before/after scores",
@@ -27,39 +26,14 @@ project pretrained from random initialisation on public-domain books, and a smal
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			w := cmd.OutOrStdout()
-			if d.ModelDir == "" || d.TrainData == "" || d.TestData == "" {
-				dir, err := os.MkdirTemp("", "moslora-default-")
-				if err != nil {
-					return err
-				}
-				defer os.RemoveAll(dir)
-				p, err := defaults.Extract(dir)
-				if err != nil {
-					return err
-				}
-				fmt.Fprintln(w, "using the embedded default: a 2.9M-parameter Llama pretrained by this project (defaults/build.sh) and 5 small tasks")
-				if d.ModelDir == "" {
-					d.ModelDir = p.ModelDir
-				}
-				if d.TrainData == "" {
-					d.TrainData = p.Train
-				}
-				if d.TestData == "" {
-					d.TestData = p.Test
-				}
-			}
-			if d.Out == "" {
-				out, err := os.MkdirTemp("", "moslora-demo-")
-				if err != nil {
-					return err
-				}
-				d.Out = out
-			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 			defer stop()
-			r, err := train.RunDemo(ctx, d, os.Stderr)
+			r, err := jobs.RunDemo(ctx, d, os.Stderr)
 			if err != nil {
 				return err
+			}
+			if r.EmbeddedDefault {
+				fmt.Fprintln(w, "used the embedded default: a 2.9M-parameter Llama pretrained by this project (defaults/build.sh) and 5 small tasks")
 			}
 			fmt.Fprintf(w, "\nbefore (base model, %d rows):\n", r.EvalRows)
 			r.Before.WriteTable(w)
@@ -72,7 +46,7 @@ project pretrained from random initialisation on public-domain books, and a smal
 				fmt.Fprintf(w, "\ncompletion NLL per token, mean over tasks %.3f → %.3f\n", *b, *a)
 			}
 			if r.Before.AvgScore != nil && r.After.AvgScore != nil {
-				fmt.Fprintf(w, "avg_score %.2f → %.2f   (total %s; adapter in %s)\n", *r.Before.AvgScore, *r.After.AvgScore, r.Elapsed.Round(1e9), d.Out)
+				fmt.Fprintf(w, "avg_score %.2f → %.2f   (total %s; adapter in %s)\n", *r.Before.AvgScore, *r.After.AvgScore, r.Elapsed.Round(1e9), r.Out)
 			}
 			return nil
 		},

@@ -6,11 +6,12 @@ import (
 	"os"
 
 	"github.com/moslora/moslora/eval"
+	"github.com/moslora/moslora/jobs"
 	"github.com/spf13/cobra"
 )
 
 func init() {
-	var f eval.Files
+	var f jobs.EvalFiles
 	var opt eval.Options
 	var asJSON bool
 	cmd := &cobra.Command{
@@ -26,7 +27,7 @@ prompt rows, exact match (greedy decoding would emit " " + answer and then EOS, 
 				return fmt.Errorf("eval: --model and --data are required")
 			}
 			w := cmd.OutOrStdout()
-			rep, skipped, err := eval.EvaluateFiles(f, opt)
+			rep, skipped, err := jobs.Evaluate(f, opt)
 			if err != nil {
 				return err
 			}

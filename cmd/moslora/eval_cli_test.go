@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/moslora/moslora/internal/numtest"
 )
 
 // evalJSON runs `moslora eval --json` with args and decodes its output, failing unless it is
@@ -111,7 +113,7 @@ func TestEvalJSONBaseAndAdapter(t *testing.T) {
 		t.Logf("%s: nll base %.5f, adapter %.5f", name, b, a)
 		maxDiff = max(maxDiff, math.Abs(a-b))
 	}
-	if maxDiff < 1e-4 {
-		t.Errorf("the adapter changed no task's NLL by more than %g (max %g)", 1e-4, maxDiff)
+	if maxDiff < numtest.F32Model {
+		t.Errorf("the adapter changed no task's NLL by more than %g (max %g)", numtest.F32Model, maxDiff)
 	}
 }

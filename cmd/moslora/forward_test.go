@@ -1,10 +1,10 @@
 package main
 
 import (
-	"math"
 	"path/filepath"
 	"testing"
 
+	"github.com/moslora/moslora/internal/numtest"
 	"github.com/moslora/moslora/internal/shared"
 	"github.com/moslora/moslora/safetensors"
 )
@@ -18,15 +18,6 @@ func openSafetensors(t *testing.T, path string) *safetensors.File {
 	}
 	t.Cleanup(func() { f.Close() })
 	return f
-}
-
-// maxAbsDiff returns max |g[i] − w[i]| over the indices both slices have.
-func maxAbsDiff(g, w []float32) float64 {
-	d := 0.0
-	for i := range min(len(g), len(w)) {
-		d = math.Max(d, math.Abs(float64(g[i])-float64(w[i])))
-	}
-	return d
 }
 
 // TestForwardCommandReproducesReference runs `moslora forward --hidden` on the GPT-2 fixture's
@@ -52,9 +43,9 @@ func TestForwardCommandReproducesReference(t *testing.T) {
 		if err != nil {
 			t.Fatalf("output lacks %s: %v", name, err)
 		}
-		d := maxAbsDiff(g, w)
+		d := numtest.MaxAbsDiff(g, w)
 		t.Logf("%s: max |Δ| %.3g", name, d)
-		if len(g) != len(w) || !(d <= 1e-4) {
+		if len(g) != len(w) || !(d <= numtest.F32Model) {
 			t.Errorf("%s: %d values, max |Δ| %.3g (reference %d values)", name, len(g), d, len(w))
 		}
 		n++

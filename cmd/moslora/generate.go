@@ -5,10 +5,8 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/moslora/moslora/adapter"
 	"github.com/moslora/moslora/generate"
-	"github.com/moslora/moslora/model"
-	"github.com/moslora/moslora/tokenizer"
+	"github.com/moslora/moslora/jobs"
 	"github.com/spf13/cobra"
 )
 
@@ -36,54 +34,25 @@ unmerged (any mixer), or merged into the weights with --merge (identity, dense, 
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			m, err := model.Load(modelDir)
-			if err != nil {
-				return err
+			if merge && adapterDir == "" {
+				return fmt.Errorf("--merge needs --adapter")
 			}
-			if adapterDir != "" {
-				a, err := adapter.Load(adapterDir, m)
+			prompt, rendered := "", false
+			if co.file != "" { // chat.go: the conversation rendered with the model's chat template
+				text, err := co.conversation(cmd, modelDir, true)
 				if err != nil {
 					return err
 				}
-				if merge {
-					if err := a.Merge(); err != nil {
-						return err
-					}
-				}
-			} else if merge {
-				return fmt.Errorf("--merge needs --adapter")
-			}
-			tok, err := tokenizer.Load(modelDir)
-			if err != nil {
-				return err
-			}
-			if opt.StopIDs, err = generate.StopIDsFromModelDir(modelDir); err != nil {
-				return err
-			}
-			if eos := tok.EOS(); eos >= 0 {
-				opt.StopIDs = append(opt.StopIDs, eos)
-			}
-			var prompt []int
-			if co.file != "" { // chat.go
-				if prompt, err = co.prompt(cmd, modelDir, tok); err != nil {
-					return err
-				}
+				prompt, rendered = text, true
 			} else {
-				prompt = tok.Encode(args[0], true)
+				prompt = args[0]
 			}
 			w := cmd.OutOrStdout()
-			ts := generate.NewTextStream(tok, prompt)
-			var onStep generate.StepFunc
+			var onText func(string) error
 			if !asJSON {
-				if _, err := io.WriteString(w, ts.Text()); err != nil {
-					return err
-				}
-				onStep = func(id int, _ []float32) error {
-					_, err := io.WriteString(w, ts.Add(id))
-					return err
-				}
+				onText = func(s string) error { _, err := io.WriteString(w, s); return err }
 			}
-			res, err := generate.Generate(m, prompt, opt, onStep)
+			res, err := jobs.Generate(jobs.GenerateJob{Model: modelDir, Adapter: adapterDir, Merge: merge, Prompt: prompt, Rendered: rendered, Options: opt}, onText)
 			if err != nil {
 				return err
 			}
@@ -93,9 +62,9 @@ unmerged (any mixer), or merged into the weights with --merge (identity, dense, 
 				return enc.Encode(struct {
 					IDs  []int  `json:"ids"`
 					Text string `json:"text"`
-				}{res.IDs, tok.Decode(res.IDs, true)})
+				}{res.IDs, res.Text})
 			}
-			_, err = fmt.Fprintln(w, ts.Flush())
+			_, err = fmt.Fprintln(w)
 			return err
 		},
 	}

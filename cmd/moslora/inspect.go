@@ -34,8 +34,11 @@ func init() {
 			fmt.Fprintf(w, "vocab          %d\n", c.VocabSize)
 			fmt.Fprintf(w, "positions      %d\n", c.MaxPositionEmbeddings)
 			fmt.Fprintf(w, "rope           %s\n", c.RopeString())
-			if c.Window > 0 {
-				fmt.Fprintf(w, "sliding window %d\n", c.Window)
+			if n := c.SlidingLayers(); n > 0 {
+				fmt.Fprintf(w, "sliding window %d (%d of %d layers)\n", c.Window, n, c.NumHiddenLayers)
+			}
+			if f := c.Features(); f != "" {
+				fmt.Fprintf(w, "block          %s\n", f)
 			}
 			fmt.Fprintf(w, "tied embedding %v\n", c.Tied)
 			fmt.Fprintf(w, "norm eps       %g\n", c.NormEps)

@@ -3,9 +3,7 @@ package main
 import (
 	"fmt"
 
-	"github.com/moslora/moslora/adapter"
-	"github.com/moslora/moslora/export"
-	"github.com/moslora/moslora/model"
+	"github.com/moslora/moslora/jobs"
 	"github.com/spf13/cobra"
 )
 
@@ -22,18 +20,11 @@ The folder is written beside --out and renamed into place when complete; an exis
 error unless --force.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			m, err := model.Load(modelDir)
+			r, err := jobs.Merge(jobs.MergeJob{Model: modelDir, Adapter: adapterDir, Out: out, Force: force})
 			if err != nil {
 				return err
 			}
-			a, err := adapter.Load(adapterDir, m)
-			if err != nil {
-				return err
-			}
-			if err := export.Merged(out, modelDir, m, a, force); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s: %d modules merged (%s mixer, dtype %s)\n", out, len(a.Linears), a.Config.MixerKind(), m.Config.WeightDType)
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s: %d modules merged (%s mixer, dtype %s)\n", out, r.Modules, r.Mixer, r.DType)
 			return nil
 		},
 	}

@@ -6,14 +6,13 @@ import (
 	"os/signal"
 	"strings"
 
-	"github.com/moslora/moslora/hub"
+	"github.com/moslora/moslora/jobs"
 	"github.com/spf13/cobra"
 )
 
-// This file is the one place where a model argument becomes a folder. Every command's --model
-// (and inspect's argument) may be a folder or a hub name org/name[@revision]; a name is resolved
-// through the Hugging Face cache before the command runs (package hub), so the commands
-// themselves only ever see folders.
+// Every command's --model (and inspect's argument) may be a folder or a hub name
+// org/name[@revision]; it is resolved here, before the command runs, by jobs.ModelDir (the one
+// place a model argument becomes a folder), so the commands themselves only ever see folders.
 
 // modelFlagNote is appended to each --model flag's help.
 const modelFlagNote = "; or a hub name org/name[@revision], read from the Hugging Face cache and downloaded when missing"
@@ -39,19 +38,11 @@ func init() {
 	})
 }
 
-// resolveModel returns the model folder for spec: spec itself when it is a path (or no hub name),
-// else the cache snapshot of the hub name, downloading what is missing with progress on
-// the command's standard error. Ctrl-C stops a download; what arrived is kept for the next run to resume.
+// resolveModel returns the model folder for spec (jobs.ModelDir, the one place a model argument
+// becomes a folder), downloading what is missing with progress on the command's standard error.
+// Ctrl-C stops a download; what arrived is kept for the next run to resume.
 func resolveModel(cmd *cobra.Command, spec string) (string, error) {
-	if _, err := os.Stat(spec); err == nil {
-		return spec, nil // a path that exists needs nothing from the environment (an unreadable token file)
-	}
-	opt, err := hub.EnvOptions()
-	if err != nil {
-		return "", err
-	}
-	opt.Progress = cmd.ErrOrStderr()
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 	defer stop()
-	return hub.Resolve(ctx, spec, opt)
+	return jobs.ModelDir(ctx, spec, cmd.ErrOrStderr())
 }

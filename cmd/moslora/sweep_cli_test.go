@@ -179,7 +179,7 @@ func TestSweepErrorsNameTheFlag(t *testing.T) {
 		{[]string{"--model", dir, "--data", f, "--eval", f, "--out", out, "--bogus", "1"}, "unknown flag: --bogus"},
 		{[]string{"--model", dir, "--data", f, "--eval", f, "--out", out, "--seeds", "2-1"}, `--seeds "2-1"`},
 		{[]string{"--model", dir, "--data", f, "--eval", f, "--out", out, "--metric", "f1"}, `--metric "f1"`},
-		{[]string{"--model", dir, "--data", f, "--eval", f, "--out", out, "--methods", "lora,dora"}, `method dora: train: --method "dora"`},
+		{[]string{"--model", dir, "--data", f, "--eval", f, "--out", out, "--methods", "lora,dora"}, `method dora: train: method "dora"`},
 		{[]string{"--model", dir, "--data", f, "--eval", f, "--out", out, "--grid", filepath.Join(dir, "none.json")}, "none.json"},
 	} {
 		_, err := runCLI(t, append([]string{"sweep"}, c.args...)...)

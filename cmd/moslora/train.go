@@ -7,13 +7,14 @@ import (
 	"os/signal"
 	"strings"
 
+	"github.com/moslora/moslora/jobs"
 	"github.com/moslora/moslora/train"
 	"github.com/spf13/cobra"
 )
 
 func init() {
 	cfg := train.DefaultConfig()
-	var f train.Files
+	var f jobs.TrainFiles
 	var targets, initMode string
 	cmd := &cobra.Command{
 		Use:   "train --model DIR --data FILE --out DIR [flags]",
@@ -48,7 +49,7 @@ Ctrl-C. --resume continues from the newest checkpoint to the same result as an u
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 			defer stop()
 			w := cmd.OutOrStdout()
-			s, err := train.RunFiles(ctx, cfg, f, os.Stderr)
+			s, err := jobs.Train(ctx, cfg, f, os.Stderr)
 			if err != nil {
 				return err
 			}
@@ -69,7 +70,7 @@ Ctrl-C. --resume continues from the newest checkpoint to the same result as an u
 	fl.StringVar(&f.Data, "data", "", "training JSONL file")
 	fl.StringVar(&f.Eval, "eval", "", "evaluation JSONL file, scored after training (eval.json)")
 	fl.StringVar(&f.Out, "out", "", "output folder")
-	fl.StringVar(&cfg.Method, "method", cfg.Method, "lora | moslora | global | gated | full")
+	fl.StringVar(&cfg.Method, "method", cfg.Method, train.Methods()+" (an adapter whose mixer the method selects, or full fine-tuning)")
 	fl.IntVar(&cfg.Rank, "rank", cfg.Rank, "adapter rank r")
 	fl.Float64Var(&cfg.Alpha, "alpha", cfg.Alpha, "lora_alpha (scaling alpha/r)")
 	fl.IntVar(&cfg.Subspaces, "subspaces", cfg.Subspaces, "K subspaces of r/K for the global and gated mixers")

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/moslora/moslora/defaults"
+	"github.com/moslora/moslora/internal/numtest"
 	"github.com/moslora/moslora/internal/shared"
 	"github.com/moslora/moslora/model"
 	"github.com/moslora/moslora/safetensors"
@@ -257,7 +258,7 @@ func TestTrainResumeFinishedRun(t *testing.T) {
 		if steps[i] != i+1 {
 			t.Errorf("metrics.jsonl line %d after --resume: step %d", i+1, steps[i])
 		}
-		if d := got[i] - want[i]; d > 1e-5 || d < -1e-5 {
+		if d := got[i] - want[i]; d > numtest.F32 || d < -numtest.F32 {
 			t.Errorf("step %d: loss %v after --resume, %v in the run itself", i+1, got[i], want[i])
 		}
 	}

@@ -1,5 +1,7 @@
-// Package shared locates the project's shared reference folder (../shared beside the repository
-// root: fixtures, the base model, task data) for tests and benchmarks.
+// Package shared gives tests and benchmarks the project's shared reference folder (../shared
+// beside the repository root: fixtures, the base model, task data), skipping with a clear message
+// when it is absent. It imports testing: only _test files may import it (the shipped binary uses
+// internal/sharedpath).
 package shared
 
 import (
@@ -7,33 +9,13 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/moslora/moslora/internal/sharedpath"
 )
 
-// Root returns the absolute path of ../shared relative to the repository root (the folder holding
-// go.mod), or "" when it cannot be found. MOSLORA_SHARED overrides the location.
-func Root() string {
-	if d := os.Getenv("MOSLORA_SHARED"); d != "" {
-		return d
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return ""
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			s := filepath.Join(filepath.Dir(dir), "shared")
-			if st, err := os.Stat(s); err == nil && st.IsDir() {
-				return s
-			}
-			return ""
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return ""
-		}
-		dir = parent
-	}
-}
+// Root returns the absolute path of ../shared relative to the repository root, or "" when it
+// cannot be found (sharedpath.Root; MOSLORA_SHARED overrides the location).
+func Root() string { return sharedpath.Root() }
 
 // Path joins elem onto the shared folder, skipping the test with a clear message when the folder
 // (or the requested entry) is absent. It never lets a test pass silently without its data.

@@ -1,4 +1,4 @@
-package train
+package jobs
 
 import (
 	"context"
@@ -10,14 +10,14 @@ import (
 
 	"github.com/moslora/moslora/data"
 	"github.com/moslora/moslora/eval"
-	"github.com/moslora/moslora/model"
-	"github.com/moslora/moslora/tokenizer"
+	"github.com/moslora/moslora/internal/atomicfile"
+	"github.com/moslora/moslora/train"
 )
 
-// Files names what RunFiles reads and writes, and the run's bookkeeping settings (none of which
+// TrainFiles names what Train reads and writes, and the run's bookkeeping settings (none of which
 // changes the trained result).
-type Files struct {
-	ModelDir   string // Hugging Face model folder (config, weights, tokenizer)
+type TrainFiles struct {
+	ModelDir   string // model argument (see ModelDir): config, weights, tokenizer
 	InitRandom bool   // ignore the weights: random initialisation from config.json (full only)
 	Data       string // training JSONL
 	Eval       string // optional evaluation JSONL, scored after training into Out/eval.json
@@ -31,46 +31,32 @@ type Files struct {
 	EvalLimit  int    // evaluate only the first EvalLimit rows (0: all)
 }
 
-// Summary is what RunFiles reports.
-type Summary struct {
-	Result      *Result
+// TrainSummary is what Train reports.
+type TrainSummary struct {
+	Result      *train.Result
 	Rows        int          // training rows used
 	Skipped     int          // bad training lines skipped
 	Truncated   int          // training examples cut to MaxLen
 	Trainable   int          // trainable parameters
-	Eval        *eval.Report // when Files.Eval is set
+	Eval        *eval.Report // when TrainFiles.Eval is set
 	EvalSkipped int
 }
 
-// RunFiles loads the model, tokenizer and data, trains, and writes the outputs (see SaveOutputs),
-// metrics.jsonl, checkpoints and, with an eval file, eval.json. Progress goes to w.
-func RunFiles(ctx context.Context, cfg Config, f Files, w io.Writer) (*Summary, error) {
+// Train loads the model, tokenizer and data, trains (train.Run), and writes the outputs (see
+// train.SaveOutputs), metrics.jsonl, checkpoints, train_config.json and, with an eval file,
+// eval.json. Progress goes to w.
+func Train(ctx context.Context, cfg train.Config, f TrainFiles, w io.Writer) (*TrainSummary, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if f.InitRandom && cfg.Method != MethodFull {
-		return nil, fmt.Errorf("train: --init random trains a base model and needs --method full, not %q", cfg.Method)
+	if f.InitRandom && cfg.Method != train.MethodFull {
+		return nil, fmt.Errorf("train: a random initialisation trains a base model and needs method %s, not %q", train.MethodFull, cfg.Method)
 	}
-	tok, err := tokenizer.Load(f.ModelDir)
+	op, err := Open{Model: f.ModelDir, Tokenizer: true, InitRandom: f.InitRandom, Seed: cfg.Seed}.Load()
 	if err != nil {
 		return nil, err
 	}
-	ctok, err := data.WithChatTemplate(tok, f.ModelDir) // chat rows: the model's chat template
-	if err != nil {
-		return nil, err
-	}
-	var m *model.Model
-	if f.InitRandom {
-		mc, err := model.LoadConfig(filepath.Join(f.ModelDir, "config.json"))
-		if err != nil {
-			return nil, err
-		}
-		if m, err = model.NewRandom(mc, cfg.Seed); err != nil {
-			return nil, err
-		}
-	} else if m, err = model.Load(f.ModelDir); err != nil {
-		return nil, err
-	}
+	tok, ctok, m := op.Tokenizer, op.Encoder, op.Model
 	rows, skipped, err := data.ReadFile(f.Data, f.SkipBad)
 	if err != nil {
 		return nil, err
@@ -86,26 +72,22 @@ func RunFiles(ctx context.Context, cfg Config, f Files, w io.Writer) (*Summary, 
 		return nil, err
 	}
 	var evalRows []data.Row
-	sum := &Summary{Rows: len(rows), Skipped: skipped, Truncated: truncated}
+	sum := &TrainSummary{Rows: len(rows), Skipped: skipped, Truncated: truncated}
 	if f.Eval != "" { // read it now so a bad eval file fails before training
 		if evalRows, sum.EvalSkipped, err = data.ReadFile(f.Eval, f.SkipBad); err != nil {
 			return nil, err
 		}
 	}
-	pad := tok.PAD()
-	if pad < 0 || pad >= m.Config.VocabSize {
-		pad = tok.EOS()
-	}
-	rep := NewReporter(w, max(1, f.LogEvery))
+	rep := train.NewReporter(w, max(1, f.LogEvery))
 	if f.LogEvery == 0 {
-		rep = NewReporter(w, 10)
+		rep = train.NewReporter(w, 10)
 	}
-	job := &Job{Config: cfg, Model: m, Examples: exs, Pad: pad, Out: f.Out, Resume: f.Resume,
+	job := &train.Job{Config: cfg, Model: m, Examples: exs, Pad: op.Pad(), Out: f.Out, Resume: f.Resume,
 		SaveEvery: f.SaveEvery, Keep: f.Keep, Reporter: rep}
 	if skipped > 0 {
 		rep.Printf("skipped %d bad lines of %s", skipped, f.Data)
 	}
-	res, err := Run(ctx, job)
+	res, err := train.Run(ctx, job)
 	if err != nil {
 		return nil, err
 	}
@@ -117,9 +99,9 @@ func RunFiles(ctx context.Context, cfg Config, f Files, w io.Writer) (*Summary, 
 	}
 	var cfgJSON []byte
 	if f.InitRandom {
-		cfgJSON, _ = os.ReadFile(filepath.Join(f.ModelDir, "config.json"))
+		cfgJSON, _ = os.ReadFile(filepath.Join(op.Dir, "config.json"))
 	}
-	if err := SaveOutputs(f.Out, f.ModelDir, m, res, cfgJSON); err != nil {
+	if err := train.SaveOutputs(f.Out, op.Dir, m, res, cfgJSON); err != nil {
 		return nil, err
 	}
 	if err := writeRunInfo(f.Out, cfg, sum); err != nil {
@@ -132,7 +114,7 @@ func RunFiles(ctx context.Context, cfg Config, f Files, w io.Writer) (*Summary, 
 		}
 		sum.Eval = r
 		b, _ := json.MarshalIndent(r, "", "  ")
-		if err := writeFileAtomic(filepath.Join(f.Out, "eval.json"), append(b, '\n')); err != nil {
+		if err := atomicfile.WriteFile(filepath.Join(f.Out, "eval.json"), append(b, '\n'), 0o644); err != nil {
 			return nil, err
 		}
 	}
@@ -166,7 +148,7 @@ func encodeRows(tok data.Tokenizer, rows []data.Row, maxLen int, pack bool) ([]d
 }
 
 // writeRunInfo records the settings and outcome of the run in Out/train_config.json.
-func writeRunInfo(out string, cfg Config, s *Summary) error {
+func writeRunInfo(out string, cfg train.Config, s *TrainSummary) error {
 	info := map[string]any{
 		"config": cfg, "rows": s.Rows, "skipped_lines": s.Skipped, "truncated_examples": s.Truncated,
 		"steps": s.Result.Steps, "final_loss": s.Result.FinalLoss, "tokens": s.Result.Tokens,
@@ -176,5 +158,5 @@ func writeRunInfo(out string, cfg Config, s *Summary) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(out, "train_config.json"), append(b, '\n'))
+	return atomicfile.WriteFile(filepath.Join(out, "train_config.json"), append(b, '\n'), 0o644)
 }

@@ -1,4 +1,4 @@
-package train
+package jobs
 
 import (
 	"context"
@@ -12,13 +12,14 @@ import (
 
 	"github.com/moslora/moslora/eval"
 	"github.com/moslora/moslora/internal/shared"
+	"github.com/moslora/moslora/train"
 )
 
-// TestRunFilesEndToEnd trains a tiny base model from random initialisation (full, as the
+// TestTrainEndToEnd trains a tiny base model from random initialisation (full, as the
 // embedded default is made), reloads it from its output folder to train a MoSLoRA adapter with an
 // eval file, and checks that evaluating the saved adapter from disk reproduces the in-memory
 // evaluation exactly.
-func TestRunFilesEndToEnd(t *testing.T) {
+func TestTrainEndToEnd(t *testing.T) {
 	tokDir := shared.Path(t, "fixtures", "hf", "tokenizers", "small_bytelevel")
 	dir := t.TempDir()
 	base := filepath.Join(dir, "config")
@@ -43,18 +44,18 @@ func TestRunFilesEndToEnd(t *testing.T) {
 	dataPath := filepath.Join(dir, "train.jsonl")
 	os.WriteFile(dataPath, []byte(rows.String()), 0o644)
 
-	cfg := DefaultConfig()
-	cfg.Method, cfg.Steps, cfg.Epochs, cfg.Batch, cfg.Warmup, cfg.MaxLen, cfg.LR = MethodFull, 3, 0, 8, 1, 32, 3e-3
+	cfg := train.DefaultConfig()
+	cfg.Method, cfg.Steps, cfg.Epochs, cfg.Batch, cfg.Warmup, cfg.MaxLen, cfg.LR = train.MethodFull, 3, 0, 8, 1, 32, 3e-3
 	cfg.Pack = true // the base model trains on packed sequences
 	baseOut := filepath.Join(dir, "base")
-	s, err := RunFiles(context.Background(), cfg, Files{ModelDir: base, InitRandom: true, Data: dataPath, Out: baseOut}, &strings.Builder{})
+	s, err := Train(context.Background(), cfg, TrainFiles{ModelDir: base, InitRandom: true, Data: dataPath, Out: baseOut}, &strings.Builder{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if s.Result.Steps != 3 || s.Rows != 25 {
 		t.Fatalf("full run: %d steps, %d rows", s.Result.Steps, s.Rows)
 	}
-	for _, f := range []string{"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", MetricsFile, "train_config.json"} {
+	for _, f := range []string{"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", train.MetricsFile, "train_config.json"} {
 		if _, err := os.Stat(filepath.Join(baseOut, f)); err != nil {
 			t.Errorf("full output lacks %s", f)
 		}
@@ -65,16 +66,16 @@ func TestRunFilesEndToEnd(t *testing.T) {
 		t.Errorf("saved config dtype %v, want float32", saved["dtype"])
 	}
 
-	cfg.Method, cfg.Rank, cfg.Alpha, cfg.Pack = MethodMoSLoRA, 4, 8, false
+	cfg.Method, cfg.Rank, cfg.Alpha, cfg.Pack = train.MethodMoSLoRA, 4, 8, false
 	adOut := filepath.Join(dir, "adapter")
-	s, err = RunFiles(context.Background(), cfg, Files{ModelDir: baseOut, Data: dataPath, Eval: dataPath, Out: adOut, SaveEvery: 2}, &strings.Builder{})
+	s, err = Train(context.Background(), cfg, TrainFiles{ModelDir: baseOut, Data: dataPath, Eval: dataPath, Out: adOut, SaveEvery: 2}, &strings.Builder{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if s.Eval == nil || s.Eval.Tasks["cls"].Accuracy == nil || s.Eval.Tasks["gen"].ExactMatch == nil {
 		t.Fatalf("in-memory eval: %+v", s.Eval)
 	}
-	fromDisk, _, err := eval.EvaluateFiles(eval.Files{ModelDir: baseOut, AdapterDir: adOut, Data: dataPath}, eval.Options{MaxLen: cfg.MaxLen})
+	fromDisk, _, err := Evaluate(EvalFiles{ModelDir: baseOut, AdapterDir: adOut, Data: dataPath}, eval.Options{MaxLen: cfg.MaxLen})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,14 +84,14 @@ func TestRunFilesEndToEnd(t *testing.T) {
 		b, _ := json.Marshal(fromDisk)
 		t.Errorf("evaluation from the saved adapter differs from the in-memory one:\n%s\n%s", a, b)
 	}
-	noAdapter, _, err := eval.EvaluateFiles(eval.Files{ModelDir: baseOut, Data: dataPath}, eval.Options{MaxLen: cfg.MaxLen})
+	noAdapter, _, err := Evaluate(EvalFiles{ModelDir: baseOut, Data: dataPath}, eval.Options{MaxLen: cfg.MaxLen})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if *noAdapter.Tasks["gen"].NLL == *fromDisk.Tasks["gen"].NLL {
 		t.Error("the adapter changed nothing (same NLL with and without it)")
 	}
-	if got := filepath.Base(LatestCheckpoint(adOut)); got != "checkpoint-2" {
+	if got := filepath.Base(train.LatestCheckpoint(adOut)); got != "checkpoint-2" {
 		t.Errorf("latest checkpoint %q, want checkpoint-2", got)
 	}
 }

@@ -1,4 +1,4 @@
-package train
+package jobs
 
 import (
 	"context"
@@ -9,10 +9,12 @@ import (
 
 	"github.com/moslora/moslora/adapter"
 	"github.com/moslora/moslora/data"
+	"github.com/moslora/moslora/defaults"
 	"github.com/moslora/moslora/eval"
 	"github.com/moslora/moslora/generate"
 	"github.com/moslora/moslora/model"
 	"github.com/moslora/moslora/tokenizer"
+	"github.com/moslora/moslora/train"
 )
 
 // Demo describes `moslora demo`: a MoSLoRA adapter trained on a small task set, with the base
@@ -24,15 +26,15 @@ type Demo struct {
 	Out       string // output folder for the adapter and metrics
 	TrainRows int    // first N training rows (0: all)
 	PerTask   int    // evaluation rows per task (0: all)
-	Config    Config
+	Config    train.Config
 }
 
 // DefaultDemo returns the demo's training settings for the embedded default (1500 training rows,
 // 200 test rows): MoSLoRA r 16 on all projections, two epochs of a short cosine run at a higher
 // rate than the protocol's, so that a few hundred updates of a tiny model show an effect.
 func DefaultDemo() Demo {
-	c := DefaultConfig()
-	c.Method, c.LR, c.Batch, c.Epochs, c.Warmup, c.MaxLen = MethodMoSLoRA, 3e-3, 8, 2, 10, 192
+	c := train.DefaultConfig()
+	c.Method, c.LR, c.Batch, c.Epochs, c.Warmup, c.MaxLen = train.MethodMoSLoRA, 3e-3, 8, 2, 10, 192
 	return Demo{TrainRows: 0, PerTask: 40, Config: c}
 }
 
@@ -45,24 +47,48 @@ type Sample struct {
 type DemoResult struct {
 	Before, After *eval.Report
 	Samples       []Sample
-	Train         *Result
+	Train         *train.Result
 	TrainRows     int
 	EvalRows      int
 	Adapter       *adapter.Adapter
 	Elapsed       time.Duration
+	Out           string // the folder holding the adapter
+	// EmbeddedDefault: the model or the task set came from the embedded default (package
+	// defaults), extracted for the run into a temporary folder that is removed afterwards.
+	EmbeddedDefault bool
 }
 
 // RunDemo evaluates the base model, trains the adapter and evaluates again, printing progress to w.
+// A model or data file left empty comes from the embedded default; an empty Out is a new
+// temporary folder.
 func RunDemo(ctx context.Context, d Demo, w io.Writer) (*DemoResult, error) {
 	start := time.Now()
-	tok, err := tokenizer.Load(d.ModelDir)
+	embedded := d.ModelDir == "" || d.TrainData == "" || d.TestData == ""
+	if embedded {
+		dir, err := os.MkdirTemp("", "moslora-default-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+		p, err := defaults.Extract(dir)
+		if err != nil {
+			return nil, err
+		}
+		if d.ModelDir == "" {
+			d.ModelDir = p.ModelDir
+		}
+		if d.TrainData == "" {
+			d.TrainData = p.Train
+		}
+		if d.TestData == "" {
+			d.TestData = p.Test
+		}
+	}
+	op, err := Open{Model: d.ModelDir, Tokenizer: true}.Load()
 	if err != nil {
 		return nil, err
 	}
-	m, err := model.Load(d.ModelDir)
-	if err != nil {
-		return nil, err
-	}
+	tok, m := op.Tokenizer, op.Model
 	rows, _, err := data.ReadFile(d.TrainData, false)
 	if err != nil {
 		return nil, err
@@ -93,20 +119,16 @@ func RunDemo(ctx context.Context, d Demo, w io.Writer) (*DemoResult, error) {
 	}
 	if d.Out == "" {
 		if d.Out, err = os.MkdirTemp("", "moslora-demo-"); err != nil {
-			return nil, fmt.Errorf("train: %w", err)
+			return nil, err
 		}
 	}
-	pad := tok.PAD()
-	if pad < 0 || pad >= m.Config.VocabSize {
-		pad = tok.EOS()
-	}
 	fmt.Fprintf(w, "training a %s adapter (r %d, alpha %g) on %d rows…\n", d.Config.Method, d.Config.Rank, d.Config.Alpha, len(rows))
-	job := &Job{Config: d.Config, Model: m, Examples: exs, Pad: pad, Out: d.Out, Reporter: NewReporter(w, 4)}
-	res, err := Run(ctx, job)
+	job := &train.Job{Config: d.Config, Model: m, Examples: exs, Pad: op.Pad(), Out: d.Out, Reporter: train.NewReporter(w, 4)}
+	res, err := train.Run(ctx, job)
 	if err != nil {
 		return nil, err
 	}
-	if err := SaveOutputs(d.Out, d.ModelDir, m, res, nil); err != nil {
+	if err := train.SaveOutputs(d.Out, op.Dir, m, res, nil); err != nil {
 		return nil, err
 	}
 	fmt.Fprintf(w, "evaluating the adapted model…\n")
@@ -120,7 +142,7 @@ func RunDemo(ctx context.Context, d Demo, w io.Writer) (*DemoResult, error) {
 		}
 	}
 	return &DemoResult{Before: before, After: after, Samples: samples, Train: res, TrainRows: len(rows), EvalRows: len(test),
-		Adapter: res.Adapter, Elapsed: time.Since(start)}, nil
+		Adapter: res.Adapter, Elapsed: time.Since(start), Out: d.Out, EmbeddedDefault: embedded}, nil
 }
 
 // sampleRows picks the first generative row of each task (at most three) for sample generations.

@@ -1,0 +1,35 @@
+package jobs
+
+import (
+	"fmt"
+
+	"github.com/moslora/moslora/data"
+	"github.com/moslora/moslora/eval"
+)
+
+// EvalFiles names what Evaluate loads.
+type EvalFiles struct {
+	ModelDir   string // model argument (see ModelDir): weights, config, tokenizer
+	AdapterDir string // PEFT adapter folder, "" for the base model
+	Data       string // JSONL rows
+	SkipBad    bool   // skip bad lines instead of failing
+}
+
+// Evaluate loads the rows, the model (and adapter) and the tokenizer from the model folder, and
+// evaluates them (eval.Evaluate). It returns the number of skipped lines too.
+func Evaluate(f EvalFiles, opt eval.Options) (*eval.Report, int, error) {
+	rows, skipped, err := data.ReadFile(f.Data, f.SkipBad)
+	if err != nil {
+		return nil, skipped, err
+	}
+	if len(rows) == 0 {
+		return nil, skipped, fmt.Errorf("eval: %s holds no rows", f.Data)
+	}
+	op, err := Open{Model: f.ModelDir, Adapter: f.AdapterDir, Tokenizer: true}.Load()
+	if err != nil {
+		return nil, 0, err
+	}
+	opt.Pad = op.Tokenizer.EOS()
+	rep, err := eval.Evaluate(eval.ModelLM{M: op.Model}, op.Encoder, rows, opt)
+	return rep, skipped, err
+}
