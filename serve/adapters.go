@@ -14,21 +14,16 @@ import (
 	"github.com/moslora/moslora/model"
 )
 
-// served is one adapter the server can run: its name (the request's "model"), its folder and its
-// update on each base layer, held as data.
+// served is one adapter the server can run: its name (the request's "model"), its folder and the
+// adapter, loaded detached and held as data (its updates per base layer: model.Deltas).
 type served struct {
 	name, dir string
 	method    string // the adapter's mixer, for /v1/models
-	by        map[*model.Linear]model.Delta
+	a         *adapter.Adapter
 }
 
 // DeltaFor implements model.Deltas.
-func (s *served) DeltaFor(l *model.Linear) model.Delta {
-	if d, ok := s.by[l]; ok {
-		return d
-	}
-	return nil
-}
+func (s *served) DeltaFor(l *model.Linear) model.Delta { return s.a.DeltaFor(l) }
 
 // registry holds the served adapters by name; safe for concurrent use.
 type registry struct {
@@ -171,25 +166,10 @@ func (r *registry) list() []*served {
 	return out
 }
 
-// shadowBase offers an adapter private copies of the model's layer descriptions to attach to, so
-// that loading never writes the model's own layers (which a running step reads).
-type shadowBase struct{ ls []*model.Linear }
-
-func (s shadowBase) Linears() []*model.Linear { return s.ls }
-
-// loadDetached loads the adapter folder dir onto copies of base's layers and maps each update to
-// the base layer it belongs to.
+// loadDetached loads the adapter folder dir for base without attaching it (adapter.LoadDetached:
+// the model, which running steps read, is never written); the adapter is then served as data.
 func loadDetached(dir string, base *model.Model) (*served, error) {
-	orig := base.Linears()
-	sh := shadowBase{ls: make([]*model.Linear, len(orig))}
-	byPath := make(map[string]*model.Linear, len(orig))
-	for i, l := range orig {
-		c := *l
-		c.Delta = nil
-		sh.ls[i] = &c
-		byPath[l.Path] = l
-	}
-	a, err := adapter.Load(dir, sh)
+	a, err := adapter.LoadDetached(dir, base)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("%s is not an adapter folder (%s and %s): %v", dir, adapter.ConfigFile, adapter.WeightsFile, err)
@@ -197,9 +177,5 @@ func loadDetached(dir string, base *model.Model) (*served, error) {
 		return nil, err
 	}
 	a.SetTraining(false)
-	s := &served{dir: dir, method: a.Config.MixerKind(), by: map[*model.Linear]model.Delta{}}
-	for _, l := range a.Linears {
-		s.by[byPath[l.Path]] = l
-	}
-	return s, nil
+	return &served{dir: dir, method: a.Config.MixerKind(), a: a}, nil
 }

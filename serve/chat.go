@@ -2,10 +2,11 @@ package serve
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/moslora/moslora/chat"
+	"github.com/moslora/moslora/data"
+	"github.com/moslora/moslora/jobs"
 	"github.com/moslora/moslora/tokenizer"
 )
 
@@ -98,13 +99,9 @@ func (c ModelChat) Prompt(msgs []Message) ([]int, error) {
 }
 
 // chatTemplateFor is the model folder's chat template when it has one, else the project's format.
-func chatTemplateFor(dir string, tok *tokenizer.Tokenizer) (ChatTemplate, string, error) {
-	t, err := chat.Load(dir, "")
-	switch {
-	case errors.Is(err, chat.ErrNoTemplate):
-		return ProjectChat{tok}, "project format (### User: / ### Assistant:)", nil
-	case err != nil:
-		return nil, "", err
+func chatTemplateFor(op *jobs.Opened) (ChatTemplate, string) {
+	if ct, ok := op.Encoder.(data.ChatTokenizer); ok { // the folder's template, as jobs.Open read it
+		return ModelChat{Template: ct.Template, Tok: op.Tokenizer}, ct.Template.Source
 	}
-	return ModelChat{Template: t, Tok: tok}, t.Source, nil
+	return ProjectChat{op.Tokenizer}, "project format (### User: / ### Assistant:)"
 }

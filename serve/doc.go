@@ -21,8 +21,8 @@
 //
 //   - A request's tokens do not depend on the other requests: greedy output (and sampled output
 //     for a given seed) is bit for bit what the request gets alone (model.Batcher's invariant).
-//   - The base model is never modified: adapters are held as data (model.Deltas) and loaded onto
-//     private copies of the layer descriptions, so loading and unloading never race a step.
+//   - The base model is never modified: adapters are loaded detached (adapter.LoadDetached) and
+//     held as data (model.Deltas), so loading and unloading never race a step.
 //   - Adapter paths of a runtime load stay inside the adapters directory: relative, no "..",
 //     and their real path (symlinks resolved) inside the directory's real path.
 //   - Work is bounded: at most Options.MaxQueue requests wait, at most Options.MaxBatch run, each

@@ -35,17 +35,11 @@ func writeAdapter(t testing.TB, m *model.Model, dir, mixer string, seed uint64, 
 	if mixer == "moslora" {
 		cfg.LoraUseMixer = true
 	}
-	// Attach to private copies of the layers so the model itself stays untouched.
-	sh := shadowBase{}
-	for _, l := range m.Linears() {
-		c := *l
-		c.Delta = nil
-		sh.ls = append(sh.ls, &c)
-	}
-	a, err := adapter.New(cfg, sh, int64(seed))
+	a, err := adapter.New(cfg, m, int64(seed))
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer a.Detach() // the model is left as it was
 	r := rand.New(rand.NewPCG(seed, 7))
 	for _, l := range a.Linears {
 		for i := range l.B {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/moslora/moslora/generate"
+	"github.com/moslora/moslora/jobs"
 	"github.com/moslora/moslora/model"
 	"github.com/moslora/moslora/tokenizer"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -77,20 +78,18 @@ type Server struct {
 	created int64
 }
 
-// New loads the model, its tokenizer and every adapter under opt.AdaptersDir, and starts the
-// scheduler.
+// New opens the model and its tokenizer (jobs.Open, as every command does), loads every adapter
+// under opt.AdaptersDir detached, and starts the scheduler.
 func New(opt Options) (*Server, error) {
 	if opt.ModelDir == "" {
 		return nil, fmt.Errorf("--model is required")
 	}
-	m, err := model.Load(opt.ModelDir)
+	op, err := jobs.Open{Model: opt.ModelDir, Tokenizer: true}.Load()
 	if err != nil {
 		return nil, err
 	}
-	tok, err := tokenizer.Load(opt.ModelDir)
-	if err != nil {
-		return nil, err
-	}
+	m, tok := op.Model, op.Tokenizer
+	opt.ModelDir = op.Dir
 	stop, err := generate.StopIDsFromModelDir(opt.ModelDir)
 	if err != nil {
 		return nil, err
@@ -102,10 +101,7 @@ func New(opt Options) (*Server, error) {
 	if m.Config.Family == model.FamilyGPT2 && opt.MaxContext > m.Config.MaxPositionEmbeddings {
 		return nil, fmt.Errorf("--max-context %d exceeds the model's %d positions (n_positions in %s/config.json)", opt.MaxContext, m.Config.MaxPositionEmbeddings, opt.ModelDir)
 	}
-	tmpl, tmplFrom, err := chatTemplateFor(opt.ModelDir, tok)
-	if err != nil {
-		return nil, err
-	}
+	tmpl, tmplFrom := chatTemplateFor(op)
 	reg, err := newRegistry(opt.AdaptersDir, m)
 	if err != nil {
 		return nil, err

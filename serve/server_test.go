@@ -11,40 +11,29 @@ import (
 	"testing"
 	"time"
 
-	"github.com/moslora/moslora/adapter"
 	"github.com/moslora/moslora/generate"
-	"github.com/moslora/moslora/model"
+	"github.com/moslora/moslora/jobs"
 	"github.com/moslora/moslora/tokenizer"
 )
 
-// generateAlone is `moslora generate --temperature 0` in-process: the adapter (if any) attached
-// to a freshly loaded model, the prompt encoded with special tokens, the text after the prompt.
+// generateAlone is `moslora generate --temperature 0` in-process (jobs.Generate: the adapter, if
+// any, attached to a freshly loaded model, the prompt encoded with special tokens): the text after
+// the prompt.
 func generateAlone(t *testing.T, adapterDir, prompt string, maxNew int) string {
 	t.Helper()
 	dir := baseDir(t)
-	m, err := model.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if adapterDir != "" {
-		if _, err := adapter.Load(adapterDir, m); err != nil {
-			t.Fatal(err)
+	var promptText *string
+	res, err := jobs.Generate(jobs.GenerateJob{Model: dir, Adapter: adapterDir, Prompt: prompt,
+		Options: generate.Options{MaxNewTokens: maxNew}}, func(s string) error {
+		if promptText == nil {
+			promptText = &s // the first call: the prompt's text
 		}
-	}
-	tok, err := tokenizer.Load(dir)
+		return nil
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	stop, err := generate.StopIDsFromModelDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ids := tok.Encode(prompt, true)
-	res, err := generate.Generate(m, ids, generate.Options{MaxNewTokens: maxNew, StopIDs: append(stop, tok.EOS())}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok.Decode(res.IDs, true)[len(tok.Decode(ids, true)):]
+	return res.Text[len(*promptText):]
 }
 
 // TestGreedyTextIsTheSameBatchedAloneAndAsGenerate: 24 concurrent greedy requests over the base and

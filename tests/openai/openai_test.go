@@ -16,6 +16,7 @@ import (
 	"github.com/moslora/moslora/adapter"
 	"github.com/moslora/moslora/generate"
 	"github.com/moslora/moslora/internal/shared"
+	"github.com/moslora/moslora/jobs"
 	"github.com/moslora/moslora/model"
 	"github.com/moslora/moslora/serve"
 	"github.com/moslora/moslora/tokenizer"
@@ -53,19 +54,11 @@ func saveAdapter(t *testing.T, m *model.Model, dir string, seed uint64, mixer bo
 // adapter in adapterDir (if any) attached, greedy decoding, the text past the prompt's.
 func generateText(t *testing.T, base, adapterDir string, prompt []int, maxNew int) string {
 	t.Helper()
-	m, err := model.Load(base)
+	op, err := jobs.Open{Model: base, Adapter: adapterDir, Tokenizer: true}.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if adapterDir != "" {
-		if _, err := adapter.Load(adapterDir, m); err != nil {
-			t.Fatal(err)
-		}
-	}
-	tok, err := tokenizer.Load(base)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, tok := op.Model, op.Tokenizer
 	stop, err := generate.StopIDsFromModelDir(base)
 	if err != nil {
 		t.Fatal(err)

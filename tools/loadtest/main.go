@@ -30,7 +30,7 @@ import (
 	"time"
 
 	"github.com/moslora/moslora/adapter"
-	"github.com/moslora/moslora/model"
+	"github.com/moslora/moslora/jobs"
 	"github.com/moslora/moslora/serve"
 )
 
@@ -173,10 +173,11 @@ func complete(ctx context.Context, c *http.Client, url string, body []byte) (int
 // writeAdapters saves n random LoRA / MoSLoRA adapters (r 8 on q, k, v, o, small random B) for
 // the model to dir/a0 … and returns their names.
 func writeAdapters(modelDir, dir string, n int) ([]string, error) {
-	m, err := model.Load(modelDir)
+	op, err := jobs.Open{Model: modelDir}.Load()
 	if err != nil {
 		return nil, err
 	}
+	m := op.Model
 	var names []string
 	for i := 0; i < n; i++ {
 		cfg := adapter.DefaultConfig()
