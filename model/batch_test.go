@@ -117,7 +117,7 @@ func checkBatchedMatchesAlone(t *testing.T, m *Model, seqs []batchSeq, decode in
 				t.Fatal(err)
 			}
 			want := got[(len(ids)-1)*V:]
-			if !sameBits(st[i].logits[k], want) {
+			if !numtest.SameBits(st[i].logits[k], want) {
 				d := numtest.MaxAbsDiff(st[i].logits[k], want)
 				t.Fatalf("sequence %d step %d (%d tokens): batched logits differ from the sequence alone by %.3g", i, k, len(ids), d)
 			}
@@ -134,18 +134,6 @@ func greedy(l []float32) int {
 		}
 	}
 	return best
-}
-
-func sameBits(a, b []float32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] && !(a[i] != a[i] && b[i] != b[i]) {
-			return false
-		}
-	}
-	return true
 }
 
 // TestBatchedStepsMatchEachSequenceAlone: sequences with two different adapters and none, prompts

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/moslora/moslora/internal/numtest"
 )
 
 // TestRowwiseMatchesNaive checks SgemmRowwise against Naive on odd shapes with every scalar pair,
@@ -43,7 +45,7 @@ func TestRowwiseRowDoesNotDependOnTheBatch(t *testing.T) {
 		Sgemm(false, true, 1, n, k, 1, x, k, b, k, 0, alone, n)
 		one := make([]float32, n)
 		SgemmRowwise(1, n, k, 1, x, k, b, k, 0, one, n)
-		if !sameBits(one, alone) {
+		if !numtest.SameBits(one, alone) {
 			t.Fatalf("n=%d k=%d: SgemmRowwise with m = 1 differs from Sgemm with m = 1", n, k)
 		}
 		for _, m := range []int{2, RowwiseM, RowwiseM + 1, 32, 61} {
@@ -53,13 +55,13 @@ func TestRowwiseRowDoesNotDependOnTheBatch(t *testing.T) {
 				copy(a[at*k:], x)
 				c := make([]float32, m*n)
 				SgemmRowwise(m, n, k, 1, a, k, b, k, 0, c, n)
-				if !sameBits(c[at*n:(at+1)*n], alone) {
+				if !numtest.SameBits(c[at*n:(at+1)*n], alone) {
 					t.Fatalf("n=%d k=%d: row %d of a %d-row SgemmRowwise differs from the row alone", n, k, at, m)
 				}
 				if m <= RowwiseM {
 					clear(c)
 					Sgemm(false, true, m, n, k, 1, a, k, b, k, 0, c, n)
-					if !sameBits(c[at*n:(at+1)*n], alone) {
+					if !numtest.SameBits(c[at*n:(at+1)*n], alone) {
 						t.Fatalf("n=%d k=%d: row %d of a %d-row Sgemm (≤ RowwiseM rows) differs from the row alone", n, k, at, m)
 					}
 				}
