@@ -72,7 +72,7 @@ func RunDemo(ctx context.Context, d Demo, w io.Writer) (*DemoResult, error) {
 			return nil, err
 		}
 	}
-	od, err := train.OpenOut(d.Out, false, false, w) // never over an earlier run's folder
+	od, err := train.OpenOut(d.Out, false, false, w, nil) // never over an earlier run's folder
 	if err != nil {
 		return nil, err
 	}

@@ -35,6 +35,8 @@ type TrainFiles struct {
 	// Comm runs the job data-parallel over the ranks of an MPI job (train.Job.Comm, and the
 	// evaluation after it through eval.Options.Comm); rank 0 alone reports and writes. nil: alone.
 	Comm mpi.Comm
+	// Names, when set, names settings in the messages printed to w (the CLI: as flags); nil: by key.
+	Names func(setting string) string
 
 	CommandLine   []string // recorded in train_config.json (os.Args)
 	BaseModelName string   // recorded as the adapter's base_model_name_or_path (default: ModelDir)
@@ -68,7 +70,7 @@ func Train(ctx context.Context, cfg train.Config, f TrainFiles, w io.Writer) (*T
 	var od *train.OutDir
 	if root { // the output folder is held (and an earlier run refused) before anything is loaded
 		var err error
-		if od, err = train.OpenOut(f.Out, f.Resume, f.Force, w); err != nil {
+		if od, err = train.OpenOut(f.Out, f.Resume, f.Force, w, f.Names); err != nil {
 			return nil, err
 		}
 		defer od.Close()
@@ -114,7 +116,8 @@ func Train(ctx context.Context, cfg train.Config, f TrainFiles, w io.Writer) (*T
 		cfgJSON, _ = os.ReadFile(filepath.Join(op.Dir, "config.json"))
 	}
 	job := &train.Job{Config: cfg, Model: m, Examples: exs, Pad: op.Pad(), Out: f.Out, Resume: f.Resume,
-		SaveEvery: f.SaveEvery, Keep: f.Keep, Reporter: rep, Comm: f.Comm, BaseModel: cmp.Or(f.BaseModelName, f.ModelDir)}
+		SaveEvery: f.SaveEvery, Keep: f.Keep, Reporter: rep, Comm: f.Comm, BaseModel: cmp.Or(f.BaseModelName, f.ModelDir),
+		Names: f.Names}
 	job.Finish = func(res *train.Result) error { // rank 0 only: the outputs appear together
 		sum.Result = res
 		if res.Adapter != nil {

@@ -2,14 +2,15 @@ package jobs
 
 import (
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
 
+	"github.com/moslora/moslora/internal/setting"
 	"github.com/moslora/moslora/internal/within"
 )
 
-// Validate checks the bookkeeping flags of a training before any work; errors name the flag.
+// Validate checks the bookkeeping settings of a training before any work; errors are
+// *setting.Error (naming the setting by key; the CLI shows it as the flag).
 func (f *TrainFiles) Validate() error {
 	for _, v := range []struct {
 		flag string
@@ -24,14 +25,14 @@ func (f *TrainFiles) Validate() error {
 		{"log-every", f.LogEvery, 0, "0 for the default of 10"},
 	} {
 		if v.n < v.min {
-			return fmt.Errorf("train: --%s %d: expected a number ≥ %d (%s)", v.flag, v.n, v.min, v.what)
+			return setting.Errorf("train", v.flag, v.n, ": expected a number ≥ %d (%s)", v.min, v.what)
 		}
 	}
 	if f.EvalLimit > 0 && f.Eval == "" {
-		return fmt.Errorf("train: --eval-limit %d needs --eval", f.EvalLimit)
+		return setting.Errorf("train", "eval-limit", f.EvalLimit, " needs %s", setting.Ref("eval"))
 	}
 	if f.ModelDir != "" && f.Out != "" && within.Dir(f.Out, f.ModelDir) {
-		return fmt.Errorf("train: --out %s is the model folder %s or inside it; choose a folder of its own", f.Out, f.ModelDir)
+		return setting.Errorf("train", "out", f.Out, " is the model folder %s or inside it; choose a folder of its own", f.ModelDir)
 	}
 	if err := checkDataFile("data", f.Data); err != nil {
 		return err
@@ -45,10 +46,10 @@ func (f *TrainFiles) Validate() error {
 // Validate checks the demo's row counts.
 func (d *Demo) Validate() error {
 	if d.TrainRows < 0 {
-		return fmt.Errorf("demo: --rows %d: expected a number ≥ 0 (0 for all rows)", d.TrainRows)
+		return setting.Errorf("demo", "rows", d.TrainRows, ": expected a number ≥ 0 (0 for all rows)")
 	}
 	if d.PerTask < 0 {
-		return fmt.Errorf("demo: --per-task %d: expected a number ≥ 0 (0 for all rows)", d.PerTask)
+		return setting.Errorf("demo", "per-task", d.PerTask, ": expected a number ≥ 0 (0 for all rows)")
 	}
 	return d.Config.Validate()
 }
@@ -58,11 +59,11 @@ func checkDataFile(flag, path string) error {
 	st, err := os.Stat(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("train: --%s %s: no such file; expected a JSONL file", flag, path)
+		return setting.Wrap(err, "train", flag, path, ": no such file; expected a JSONL file")
 	case err != nil:
-		return fmt.Errorf("train: --%s: %w", flag, err)
+		return setting.Wrap(err, "train", flag, nil, ": %v", err)
 	case st.IsDir():
-		return fmt.Errorf("train: --%s %s is a folder; expected a JSONL file", flag, path)
+		return setting.Errorf("train", flag, path, " is a folder; expected a JSONL file")
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/moslora/moslora/adapter"
+	"github.com/moslora/moslora/internal/setting"
 )
 
 // An output folder is held by one training at a time and never loses a finished run:
@@ -52,23 +53,27 @@ type OutDir struct {
 	created bool // OpenOut created the folder (Close removes it again when it stayed empty)
 }
 
-// OpenOut prepares dir for a run (see the comment above); messages go to w.
-func OpenOut(dir string, resume, force bool, w io.Writer) (*OutDir, error) {
+// OpenOut prepares dir for a run (see the comment above); messages go to w, naming settings by
+// names (nil: by key; the CLI passes flag names).
+func OpenOut(dir string, resume, force bool, w io.Writer, names func(string) string) (*OutDir, error) {
+	if names == nil {
+		names = setting.Key
+	}
 	if dir == "" {
-		return nil, errors.New("train: --out is required")
+		return nil, setting.Errorf("train", "out", nil, " is required")
 	}
 	st, err := os.Stat(dir)
 	created := false
 	switch {
 	case err == nil && !st.IsDir():
-		return nil, fmt.Errorf("train: --out %s is a file; expected a folder (new or from an earlier run)", dir)
+		return nil, setting.Errorf("train", "out", dir, " is a file; expected a folder (new or from an earlier run)")
 	case errors.Is(err, fs.ErrNotExist):
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, fmt.Errorf("train: creating --out %s: %w", dir, err)
+			return nil, setting.Wrap(err, "train", "", nil, "creating %s %s: %v", setting.Ref("out"), dir, err)
 		}
 		created = true
 	case err != nil:
-		return nil, fmt.Errorf("train: --out: %w", err)
+		return nil, setting.Wrap(err, "train", "out", nil, ": %v", err)
 	}
 	o := &OutDir{Path: dir, created: created}
 	if o.lock, err = acquireLock(dir, w); err != nil {
@@ -84,21 +89,21 @@ func OpenOut(dir string, resume, force bool, w io.Writer) (*OutDir, error) {
 	case len(earlier) == 0:
 	case resume && LatestCheckpoint(dir) == "" && finished && !force:
 		o.Close()
-		return nil, fmt.Errorf("train: --resume: %s holds a finished run (%s) and no checkpoint to resume from; use --force to train again over it, or another --out", dir, strings.Join(earlier, ", "))
+		return nil, setting.Errorf("train", "resume", nil, ": %s holds a finished run (%s) and no checkpoint to resume from; use %s to train again over it, or another %s", dir, strings.Join(earlier, ", "), setting.Ref("force"), setting.Ref("out"))
 	case resume:
 	case force:
 		for _, name := range earlier {
 			if name == MetricsFile || strings.HasPrefix(name, checkpointPrefix) {
 				if err := os.RemoveAll(filepath.Join(dir, name)); err != nil {
 					o.Close()
-					return nil, fmt.Errorf("train: --force: %w", err)
+					return nil, setting.Wrap(err, "train", "force", nil, ": %v", err)
 				}
 			}
 		}
-		fmt.Fprintf(w, "--force: starting over in %s (the earlier run's checkpoints and %s are removed; its outputs are replaced when this run finishes)\n", dir, MetricsFile)
+		fmt.Fprintln(w, setting.Errorf("", "force", nil, ": starting over in %s (the earlier run's checkpoints and %s are removed; its outputs are replaced when this run finishes)", dir, MetricsFile).Render(names))
 	default:
 		o.Close()
-		return nil, fmt.Errorf("train: --out %s already holds an earlier run (%s); use --resume to continue it, --force to replace it, or another --out", dir, strings.Join(earlier, ", "))
+		return nil, setting.Errorf("train", "out", dir, " already holds an earlier run (%s); use %s to continue it, %s to replace it, or another %s", strings.Join(earlier, ", "), setting.Ref("resume"), setting.Ref("force"), setting.Ref("out"))
 	}
 	return o, nil
 }
@@ -229,7 +234,7 @@ func acquireLock(dir string, w io.Writer) (string, error) {
 		}
 		pid, ok := lockHolder(path)
 		if ok && processRunning(pid) {
-			return "", fmt.Errorf("train: %s is in use by another training (process %d holds %s); wait for it to finish or stop it, or choose another --out", dir, pid, path)
+			return "", setting.Errorf("train", "", nil, "%s is in use by another training (process %d holds %s); wait for it to finish or stop it, or choose another %s", dir, pid, path, setting.Ref("out"))
 		}
 		if attempt > 0 {
 			return "", fmt.Errorf("train: could not take over the lock file %s", path)

@@ -24,7 +24,7 @@ func touch(t *testing.T, path, content string) {
 func TestOpenOutHoldsTheFolderAgainstASecondHolder(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "out")
 	var msg bytes.Buffer
-	o, err := OpenOut(dir, false, false, &msg)
+	o, err := OpenOut(dir, false, false, &msg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +32,7 @@ func TestOpenOutHoldsTheFolderAgainstASecondHolder(t *testing.T) {
 	if strings.TrimSpace(string(b)) != strconv.Itoa(os.Getpid()) {
 		t.Fatalf("lock holds %q, want this process's id", b)
 	}
-	if _, err := OpenOut(dir, true, true, &msg); err == nil || !strings.Contains(err.Error(), "in use by another training") {
+	if _, err := OpenOut(dir, true, true, &msg, nil); err == nil || !strings.Contains(err.Error(), "in use by another training") {
 		t.Fatalf("second holder: %v", err)
 	}
 	o.Close()
@@ -51,7 +51,7 @@ func TestOpenOutTakesOverADeadProcesssLockAndCleansTemporaries(t *testing.T) {
 	touch(t, filepath.Join(dir, tmpCheckpointPrefix+"123", paramsFile), "half")
 	touch(t, filepath.Join(dir, tmpFinalPrefix+"456", "adapter_model.safetensors"), "half")
 	var msg bytes.Buffer
-	o, err := OpenOut(dir, false, false, &msg)
+	o, err := OpenOut(dir, false, false, &msg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +87,7 @@ func TestOpenOutRefusesEarlierRunsUnlessResumeOrForce(t *testing.T) {
 		for _, f := range c.files {
 			touch(t, filepath.Join(dir, f), "x")
 		}
-		o, err := OpenOut(dir, c.resume, c.force, &bytes.Buffer{})
+		o, err := OpenOut(dir, c.resume, c.force, &bytes.Buffer{}, nil)
 		switch {
 		case c.wantErr == "" && err != nil:
 			t.Errorf("%v resume=%v force=%v: %v", c.files, c.resume, c.force, err)
@@ -119,7 +119,7 @@ func TestCommitIsAllOrNothing(t *testing.T) {
 	touch(t, filepath.Join(dir, "adapter_config.json"), "old config")
 	touch(t, filepath.Join(dir, "adapter_model.safetensors"), "old weights")
 	touch(t, filepath.Join(dir, "eval.json"), "old eval")
-	o, err := OpenOut(dir, false, true, &bytes.Buffer{})
+	o, err := OpenOut(dir, false, true, &bytes.Buffer{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

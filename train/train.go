@@ -13,6 +13,7 @@ import (
 
 	"github.com/moslora/moslora/adapter"
 	"github.com/moslora/moslora/data"
+	"github.com/moslora/moslora/internal/setting"
 	"github.com/moslora/moslora/kernels"
 	"github.com/moslora/moslora/model"
 	"github.com/moslora/moslora/mpi"
@@ -45,6 +46,8 @@ type Job struct {
 	// checkpoints to keep (default 1).
 	SaveEvery, Keep int
 	Reporter        Reporter
+	// Names, when set, names settings in the messages Run prints (the CLI: as flags); nil: by key.
+	Names func(setting string) string
 	// AfterStep, when set, runs after every update with the 1-based step (e.g. periodic eval); an
 	// error stops training.
 	AfterStep func(step int) error
@@ -190,7 +193,7 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 	}
 	start := time.Now()
 	elapsed0 := st.ElapsedS
-	warnWarmup(rep, cfg, total)
+	warnWarmup(rep, cfg, total, job.Names)
 	rep.Start(total, st.Step)
 	defer rep.Finish()
 	for st.Step < total {
@@ -290,7 +293,7 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 			if serr != nil {
 				return nil, fmt.Errorf("%w; saving a checkpoint of the finished training failed too: %v", err, serr)
 			}
-			return nil, fmt.Errorf("%w\nthe finished training is kept in %s: run the same command with --resume to write the outputs without training again", err, dir)
+			return nil, setting.Wrap(err, "", "", nil, "%v\nthe finished training is kept in %s: run the same command with %s to write the outputs without training again", err, dir, setting.Ref("resume"))
 		}
 	}
 	return res, nil

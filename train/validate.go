@@ -9,31 +9,32 @@ import (
 	"strings"
 
 	"github.com/moslora/moslora/adapter"
+	"github.com/moslora/moslora/internal/setting"
 )
 
 // This file checks a run's settings before any work: every error names the flag and the values
-// it accepts. Config.Validate checks the settings alone, CheckFlags what only the command line
+// it accepts (as *setting.Error: by key here, as a flag in the CLI). Config.Validate checks the settings alone, CheckFlags what only the command line
 // tells, CheckAgainstModel what depends on the model (targets, rank, memory).
 
 // validateRanges checks the numeric settings Config.Validate leaves to it.
 func (c *Config) validateRanges() error {
 	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 	if c.Method != MethodFull && (!finite(c.Alpha) || c.Alpha <= 0) {
-		return fmt.Errorf("train: --alpha %v: expected a positive finite number (the adapter's scale is alpha/rank)", c.Alpha)
+		return setting.Errorf("train", "alpha", c.Alpha, ": expected a positive finite number (the adapter's scale is alpha/rank)")
 	}
 	if !finite(c.Clip) || c.Clip < 0 {
-		return fmt.Errorf("train: --clip %v: expected a finite number ≥ 0 (0 turns clipping off)", c.Clip)
+		return setting.Errorf("train", "clip", c.Clip, ": expected a finite number ≥ 0 (0 turns clipping off)")
 	}
 	if !finite(c.WeightDecay) || c.WeightDecay < 0 {
-		return fmt.Errorf("train: --weight-decay %v: expected a finite number ≥ 0", c.WeightDecay)
+		return setting.Errorf("train", "weight-decay", c.WeightDecay, ": expected a finite number ≥ 0")
 	}
 	if c.Steps < 0 || c.Epochs < 0 {
-		return fmt.Errorf("train: --steps %d / --epochs %d: expected numbers ≥ 0", c.Steps, c.Epochs)
+		return setting.Errorf("train", "steps", c.Steps, " / %s %d: expected numbers ≥ 0", setting.Ref("epochs"), c.Epochs)
 	}
 	switch c.MixerInit {
 	case "", adapter.InitKaiming, adapter.InitOrthogonal, adapter.InitIdentity:
 	default:
-		return fmt.Errorf("train: --mixer-init %q: expected kaiming, orthogonal or identity", c.MixerInit)
+		return setting.Errorf("train", "mixer-init", strconv.Quote(c.MixerInit), ": expected kaiming, orthogonal or identity")
 	}
 	return nil
 }
@@ -42,20 +43,20 @@ func (c *Config) validateRanges() error {
 // nothing on the command line (--keep 0, an error), and flags given that the chosen method ignores
 // (a warning each, so that one set of flags can serve every method of a sweep). given reports
 // whether a flag was set by the user.
-func CheckFlags(c Config, keep int, given func(flag string) bool) (warnings []string, err error) {
+func CheckFlags(c Config, keep int, given func(flag string) bool) (warnings []*setting.Error, err error) {
 	if given("keep") && keep < 1 {
-		return nil, fmt.Errorf("train: --keep %d: expected a number ≥ 1 (the newest checkpoint is always kept)", keep)
+		return nil, setting.Errorf("train", "keep", keep, ": expected a number ≥ 1 (the newest checkpoint is always kept)")
 	}
 	if given("subspaces") && c.Method != MethodGlobal && c.Method != MethodGated {
-		warnings = append(warnings, fmt.Sprintf("warning: --subspaces %d is ignored: only --method global and gated split the rank into subspaces, not %s", c.Subspaces, c.Method))
+		warnings = append(warnings, setting.Warning("subspaces", c.Subspaces, " is ignored: only %s global and gated split the rank into subspaces, not %s", setting.Ref("method"), c.Method))
 	}
 	if given("mixer-init") && c.Method != MethodMoSLoRA {
-		warnings = append(warnings, fmt.Sprintf("warning: --mixer-init %s is ignored: only --method moslora has a dense mixer to initialise, not %s", c.MixerInit, c.Method))
+		warnings = append(warnings, setting.Warning("mixer-init", c.MixerInit, " is ignored: only %s moslora has a dense mixer to initialise, not %s", setting.Ref("method"), c.Method))
 	}
 	if c.Method == MethodFull {
 		for _, fl := range []string{"rank", "alpha", "targets"} {
 			if given(fl) {
-				warnings = append(warnings, fmt.Sprintf("warning: --%s is ignored: --method full trains every weight and has no adapter to shape", fl))
+				warnings = append(warnings, setting.Warning(fl, nil, " is ignored: %s full trains every weight and has no adapter to shape", setting.Ref("method")))
 			}
 		}
 	}
@@ -72,7 +73,7 @@ func (c *Config) CheckAgainstModel(m adapter.Base) error {
 	ac := c.AdapterConfig()
 	lins, err := ac.Selected(m)
 	if err != nil {
-		return fmt.Errorf("train: --targets %s: %v", strings.Join(c.Targets, ","), strings.TrimPrefix(err.Error(), `field "target_modules": `))
+		return setting.Wrap(err, "train", "targets", strings.Join(c.Targets, ","), ": %s", strings.TrimPrefix(err.Error(), `field "target_modules": `))
 	}
 	smallest, name := math.MaxInt, ""
 	var floats float64
@@ -90,12 +91,12 @@ func (c *Config) CheckAgainstModel(m adapter.Base) error {
 		}
 	}
 	if c.Rank > smallest {
-		return fmt.Errorf("train: --rank %d is larger than the smallest targeted layer, %s; expected 1 to %d for these --targets", c.Rank, name, smallest)
+		return setting.Errorf("train", "rank", c.Rank, " is larger than the smallest targeted layer, %s; expected 1 to %d for these %s", name, smallest, setting.Ref("targets"))
 	}
 	// Weights, gradients and two AdamW moments in float32, and one more copy while saving.
 	need := floats * 4 * 5
 	if total := totalMemory(); total > 0 && need > 0.8*float64(total) {
-		return fmt.Errorf("train: --rank %d: the adapter and its optimizer state need about %s, more than this machine's %s of memory allows; use a smaller --rank or fewer --targets", c.Rank, humanBytes(need), humanBytes(float64(total)))
+		return setting.Errorf("train", "rank", c.Rank, ": the adapter and its optimizer state need about %s, more than this machine's %s of memory allows; use a smaller %s or fewer %s", humanBytes(need), humanBytes(float64(total)), setting.Ref("rank"), setting.Ref("targets"))
 	}
 	return nil
 }
@@ -131,10 +132,14 @@ func humanBytes(b float64) string {
 }
 
 // warnWarmup says when --warmup is longer than the run and what learning rates it therefore uses.
-func warnWarmup(rep Reporter, cfg Config, total int) {
+func warnWarmup(rep Reporter, cfg Config, total int, names func(string) string) {
 	if cfg.Warmup <= total || total <= 0 {
 		return
 	}
 	peak := cfg.LR * LRFactor(cfg.Schedule, total-1, cfg.Warmup, total)
-	rep.Printf("warning: --warmup %d is longer than the run (%d updates): the learning rate rises linearly for the whole run and peaks at %.3g instead of --lr %g", cfg.Warmup, total, peak, cfg.LR)
+	w := setting.Warning("warmup", cfg.Warmup, " is longer than the run (%d updates): the learning rate rises linearly for the whole run and peaks at %.3g instead of %s %g", total, peak, setting.Ref("lr"), cfg.LR)
+	if names == nil {
+		names = setting.Key
+	}
+	rep.Printf("%s", w.Render(names))
 }

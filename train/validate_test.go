@@ -1,11 +1,13 @@
 package train
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strings"
 	"testing"
 
+	"github.com/moslora/moslora/internal/setting"
 	"github.com/moslora/moslora/model"
 )
 
@@ -29,7 +31,7 @@ func TestRankIsCheckedAgainstTheSmallestTargetedLayer(t *testing.T) {
 	c.Targets = []string{"q", "k"}
 	c.Rank = 33
 	err := c.CheckAgainstModel(layers(2, 64, 64))
-	if err == nil || !strings.Contains(err.Error(), "--rank 33") || !strings.Contains(err.Error(), "k_proj") || !strings.Contains(err.Error(), "1 to 32") {
+	if err == nil || !strings.Contains(err.Error(), "train: rank 33 ") || !strings.Contains(err.Error(), "k_proj") || !strings.Contains(err.Error(), "1 to 32") {
 		t.Fatalf("rank above the k projection's 32: %v", err)
 	}
 	c.Targets = []string{"q"}
@@ -47,23 +49,26 @@ func TestRankBeyondMemoryIsRefusedBeforeAllocation(t *testing.T) {
 	c.Rank = 1 << 14
 	// 4096 layers of (2^20, 2^20): r·(in+out)·20 bytes each is far beyond any machine.
 	err := c.CheckAgainstModel(layers(4096, 1<<20, 1<<20))
-	if err == nil || !strings.Contains(err.Error(), "memory") || !strings.Contains(err.Error(), "--rank 16384") {
+	if err == nil || !strings.Contains(err.Error(), "memory") || !strings.Contains(err.Error(), "train: rank 16384:") {
 		t.Fatalf("an adapter of petabytes: %v", err)
 	}
 }
 
-func TestSettingsOutOfRangeNameTheirFlag(t *testing.T) {
-	for flag, set := range map[string]func(*Config){
-		"--alpha":        func(c *Config) { c.Alpha = -1 },
-		"--alpha NaN":    func(c *Config) { c.Alpha = math.NaN() },
-		"--clip":         func(c *Config) { c.Clip = -0.5 },
-		"--weight-decay": func(c *Config) { c.WeightDecay = math.Inf(1) },
-		"--mixer-init":   func(c *Config) { c.MixerInit = "zeros" },
+func TestSettingsOutOfRangeNameTheirSettingNotAFlag(t *testing.T) {
+	for want, set := range map[string]func(*Config){
+		"train: alpha -1:":             func(c *Config) { c.Alpha = -1 },
+		"train: alpha NaN:":            func(c *Config) { c.Alpha = math.NaN() },
+		"train: clip -0.5:":            func(c *Config) { c.Clip = -0.5 },
+		"train: weight-decay +Inf:":    func(c *Config) { c.WeightDecay = math.Inf(1) },
+		`train: mixer-init "zeros":`:   func(c *Config) { c.MixerInit = "zeros" },
+		"train: steps -1 / epochs 0: ": func(c *Config) { c.Steps, c.Epochs = -1, 0 },
 	} {
 		c := DefaultConfig()
 		set(&c)
-		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), flag) {
-			t.Errorf("%s: %v", flag, err)
+		err := c.Validate()
+		var se *setting.Error
+		if !errors.As(err, &se) || !strings.HasPrefix(err.Error(), want) || strings.Contains(err.Error(), "--") {
+			t.Errorf("%s: %v", want, err)
 		}
 	}
 	given := func(names ...string) func(string) bool {
@@ -78,11 +83,11 @@ func TestSettingsOutOfRangeNameTheirFlag(t *testing.T) {
 	}
 	c := DefaultConfig()
 	c.Method = MethodLoRA
-	if w, err := CheckFlags(c, 0, given("subspaces")); err != nil || len(w) != 1 || !strings.Contains(w[0], "--subspaces 1 is ignored") {
+	if w, err := CheckFlags(c, 0, given("subspaces")); err != nil || len(w) != 1 || w[0].Setting != "subspaces" || !strings.HasPrefix(w[0].Error(), "warning: subspaces 1 is ignored: only method global") {
 		t.Errorf("--subspaces with lora: warnings %q, %v", w, err)
 	}
 	c.MixerInit = "orthogonal"
-	if w, _ := CheckFlags(c, 0, given("mixer-init")); len(w) != 1 || !strings.Contains(w[0], "--mixer-init orthogonal is ignored") {
+	if w, _ := CheckFlags(c, 0, given("mixer-init")); len(w) != 1 || !strings.HasPrefix(w[0].Error(), "warning: mixer-init orthogonal is ignored") {
 		t.Errorf("--mixer-init with lora: warnings %q", w)
 	}
 	if w, err := CheckFlags(c, 0, given("rank", "alpha")); err != nil || len(w) != 0 {
@@ -92,7 +97,7 @@ func TestSettingsOutOfRangeNameTheirFlag(t *testing.T) {
 	if w, _ := CheckFlags(c, 0, given("rank", "targets")); len(w) != 2 {
 		t.Errorf("--rank and --targets with full: warnings %q", w)
 	}
-	if _, err := CheckFlags(DefaultConfig(), 0, given("keep")); err == nil || !strings.Contains(err.Error(), "--keep 0") {
+	if _, err := CheckFlags(DefaultConfig(), 0, given("keep")); err == nil || err.Error() != "train: keep 0: expected a number ≥ 1 (the newest checkpoint is always kept)" {
 		t.Errorf("--keep 0: %v", err)
 	}
 }
@@ -107,12 +112,17 @@ func (l *lines) Printf(f string, a ...any) { *l = append(*l, fmt.Sprintf(f, a...
 func TestWarmupLongerThanTheRunIsReported(t *testing.T) {
 	var l lines
 	c := DefaultConfig() // warmup 30
-	warnWarmup(&l, c, 10)
-	if len(l) != 1 || !strings.Contains(l[0], "--warmup 30 is longer than the run (10 updates)") {
+	warnWarmup(&l, c, 10, nil) // a library caller: settings by key
+	if len(l) != 1 || !strings.HasPrefix(l[0], "warning: warmup 30 is longer than the run (10 updates)") || !strings.Contains(l[0], "instead of lr ") {
 		t.Fatalf("%q", l)
 	}
 	l = nil
-	warnWarmup(&l, c, 300)
+	warnWarmup(&l, c, 10, func(k string) string { return "--" + k }) // Job.Names from the CLI
+	if len(l) != 1 || !strings.HasPrefix(l[0], "warning: --warmup 30 is longer") || !strings.Contains(l[0], "instead of --lr ") {
+		t.Fatalf("%q", l)
+	}
+	l = nil
+	warnWarmup(&l, c, 300, nil)
 	if len(l) != 0 {
 		t.Fatalf("warned on a run longer than its warm-up: %q", l)
 	}

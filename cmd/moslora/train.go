@@ -53,9 +53,9 @@ and --eval default name its task set, e.g.
 				return err
 			}
 			for _, w := range warnings {
-				fmt.Fprintln(os.Stderr, w)
+				fmt.Fprintln(os.Stderr, w.Render(flagName))
 			}
-			f.CommandLine, f.BaseModelName = os.Args, f.ModelDir
+			f.CommandLine, f.BaseModelName, f.Names = os.Args, f.ModelDir, flagName
 			cleanup, err := defaults.Use(&f.ModelDir, &f.Data, &f.Eval)
 			if err != nil {
 				return err

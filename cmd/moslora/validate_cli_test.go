@@ -1,13 +1,18 @@
 package main
 
 import (
+	"bytes"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/moslora/moslora/internal/setting"
+	"github.com/moslora/moslora/jobs"
 	"github.com/moslora/moslora/safetensors"
+	"github.com/moslora/moslora/train"
 )
 
 // Every bad value is refused before any work with a message that names the flag (or file, line
@@ -165,6 +170,42 @@ func TestMergeErrorsSayMergeAndNameNoGoFunctions(t *testing.T) {
 	for _, goName := range []string{"Save", "Fold", "Merge(", "export:"} {
 		if strings.Contains(err.Error(), goName) {
 			t.Errorf("message names %q: %v", goName, err)
+		}
+	}
+}
+
+// The same bad setting: the library (jobs, train) names it by key, the CLI — returned error,
+// the message main prints, and warnings — by its flag.
+func TestLibraryErrorsNameSettingsAndTheCLIPrintsFlags(t *testing.T) {
+	err := (&jobs.Demo{TrainRows: -1}).Validate()
+	if se, ok := setting.As(err); !ok || se.Setting != "rows" || err.Error() != "demo: rows -1: expected a number ≥ 0 (0 for all rows)" {
+		t.Errorf("library error %q (%#v)", err, se)
+	}
+	cfg := train.DefaultConfig()
+	cfg.Alpha = 0
+	if err := cfg.Validate(); err == nil || strings.Contains(err.Error(), "--") || !strings.HasPrefix(err.Error(), "train: alpha 0:") {
+		t.Errorf("library error %q", err)
+	}
+	if _, err := runCLI(t, "demo", "--rows", "-1"); err == nil || err.Error() != "demo: --rows -1: expected a number ≥ 0 (0 for all rows)" {
+		t.Errorf("CLI error %q", err)
+	}
+	if _, err := runCLI(t, "demo", "--rows", "-1"); !errors.As(err, new(*setting.Error)) {
+		t.Errorf("the CLI's error lost the setting error underneath: %#v", err)
+	}
+
+	p := extractDefault(t)
+	var stderr bytes.Buffer
+	cmd := moslora(t, &stderr, "train", "--model", p.ModelDir, "--data", p.Train, "--out", filepath.Join(t.TempDir(), "out"),
+		"--method", "lora", "--subspaces", "2", "--alpha", "0")
+	if cmd.Run() == nil {
+		t.Fatal("--alpha 0 accepted")
+	}
+	for _, want := range []string{
+		"warning: --subspaces 2 is ignored: only --method global and gated split the rank into subspaces, not lora\n",
+		"moslora: train: --alpha 0: expected a positive finite number (the adapter's scale is alpha/rank)\n",
+	} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr %q lacks %q", stderr.String(), want)
 		}
 	}
 }
