@@ -51,6 +51,7 @@ type Job struct {
 	// Test knobs (set by this package's tests only).
 	noSplit   bool // run each micro-batch as one padded (B, T) block, not length-sorted parts
 	stopAfter int  // > 0: stop with a checkpoint, as on Ctrl-C, after that many updates
+	start     func(*adapter.Adapter) // edits the freshly initialised adapter (e.g. another starting A)
 }
 
 // ErrInterrupted is returned (wrapped) when training stopped early on request, after saving a
@@ -103,6 +104,9 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 		}
 		a.SetTraining(true)
 		res.Adapter = a
+		if job.start != nil {
+			job.start(a)
+		}
 		for _, p := range a.Params() {
 			if p.G == nil {
 				continue // frozen

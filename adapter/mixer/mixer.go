@@ -23,6 +23,12 @@ type Mixer interface {
 	Init(rng *rand.Rand)
 }
 
+// AFolder is a mixer that rewrites the adapter's A once, at initialisation, right after Init
+// (the folded control: A' = M·A). Loading a saved adapter never calls it.
+type AFolder interface {
+	FoldIntoA(a []float32, in int) // a: (R, In), replaced in place
+}
+
 // Param is one mixer tensor. Key is its name after the module path in adapter_model.safetensors
 // (e.g. "lora_AB.weight"); W and G alias the mixer's storage and gradient (G nil: frozen).
 type Param struct {
