@@ -61,6 +61,10 @@ type Config struct {
 	// MixerWarmup: the first N updates train only the mixer's tensors (A and B, and their AdamW
 	// moments, stay as initialised; their AdamW step count starts after the warm-up).
 	MixerWarmup int `json:"mixer_warmup,omitempty"`
+	// MatchParams names another adapter method: the run's rank is then the one at which this
+	// method's trainable parameter count is nearest that method's at Rank (equal-parameter
+	// LoRA: method lora, match_params moslora). Resolved on the model (ResolveRank).
+	MatchParams string `json:"match_params,omitempty"`
 }
 
 // DefaultConfig is the quality-parity protocol of the project (DESIGN/issue 5): MoSLoRA on all
@@ -134,6 +138,11 @@ func (c *Config) Validate() error {
 	}{{"lr_ratio_b", c.LRRatioB}, {"lr_ratio_mixer", c.LRRatioMixer}} {
 		if r.v < 0 || math.IsNaN(r.v) || math.IsInf(r.v, 0) {
 			return fmt.Errorf("train: %s %v: expected a positive multiplier of lr", r.name, r.v)
+		}
+	}
+	if c.MatchParams != "" {
+		if _, ok := mixer.ByMethod(c.MatchParams); !ok || c.Method == MethodFull {
+			return fmt.Errorf("train: match_params %q: expected an adapter method (%s) and an adapter method to train, got method %s", c.MatchParams, mixer.Methods(), c.Method)
 		}
 	}
 	if c.MixerWarmup < 0 {

@@ -296,3 +296,43 @@ func TestResumeWithMixerWarmupIsBitIdentical(t *testing.T) {
 		}
 	}
 }
+
+// Equal-parameter LoRA: on the tiny model (Σ(in+out) = 232 per layer over the 7 projections, 2
+// layers), MoSLoRA at r 8 trains 8·464 + 14·8² = 4608 parameters; LoRA's nearest is r 10
+// (4640; r 9 gives 4176).
+func TestMatchParamsTrainsLoRAAtMoSLoRAsCount(t *testing.T) {
+	var lines []string
+	job := tinyJob(t, MethodLoRA, t.TempDir())
+	job.Config.Rank, job.Config.MatchParams, job.Config.Steps = 8, MethodMoSLoRA, 1
+	job.Reporter = recorder{&lines}
+	res, err := Run(context.Background(), job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range res.Adapter.Linears {
+		if l.R != 10 {
+			t.Fatalf("%s: rank %d, want 10", l.Path, l.R)
+		}
+	}
+	if n := res.Adapter.NumParams(); n != 4640 {
+		t.Errorf("LoRA trains %d parameters, want 4640", n)
+	}
+	mos := tinyJob(t, MethodMoSLoRA, t.TempDir())
+	mos.Config.Rank, mos.Config.Steps = 8, 1
+	mres, err := Run(context.Background(), mos)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := mres.Adapter.NumParams(); n != 4608 {
+		t.Errorf("MoSLoRA trains %d parameters, want 4608", n)
+	}
+	want := "equal parameters: rank 10 gives 4640 trainable parameters, moslora at rank 8 has 4608 (+0.69%)"
+	if !strings.Contains(strings.Join(lines, "\n"), want) {
+		t.Errorf("train printed %q, want the line %q", lines, want)
+	}
+	bad := tinyJob(t, MethodLoRA, t.TempDir())
+	bad.Config.MatchParams = "dora"
+	if _, err := Run(context.Background(), bad); err == nil || !strings.Contains(err.Error(), `match_params "dora"`) {
+		t.Errorf("unknown match_params: got %v", err)
+	}
+}

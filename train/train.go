@@ -80,6 +80,13 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 	if rep == nil {
 		rep = Quiet{}
 	}
+	cfg, match, err := cfg.ResolveRank(job.Model) // equal-parameter runs: the rank from the model
+	if err != nil {
+		return nil, err
+	}
+	if match != nil {
+		rep.Printf("%s", match)
+	}
 	keep := max(1, job.Keep)
 	if err := os.MkdirAll(job.Out, 0o755); err != nil {
 		return nil, fmt.Errorf("train: %w", err)

@@ -98,6 +98,7 @@ Ctrl-C. --resume continues from the newest checkpoint to the same result as an u
 	fl.BoolVar(&cfg.Pack, "pack", false, "pack short examples into sequences of --max-len")
 	fl.Float64Var(&cfg.LRRatioB, "lr-ratio-b", 1, "LoRA+: B's learning rate is lr × this")
 	fl.Float64Var(&cfg.LRRatioMixer, "lr-ratio-mixer", 1, "LoRA+-style: the mixer's learning rate is lr × this")
+	fl.StringVar(&cfg.MatchParams, "match-params", "", "train at the rank whose trainable parameter count is nearest this method's at --rank (e.g. --method lora --match-params moslora)")
 	fl.IntVar(&cfg.MixerWarmup, "mixer-warmup", 0, "the first N updates train only the mixer (A and B frozen)")
 	fl.BoolVar(&f.SkipBad, "skip-bad", false, "skip (and count) bad JSONL lines instead of failing")
 	fl.BoolVar(&f.Resume, "resume", false, "continue from the newest checkpoint in --out")
