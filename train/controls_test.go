@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -334,5 +335,58 @@ func TestMatchParamsTrainsLoRAAtMoSLoRAsCount(t *testing.T) {
 	bad.Config.MatchParams = "dora"
 	if _, err := Run(context.Background(), bad); err == nil || !strings.Contains(err.Error(), `match_params "dora"`) {
 		t.Errorf("unknown match_params: got %v", err)
+	}
+}
+
+// Every update of a gated run logs gate entropy and usage. The first update runs with G = 0 and
+// c = 0, so every gate is exactly 1/K: entropy ln 2 and usage (½, ½) for K = 2, in each of the 14
+// modules; later updates have moved the gates (entropy below ln 2), each module's usage still
+// sums to 1 and the overall usage is the mean of the modules'. A MoSLoRA run logs none of it.
+func TestGatedRunsLogGateEntropyAndUsage(t *testing.T) {
+	job := tinyJob(t, MethodGated, t.TempDir())
+	job.Config.Warmup = 0
+	if _, err := Run(context.Background(), job); err != nil {
+		t.Fatal(err)
+	}
+	ms := readMetrics(t, filepath.Join(job.Out, MetricsFile))
+	if len(ms) != 7 {
+		t.Fatalf("%d metric lines, want 7", len(ms))
+	}
+	for i, m := range ms {
+		if m.GateEntropy == nil || len(m.GateUsage) != 2 || len(m.GateUsageModules) != 14 {
+			t.Fatalf("update %d: gate fields %v %v (%d modules)", i+1, m.GateEntropy, m.GateUsage, len(m.GateUsageModules))
+		}
+		mean := make([]float64, 2)
+		for path, u := range m.GateUsageModules {
+			if len(u) != 2 || math.Abs(u[0]+u[1]-1) > 1e-6 {
+				t.Errorf("update %d, %s: usage %v does not sum to 1", i+1, path, u)
+			}
+			mean[0] += u[0] / 14
+			mean[1] += u[1] / 14
+		}
+		if math.Abs(mean[0]-m.GateUsage[0]) > 1e-12 || math.Abs(mean[1]-m.GateUsage[1]) > 1e-12 {
+			t.Errorf("update %d: usage %v, mean of the modules' %v", i+1, m.GateUsage, mean)
+		}
+	}
+	first := ms[0]
+	if math.Abs(*first.GateEntropy-math.Ln2) > 1e-12 || math.Abs(first.GateUsage[0]-0.5) > 1e-12 || math.Abs(first.GateUsage[1]-0.5) > 1e-12 {
+		t.Errorf("first update: entropy %v usage %v, want ln 2 = %v and [0.5 0.5]", *first.GateEntropy, first.GateUsage, math.Ln2)
+	}
+	last := ms[6]
+	if !(*last.GateEntropy < math.Ln2-1e-9) || math.Abs(last.GateUsage[0]-0.5) < 1e-9 {
+		t.Errorf("last update: entropy %v usage %v: the gates never moved", *last.GateEntropy, last.GateUsage)
+	}
+
+	mos := tinyJob(t, MethodMoSLoRA, t.TempDir())
+	mos.Config.Steps = 1
+	if _, err := Run(context.Background(), mos); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(mos.Out, MetricsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "gate_") {
+		t.Errorf("a moslora run logged gate fields: %s", b)
 	}
 }

@@ -175,6 +175,8 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 	save := func() (string, error) {
 		return saveCheckpoint(job.Out, st, ps, keep)
 	}
+	gs := gatesOf(res.Adapter) // gate entropy and usage per update (gated mixers)
+	defer gs.count(false)
 	start := time.Now()
 	elapsed0 := st.ElapsedS
 	rep.Start(total, st.Step)
@@ -191,6 +193,7 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 		}
 		t0 := time.Now()
 		zero()
+		gs.count(true)
 		// One update: up to GradAccum micro-batches from the current epoch.
 		var lossSum float64
 		used, tokens := 0, 0
@@ -251,6 +254,7 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 		m := Metric{Step: st.Step, Epoch: float64(st.Epoch) + float64(st.Batch)/float64(len(batches)),
 			Loss: loss, LR: lr, GradNorm: norm, TokensPerS: float64(tokens) / time.Since(t0).Seconds(),
 			Tokens: st.Tokens, ElapsedS: st.ElapsedS}
+		gs.fill(&m)
 		if err := appendMetric(metricsPath, m); err != nil {
 			return nil, err
 		}
