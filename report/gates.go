@@ -77,6 +77,49 @@ func GateUsageByModule(runs []*Run) (ModuleValues, bool) {
 	return mv, true
 }
 
+// GateUsageByTask is, per task of the runs' gate_usage.json (in order of first appearance), the
+// mean gate per subspace of the trained adapter over that task's evaluation rows, averaged over
+// the runs that measured it. ok is false when no run did.
+func GateUsageByTask(runs []*Run) (ModuleValues, bool) {
+	sums := map[string][]float64{}
+	counts := map[string]int{}
+	var order []string
+	n := 0
+	for _, r := range runs {
+		if len(r.Gates) > 0 {
+			n++
+		}
+		for _, g := range r.Gates {
+			s, ok := sums[g.Task]
+			if !ok {
+				order = append(order, g.Task)
+				s = make([]float64, len(g.Usage))
+				sums[g.Task] = s
+			}
+			if len(s) != len(g.Usage) {
+				continue
+			}
+			for k, u := range g.Usage {
+				s[k] += u
+			}
+			counts[g.Task]++
+		}
+	}
+	if n == 0 {
+		return ModuleValues{}, false
+	}
+	mv := ModuleValues{Runs: n}
+	for _, t := range order {
+		v := sums[t]
+		for k := range v {
+			v[k] /= float64(counts[t])
+		}
+		mv.Modules = append(mv.Modules, t)
+		mv.Values = append(mv.Values, v)
+	}
+	return mv, true
+}
+
 // GateUsageByRun is one row per run that logged gate usage (rows named by the cell): its overall
 // mean gate per subspace (gate_usage) over the last tenth of its updates.
 func GateUsageByRun(groups []*Group) (ModuleValues, bool) {

@@ -173,7 +173,7 @@ func Write(s *Sweep, opt Options) error {
 	}
 
 	w("## Mixers\n\n")
-	anyDense, anyGlobal, anyGated := false, false, false
+	anyDense, anyGlobal, anyGated, anyTasks := false, false, false, false
 	for _, g := range s.Groups {
 		if mv, ok, err := DenseSpectra(g.Runs); err != nil {
 			return err
@@ -206,6 +206,15 @@ func Write(s *Sweep, opt Options) error {
 			w("Gated mixer of `%s`: each module's mean gate per subspace (metrics.jsonl `gate_usage_modules`) over the last tenth of each run's updates, averaged over its runs. Uniform gates are 1/K in every cell; a collapsed module has one dark column.\n\n", g.Name)
 			figure(name, g.Name+" gate usage")
 		}
+		if mv, ok := GateUsageByTask(g.Runs); ok {
+			anyTasks = true
+			name := "gates-tasks-" + safeName(g.Name)
+			if err := save(HeatmapPlot(mv, g.Name+": mean gate per subspace on each task's evaluation rows, mean over seeds", "subspace"), 6*vg.Inch, heatHeight(mv), opt.Out, name); err != nil {
+				return err
+			}
+			w("Routing by task of `%s`: the trained gates' mean weight per subspace over each task's evaluation rows (`%s`, all gated modules), averaged over its runs. Rows that differ mean the gates route the tasks to different subspaces; equal rows mean they do not.\n\n", g.Name, GateFile)
+			figure(name, g.Name+" gate usage per task")
+		}
 	}
 	if !anyDense {
 		w("No run with a dense mixer (MoSLoRA) in this sweep: no singular-value spectrum.\n\n")
@@ -228,7 +237,9 @@ func Write(s *Sweep, opt Options) error {
 			w("Gate entropy per update (metrics.jsonl `gate_entropy`: the mean per-token entropy of the gates, averaged over the gated modules), mean over each group's runs. It starts at ln K (uniform gates); a fall towards zero means the gates route each token to a single subspace.\n\n")
 			figure("gate-entropy", "gate entropy")
 		}
-		w("Gate usage is logged per update over the training batches, which mix the tasks; it is not split by task or domain.\n\n")
+		if !anyTasks {
+			w("No gated run measured its gates per task (`%s` is written with an evaluation file): no per-task routing figure.\n\n", GateFile)
+		}
 	} else {
 		w("No run in this sweep logged gate usage (no gated mixer): no gate figures.\n\n")
 	}

@@ -13,6 +13,22 @@ import (
 //	gate_usage_modules  module path → (K) that module's mean gate
 //
 // counted over every token row of the update's forward passes (padding rows included).
+//
+// Gates is exported for the per-task measurement after training (package jobs).
+type Gates = gates
+
+// GatesOf returns the adapter's gated mixers (none for other mixers or a nil adapter).
+func GatesOf(a *adapter.Adapter) Gates { return gatesOf(a) }
+
+// Any reports whether the adapter has a mixer that counts gates.
+func (g gates) Any() bool { return len(g.cs) > 0 }
+
+// Count starts (true) or stops counting, from zero.
+func (g gates) Count(on bool) { g.count(on) }
+
+// Fill sets m's gate fields from what was counted since Count(true).
+func (g gates) Fill(m *Metric) { g.fill(m) }
+
 type gates struct {
 	paths []string
 	cs    []mixer.UsageCounter

@@ -59,12 +59,30 @@ func TestSweepRunsTheControlsAndTheReportLabelsThem(t *testing.T) {
 			t.Errorf("report.md has no row starting %q", row)
 		}
 	}
-	for _, fig := range []string{"gates-gated", "gates-runs", "gate-entropy"} {
+	for _, fig := range []string{"gates-gated", "gates-tasks-gated", "gates-runs", "gate-entropy"} {
 		if !strings.Contains(string(md), "("+fig+".svg)") {
 			t.Errorf("report.md does not show %s.svg", fig)
 		}
 		checkPNG(t, filepath.Join(rdir, fig+".png"))
 		checkSVG(t, filepath.Join(rdir, fig+".svg"))
+	}
+
+	// gate_usage.json lists every task of the evaluation file, each usage a distribution.
+	var gf struct {
+		Tasks []struct {
+			Task  string
+			Rows  int
+			Usage []float64 `json:"gate_usage"`
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "runs", "gated-seed0", "gate_usage.json"))
+	if err != nil || json.Unmarshal(b, &gf) != nil || len(gf.Tasks) < 2 {
+		t.Fatalf("gate_usage.json: %v, %d tasks", err, len(gf.Tasks))
+	}
+	for _, g := range gf.Tasks {
+		if g.Rows != 2 || len(g.Usage) != 2 || math.Abs(g.Usage[0]+g.Usage[1]-1) > 1e-6 {
+			t.Errorf("task %s: %d rows, usage %v", g.Task, g.Rows, g.Usage)
+		}
 	}
 
 	// Trainable parameters: the folded control has LoRA's; equal-parameter LoRA's is the nearest
