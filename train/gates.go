@@ -12,7 +12,9 @@ import (
 //	gate_usage          (K) mean over modules of each subspace's mean gate
 //	gate_usage_modules  module path → (K) that module's mean gate
 //
-// counted over every token row of the update's forward passes (padding rows included).
+// counted over every token row of the update's forward passes (padding rows included). In a
+// data-parallel job (Job.Comm) rank 0 writes the line, so the counts are over rank 0's share of
+// the update's rows.
 //
 // Gates is exported for the per-task measurement after training (package jobs).
 type Gates = gates
