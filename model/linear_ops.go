@@ -5,11 +5,15 @@ import "github.com/moslora/moslora/kernels/gemm"
 // forward computes y = x·Wᵀ + b (+ the Delta's term).     x (n, In), y (n, Out)
 //
 // An unmasked term runs in the same GEMM as x·Wᵀ (gemm.SgemmSum: one pass over y).
-func (l *Linear) forward(y, x []float32, n int) {
+func (l *Linear) forward(y, x []float32, n int) { l.forwardWith(y, x, n, l.Delta) }
+
+// forwardWith is forward with update d (nil: none) in place of the attached one: how the Batcher
+// runs one sequence's rows with that sequence's adapter, the layer itself untouched.
+func (l *Linear) forwardWith(y, x []float32, n int, d Delta) {
 	var one [1]Term
 	ts := one[:0]
-	if l.Delta != nil {
-		ts = append(ts, l.Delta.ForwardTerm(x, n))
+	if d != nil {
+		ts = append(ts, d.ForwardTerm(x, n))
 	}
 	base := gemm.Term{TransB: true, K: l.In, Alpha: 1, A: x, Lda: l.In, B: l.W, Ldb: l.In}
 	l.product(y, base, 0, ts, true, n, l.Out)
