@@ -1,6 +1,7 @@
 package adapter
 
 import (
+	"path/filepath"
 	"testing"
 
 	"github.com/moslora/moslora/adapter/mixer"
@@ -68,4 +69,38 @@ func eye(n int) []float32 {
 		e[i*n+i] = 1
 	}
 	return e
+}
+
+// A saved folded-control adapter is plain LoRA tensors plus moslora_mixer "folded"; loading it
+// gives back A' and B bit for bit and does not fold again.
+func TestFoldedControlSavesAndLoadsWithoutFoldingAgain(t *testing.T) {
+	b := llamaLikeBase(2)
+	c := mustParse(t, `{"peft_type": "LORA", "r": 4, "lora_alpha": 8, "target_modules": ["q_proj", "down_proj"], "moslora_mixer": "folded"}`)
+	a, err := New(c, b, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range a.Linears {
+		for i := range l.B {
+			l.B[i] = float32(i%7) * 0.01
+		}
+	}
+	dir := filepath.Join(t.TempDir(), "folded")
+	if err := a.Save(dir); err != nil {
+		t.Fatal(err)
+	}
+	a.Detach()
+	got, err := Load(dir, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got.Detach()
+	if got.Config.MixerKind() != mixer.FoldedName {
+		t.Errorf("loaded mixer %q, want folded", got.Config.MixerKind())
+	}
+	for i, l := range got.Linears {
+		if !slicesEqualBits(l.A, a.Linears[i].A) || !slicesEqualBits(l.B, a.Linears[i].B) {
+			t.Errorf("%s: A or B differs after a save/load round trip", l.Path)
+		}
+	}
 }
