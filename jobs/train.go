@@ -158,6 +158,9 @@ func Train(ctx context.Context, cfg train.Config, f TrainFiles, w io.Writer) (*T
 		if err := atomicfile.WriteFile(filepath.Join(f.Out, "eval.json"), append(b, '\n'), 0o644); err != nil {
 			return nil, err
 		}
+		if err := writeGateUsage(f.Out, m, res.Adapter, ctok, evalRows, cfg.MaxLen, f.EvalLimit); err != nil { // gated adapters only
+			return nil, err
+		}
 	}
 	return sum, nil
 }

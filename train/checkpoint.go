@@ -155,7 +155,7 @@ func loadCheckpoint(dir string, cfg Config, dg digest, ps []*trainable) (state, 
 		return st, err
 	}
 	for _, p := range ps {
-		p.opt.Step = st.Step
+		p.opt.Step = updatesOf(p, st.Step, cfg)
 	}
 	return st, nil
 }
@@ -188,5 +188,6 @@ type trainable struct {
 	shape []int
 	w, g  []float32 // parameter and gradient (aliases into the model or adapter)
 	decay bool      // weight decay applies (matrices; not biases, norms or mixer logits)
+	group string    // adapter.Param.Group (lora_A, lora_B, mixer); "" for full fine-tuning
 	opt   *kernels.AdamWState
 }

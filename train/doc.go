@@ -16,7 +16,9 @@
 //	g = mean over micro-batches of their gradients     (Hugging Face Trainer convention)
 //	norm = ‖g‖₂; g *= min(1, clip/(norm + 1e-6))      (torch clip_grad_norm_)
 //	lr = LR · LRFactor(schedule, step, warmup, total)  (transformers' schedules, step 0-based)
-//	AdamW (torch.optim.AdamW) on every trainable tensor; weight decay only on matrices
+//	AdamW (torch.optim.AdamW) on every trainable tensor; weight decay only on matrices;
+//	    B's and the mixer's rate is lr·lr_ratio_b, lr·lr_ratio_mixer (LoRA+; 1 by default);
+//	    during the first mixer_warmup updates only the mixer's tensors are clipped and stepped
 //
 // An epoch is the seed-shuffled order of the examples (data.Order), optionally packed, cut into
 // micro-batches; the last update of an epoch may have fewer micro-batches. Steps counts updates

@@ -57,8 +57,9 @@ type Job struct {
 	Comm mpi.Comm
 
 	// Test knobs (set by this package's tests only).
-	noSplit   bool // run each micro-batch as one padded (B, T) block, not length-sorted parts
-	stopAfter int  // > 0: stop with a checkpoint, as on Ctrl-C, after that many updates
+	noSplit   bool                   // run each micro-batch as one padded (B, T) block, not length-sorted parts
+	stopAfter int                    // > 0: stop with a checkpoint, as on Ctrl-C, after that many updates
+	start     func(*adapter.Adapter) // edits the freshly initialised adapter (e.g. another starting A)
 
 	// BaseModel is recorded as the adapter's base_model_name_or_path (the folder or name given).
 	BaseModel string
@@ -86,7 +87,7 @@ type Result struct {
 // checkpoint and returns an error wrapping ErrInterrupted). It leaves the trained parameters in
 // the model / adapter; see SaveOutputs for the files.
 func Run(ctx context.Context, job *Job) (*Result, error) {
-	cfg := job.Config
+	cfg := job.Config.Canonical() // ratios of 1 are the runs from before they existed
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -94,12 +95,19 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 	if rep == nil {
 		rep = Quiet{}
 	}
+	cfg, match, err := cfg.ResolveRank(job.Model) // equal-parameter runs: the rank from the model
+	if err != nil {
+		return nil, err
+	}
 	keep := max(1, job.Keep)
 	par := newDataParallel(job.Comm)
 	if !par.writes() {
 		rep = Quiet{}
 	} else if err := os.MkdirAll(job.Out, 0o755); err != nil {
 		return nil, fmt.Errorf("train: %w", err)
+	}
+	if match != nil {
+		rep.Printf("%s", match)
 	}
 	loader := data.Loader{Examples: job.Examples, Seed: cfg.Seed, Batch: cfg.Batch, Pack: cfg.Pack, MaxLen: cfg.MaxLen, Pad: job.Pad}
 	if err := loader.Validate(); err != nil {
@@ -122,12 +130,21 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 		a.SetTraining(true)
 		a.Config.BaseModel = job.BaseModel
 		res.Adapter = a
+		if job.start != nil {
+			job.start(a)
+		}
 		for _, p := range a.Params() {
 			if p.G == nil {
 				continue // frozen
 			}
-			ps = append(ps, &trainable{name: p.Key, shape: p.Shape, w: p.W, g: p.G, decay: len(p.Shape) >= 2, opt: kernels.NewAdamWState(len(p.W))})
+			ps = append(ps, &trainable{name: p.Key, shape: p.Shape, w: p.W, g: p.G, decay: len(p.Shape) >= 2, group: p.Group, opt: kernels.NewAdamWState(len(p.W))})
 		}
+	}
+	if err := checkGroups(cfg, ps); err != nil {
+		return nil, err
+	}
+	if cfg.MixerWarmup > 0 && zeroB(ps) && !job.Resume {
+		rep.Printf("mixer warm-up: B starts at zero, so the mixer's gradient is zero until B moves; the first %d updates change the mixer only by weight decay", cfg.MixerWarmup)
 	}
 	zero := func() {
 		if res.Adapter != nil {
@@ -137,8 +154,12 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 		}
 	}
 	grads := make([][]float32, len(ps))
+	var mixerGrads [][]float32 // what a mixer-only warm-up update clips and trains
 	for i, p := range ps {
 		grads[i] = p.g
+		if p.group == adapter.GroupMixer {
+			mixerGrads = append(mixerGrads, p.g)
+		}
 	}
 
 	// Plan: micro-batches per epoch, updates per epoch (the last group of an epoch may be short).
@@ -191,6 +212,8 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 			return res.Adapter.Save(dir) // a checkpoint is itself a loadable adapter folder
 		})
 	}
+	gs := gatesOf(res.Adapter) // gate entropy and usage per update (gated mixers)
+	defer gs.count(false)
 	start := time.Now()
 	elapsed0 := st.ElapsedS
 	warnWarmup(rep, cfg, total, job.Names)
@@ -212,6 +235,7 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 		}
 		t0 := time.Now()
 		zero()
+		gs.count(true)
 		// One update: up to GradAccum micro-batches from the current epoch.
 		var lossSum float64
 		used, tokens := 0, 0
@@ -243,17 +267,26 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 		if used > 1 { // mean of the micro-batch means (Hugging Face Trainer convention)
 			scaleGrads(grads, float32(1/float64(used)))
 		}
-		norm := kernels.ClipGradNorm(grads, cfg.Clip)
+		warm := st.Step < cfg.MixerWarmup // a mixer-only update: A and B stay as they are
+		clipped := grads
+		if warm {
+			clipped = mixerGrads
+		}
+		norm := kernels.ClipGradNorm(clipped, cfg.Clip)
 		if math.IsNaN(norm) || math.IsInf(norm, 0) {
 			return nil, fmt.Errorf("train: gradient norm is %v at step %d; lower the learning rate (lr) or check the data", norm, st.Step+1)
 		}
 		lr := cfg.LR * LRFactor(cfg.Schedule, st.Step, cfg.Warmup, total)
 		for _, p := range ps {
+			if warm && p.group != adapter.GroupMixer {
+				continue
+			}
 			wd := 0.0
 			if p.decay {
 				wd = cfg.WeightDecay
 			}
-			kernels.AdamWStep(p.w, p.g, p.opt, kernels.AdamWConfig{LR: lr, Beta1: cfg.Beta1, Beta2: cfg.Beta2, Eps: cfg.Eps, WeightDecay: wd})
+			plr := lr * cfg.lrRatio(p.group) // LoRA+: B and the mixer may take a multiple of lr
+			kernels.AdamWStep(p.w, p.g, p.opt, kernels.AdamWConfig{LR: plr, Beta1: cfg.Beta1, Beta2: cfg.Beta2, Eps: cfg.Eps, WeightDecay: wd})
 		}
 		st.Step++
 		st.Tokens += int64(tokens)
@@ -266,6 +299,7 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 		m := Metric{Step: st.Step, Epoch: float64(st.Epoch) + float64(st.Batch)/float64(len(batches)),
 			Loss: loss, LR: lr, GradNorm: norm, TokensPerS: float64(tokens) / time.Since(t0).Seconds(),
 			Tokens: st.Tokens, ElapsedS: st.ElapsedS}
+		gs.fill(&m)
 		if metricsPath != "" {
 			if err := appendMetric(metricsPath, m); err != nil {
 				return nil, err

@@ -13,6 +13,7 @@ const (
 	DenseName    = "dense"    // MoSLoRA: learnable r×r mixer (lora_AB)
 	GlobalName   = "global"   // softmax(π) weights per block of r/K
 	GatedName    = "gated"    // softmax(G·x + c) weights per token and block
+	FoldedName   = "folded"   // MoSLoRA's initial mixer folded into A and frozen (a control)
 )
 
 // mixer_init values of the dense mixer.
@@ -50,6 +51,8 @@ var table = []Kind{
 		New: newDense, Doc: "MoSLoRA: learnable r×r mixer, saved as the official lora_AB"},
 	{Name: GlobalName, Method: "global", Subspaces: true, New: newGlobal, Doc: "softmax block weights over K subspaces"},
 	{Name: GatedName, Method: "gated", Subspaces: true, New: newGated, Doc: "input-dependent softmax gate over K subspaces"},
+	{Name: FoldedName, Method: "moslora-folded", Inits: []string{InitKaiming, InitOrthogonal},
+		New: newFolded, Doc: "control: MoSLoRA's initial mixer folded into A and frozen (LoRA from A' = M·A)"},
 }
 
 var tableMu sync.RWMutex

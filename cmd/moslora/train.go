@@ -75,6 +75,14 @@ and --eval default name its task set, e.g.
 			if cmd.Flags().Changed("steps") {
 				cfg.Epochs = 0
 			}
+			for _, r := range []struct {
+				flag string
+				v    float64
+			}{{"lr-ratio-b", cfg.LRRatioB}, {"lr-ratio-mixer", cfg.LRRatioMixer}} {
+				if !(r.v > 0) {
+					return fmt.Errorf("train: --%s %v: expected a positive multiplier of --lr (1: the same rate)", r.flag, r.v)
+				}
+			}
 			ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 			defer stop()
 			w := cmd.OutOrStdout()
@@ -117,6 +125,10 @@ and --eval default name its task set, e.g.
 	fl.Int64Var(&cfg.Seed, "seed", cfg.Seed, "seed of initialisation and data order")
 	fl.IntVar(&cfg.MaxLen, "max-len", cfg.MaxLen, "max tokens per example (keeps BOS and the last tokens)")
 	fl.BoolVar(&cfg.Pack, "pack", false, "pack short examples into sequences of --max-len")
+	fl.Float64Var(&cfg.LRRatioB, "lr-ratio-b", 1, "LoRA+: B's learning rate is lr × this")
+	fl.Float64Var(&cfg.LRRatioMixer, "lr-ratio-mixer", 1, "LoRA+-style: the mixer's learning rate is lr × this")
+	fl.StringVar(&cfg.MatchParams, "match-params", "", "train at the rank whose trainable parameter count is nearest this method's at --rank (e.g. --method lora --match-params moslora)")
+	fl.IntVar(&cfg.MixerWarmup, "mixer-warmup", 0, "the first N updates train only the mixer (A and B frozen)")
 	fl.BoolVar(&f.SkipBad, "skip-bad", false, "skip (and count) bad JSONL lines instead of failing")
 	fl.BoolVar(&f.Resume, "resume", false, "continue from the newest checkpoint in --out")
 	fl.BoolVar(&f.Force, "force", false, "start over in an --out that holds an earlier run")
