@@ -108,7 +108,7 @@ func (c *Config) Validate() error {
 	if err := checkSchedule(c.Schedule); err != nil {
 		return err
 	}
-	if err := c.validateRanges(); err != nil { // flag-named range errors first (validate.go)
+	if err := c.validateRanges(); err != nil { // range errors first (validate.go: *setting.Error, shown as flags by the CLI)
 		return err
 	}
 	pos := func(name string, v float64) error {

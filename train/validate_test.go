@@ -111,7 +111,7 @@ func (l *lines) Printf(f string, a ...any) { *l = append(*l, fmt.Sprintf(f, a...
 
 func TestWarmupLongerThanTheRunIsReported(t *testing.T) {
 	var l lines
-	c := DefaultConfig() // warmup 30
+	c := DefaultConfig()       // warmup 30
 	warnWarmup(&l, c, 10, nil) // a library caller: settings by key
 	if len(l) != 1 || !strings.HasPrefix(l[0], "warning: warmup 30 is longer than the run (10 updates)") || !strings.Contains(l[0], "instead of lr ") {
 		t.Fatalf("%q", l)
