@@ -11,7 +11,7 @@ func (l *Linear) forward(y, x []float32, n int) {
 	if l.Delta != nil {
 		ts = append(ts, l.Delta.ForwardTerm(x, n))
 	}
-	base := gemm.Term{TransB: true, K: l.In, Alpha: 1, A: x, Lda: l.In, B: l.W, Ldb: l.In}
+	base := gemm.Term{TransB: true, K: l.In, Alpha: 1, A: x, Lda: l.In, B: l.W, B16: l.W16, Ldb: l.In}
 	l.product(y, base, 0, ts, true, n, l.Out)
 	l.addBias(y, n)
 }
@@ -24,7 +24,7 @@ func (l *Linear) product(dst []float32, base gemm.Term, beta float32, ts []Term,
 		gemm.SgemmSum(n, cols, base, gemmTerm(ts[0], forward, cols), beta, dst, cols)
 		ts = ts[1:]
 	} else {
-		gemm.Sgemm(base.TransA, base.TransB, n, cols, base.K, base.Alpha, base.A, base.Lda, base.B, base.Ldb, beta, dst, cols)
+		sgemmB(base.TransA, base.TransB, n, cols, base.K, base.Alpha, base.A, base.Lda, base.B, base.B16, base.Ldb, beta, dst, cols)
 	}
 	for _, t := range ts {
 		l.scratch = AddTerm(dst, t, forward, n, cols, l.scratch)
@@ -98,7 +98,7 @@ func (l *Linear) backward(dx, dy, x []float32, n int, accumulate bool) {
 		if accumulate {
 			beta = 1
 		}
-		base := gemm.Term{K: l.Out, Alpha: 1, A: dy, Lda: l.Out, B: l.W, Ldb: l.In}
+		base := gemm.Term{K: l.Out, Alpha: 1, A: dy, Lda: l.Out, B: l.W, B16: l.W16, Ldb: l.In}
 		l.product(dx, base, beta, ts, false, n, l.In)
 	}
 	l.baseGrads(dy, x, n)
