@@ -11,6 +11,7 @@ import (
 	"github.com/moslora/moslora/data"
 	"github.com/moslora/moslora/eval"
 	"github.com/moslora/moslora/internal/atomicfile"
+	"github.com/moslora/moslora/model"
 	"github.com/moslora/moslora/train"
 )
 
@@ -29,6 +30,9 @@ type TrainFiles struct {
 	LogEvery   int    // plain-text progress line every N updates (default 10)
 	Limit      int    // use only the first Limit training rows (0: all)
 	EvalLimit  int    // evaluate only the first EvalLimit rows (0: all)
+	// BaseDtype is how the frozen base is held (model.ParseBaseDtype: auto, f32, bf16). For a bf16
+	// checkpoint auto and f32 train the same bits; bf16 on a float32 checkpoint rounds the base.
+	BaseDtype string
 }
 
 // TrainSummary is what Train reports.
@@ -52,7 +56,11 @@ func Train(ctx context.Context, cfg train.Config, f TrainFiles, w io.Writer) (*T
 	if f.InitRandom && cfg.Method != train.MethodFull {
 		return nil, fmt.Errorf("train: a random initialisation trains a base model and needs method %s, not %q", train.MethodFull, cfg.Method)
 	}
-	op, err := Open{Model: f.ModelDir, Tokenizer: true, InitRandom: f.InitRandom, Seed: cfg.Seed}.Load()
+	base, err := model.ParseBaseDtype(f.BaseDtype)
+	if err != nil {
+		return nil, fmt.Errorf("train: --base-dtype: %w", err)
+	}
+	op, err := Open{Model: f.ModelDir, Tokenizer: true, InitRandom: f.InitRandom, Seed: cfg.Seed, Base: base}.Load()
 	if err != nil {
 		return nil, err
 	}

@@ -117,6 +117,31 @@ func (m *Model) Widen() {
 	}
 }
 
+// Narrow holds every float32 matrix of the model (linear weights, embedding, LM head) in bfloat16,
+// rounded to nearest even as BaseBF16 does at load: for a model built in memory (NewRandom). It
+// is an error after EnableFullGrads (trained weights stay float32).
+func (m *Model) Narrow() error {
+	if m.grads {
+		return fmt.Errorf("model: cannot hold trained (full fine-tuning) weights in bf16")
+	}
+	narrow := func(w *[]float32, w16 *[]uint16) {
+		if *w == nil {
+			return
+		}
+		h := make([]uint16, len(*w))
+		for i, f := range *w {
+			h[i] = safetensors.Float32ToBF16(f)
+		}
+		*w, *w16 = nil, h
+	}
+	narrow(&m.Embed.W, &m.Embed.W16)
+	narrow(&m.LMHead.W, &m.LMHead.W16)
+	for _, l := range m.Linears() {
+		narrow(&l.W, &l.W16)
+	}
+	return nil
+}
+
 // BaseBytes is the memory the base's weights take: 4 bytes a float32 value, 2 a bfloat16 one
 // (tied tensors counted once).
 func (m *Model) BaseBytes() int64 {
