@@ -31,6 +31,7 @@ type Options struct {
 	JSON        bool   // one JSON object per measurement instead of aligned text
 	CPUProfile  string // child mode: write a CPU profile of the timed steps to this file
 	BaseDtype   string // frozen base storage of the training / forward cases (model.ParseBaseDtype)
+	Recompute   bool   // training cases recompute each block's activations in the backward pass
 
 	// ChildArgs returns the arguments that make this program's executable run exactly one
 	// training / forward case in child mode (RunChild), e.g. ["bench", "--only", name, "--child",
@@ -85,7 +86,7 @@ func RunChild(o Options, w io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("bench: --base-dtype: %w", err)
 	}
-	r, err := RunStep(c, o.ModelDir, base, o.Warmup, o.Steps, prof)
+	r, err := RunStep(c, o.ModelDir, base, o.Recompute, o.Warmup, o.Steps, prof)
 	if err != nil {
 		return err
 	}

@@ -56,7 +56,7 @@ func loadModel(c Case, modelDir string, base model.BaseDtype) (*model.Model, err
 // backward and one AdamW update with torch's defaults at lr 1e-4, as the PyTorch anchor does;
 // forward: the logits of the batch). Run it in a fresh process so PeakRSSMiB is this case's.
 // With a non-nil profile, the timed steps are CPU-profiled (pprof format) into it.
-func RunStep(c Case, modelDir string, base model.BaseDtype, warmup, steps int, profile io.Writer) (*StepResult, error) {
+func RunStep(c Case, modelDir string, base model.BaseDtype, recompute bool, warmup, steps int, profile io.Writer) (*StepResult, error) {
 	if c.Shape != nil || c.Method == "" {
 		return nil, fmt.Errorf("bench: %s is not a training or forward case", c.Name)
 	}
@@ -64,6 +64,7 @@ func RunStep(c Case, modelDir string, base model.BaseDtype, warmup, steps int, p
 	if err != nil {
 		return nil, err
 	}
+	m.SetRecompute(recompute)
 	var ps []trainable
 	var zero func()
 	switch c.Method {

@@ -33,6 +33,7 @@ type TrainFiles struct {
 	// BaseDtype is how the frozen base is held (model.ParseBaseDtype: auto, f32, bf16). For a bf16
 	// checkpoint auto and f32 train the same bits; bf16 on a float32 checkpoint rounds the base.
 	BaseDtype string
+	Recompute bool // recompute each block's activations in the backward pass (same gradients, less memory)
 }
 
 // TrainSummary is what Train reports.
@@ -65,6 +66,7 @@ func Train(ctx context.Context, cfg train.Config, f TrainFiles, w io.Writer) (*T
 		return nil, err
 	}
 	tok, ctok, m := op.Tokenizer, op.Encoder, op.Model
+	m.SetRecompute(f.Recompute)
 	rows, skipped, err := data.ReadFile(f.Data, f.SkipBad)
 	if err != nil {
 		return nil, err

@@ -49,6 +49,9 @@ func (m *Model) ForwardBackwardSum(ids, labels []int, B, T int, scale float64) (
 	clear(a.dres)
 	m.Final.backward(a.dres, a.dlnf, a.res[L], a.meanf, a.rstdf, a.N, C)
 	for l := L - 1; l >= 0; l-- {
+		if m.recompute && l < L-1 { // the last block's activations are still those of the forward
+			m.replayBlock(l, a)
+		}
 		m.blockBackward(l, a)
 	}
 	// Embeddings: res[0][n] = s·E[id_n] (+ P[n mod T]), s = the layout's embedding scale.

@@ -54,6 +54,8 @@ type Model struct {
 	ropeInv [][]float32 // per rotary setting (global, sliding): (D/2) inverse frequencies
 	acts    *acts       // buffers for the last (batch, seq) shape
 	grads   bool        // EnableFullGrads was called
+
+	recompute bool // SetRecompute: keep only each block's input for the backward pass
 }
 
 // Linears lists every linear layer of the decoder blocks in checkpoint order (block by block;
