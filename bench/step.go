@@ -41,7 +41,7 @@ type trainable struct {
 func loadModel(c Case, modelDir string, base model.BaseDtype) (*model.Model, error) {
 	if c.Model == Model135M {
 		m, err := model.NewRandom(Parse135M(), 1)
-		if err == nil && base == model.BaseBF16 {
+		if err == nil && (base == model.BaseBF16 || base == model.BaseQ8) {
 			err = m.Narrow()
 		}
 		return m, err

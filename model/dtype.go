@@ -22,10 +22,15 @@ const (
 	// float16 values are rounded to the nearest bfloat16, ties to even (as torch's .to(bfloat16));
 	// values past the largest bfloat16 become ±Inf, a NaN stays NaN.
 	BaseBF16 BaseDtype = "bf16"
+	// BaseQ8 holds the linear weights in GGUF's Q8_0 blocks (Q8: 32 int8 values and one f16
+	// scale each, about 1.06 bytes a value), quantised from the checkpoint's values; the
+	// embedding and LM head as with BaseBF16. A weight whose input width is not a multiple of 32
+	// stays bfloat16.
+	BaseQ8 BaseDtype = "q8"
 )
 
 // BaseDtypes lists the accepted values of --base-dtype (BaseAuto spelled "auto").
-var BaseDtypes = []string{"auto", "f32", "bf16"}
+var BaseDtypes = []string{"auto", "f32", "bf16", "q8"}
 
 // ParseBaseDtype reads a --base-dtype value: auto, f32 or bf16.
 func ParseBaseDtype(s string) (BaseDtype, error) {
@@ -36,8 +41,10 @@ func ParseBaseDtype(s string) (BaseDtype, error) {
 		return BaseF32, nil
 	case "bf16", "bfloat16":
 		return BaseBF16, nil
+	case "q8", "q8_0":
+		return BaseQ8, nil
 	}
-	return "", fmt.Errorf("unknown base dtype %q (expected auto, f32 or bf16)", s)
+	return "", fmt.Errorf("unknown base dtype %q (expected auto, f32, bf16 or q8)", s)
 }
 
 // LoadOptions are the choices of LoadWith.
@@ -53,7 +60,7 @@ type byteSource interface {
 
 // keepsBF16 reports whether a matrix stored as dt in the checkpoint is held in bfloat16.
 func (o LoadOptions) keepsBF16(dt safetensors.DType) bool {
-	return o.Base == BaseBF16 || (o.Base == BaseAuto && dt == safetensors.BF16)
+	return o.Base == BaseBF16 || o.Base == BaseQ8 || (o.Base == BaseAuto && dt == safetensors.BF16)
 }
 
 // readBF16 reads a tensor as bfloat16 bit patterns: a BF16 tensor's own bits, any other dtype
@@ -98,6 +105,11 @@ func widenBF16(h []uint16) []float32 {
 func (l *Linear) Widen() {
 	if l.W16 != nil {
 		l.W, l.W16 = widenBF16(l.W16), nil
+	}
+	if l.WQ != nil {
+		l.W = make([]float32, len(l.WQ.Q))
+		l.WQ.dequantize(l.W)
+		l.WQ = nil
 	}
 }
 
@@ -148,6 +160,11 @@ func (m *Model) BaseBytes() int64 {
 	var n int64
 	for _, p := range m.Params() {
 		n += 4*int64(len(p.W)) + 2*int64(len(p.W16))
+	}
+	for _, l := range m.Linears() {
+		if l.WQ != nil {
+			n += l.WQ.Bytes()
+		}
 	}
 	return n
 }

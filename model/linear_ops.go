@@ -6,12 +6,21 @@ import "github.com/moslora/moslora/kernels/gemm"
 //
 // An unmasked term runs in the same GEMM as x·Wᵀ (gemm.SgemmSum: one pass over y).
 func (l *Linear) forward(y, x []float32, n int) {
+	if l.WQ != nil {
+		l.withDequantized(func(w []float32) { l.forwardW(y, x, n, w, nil) })
+		return
+	}
+	l.forwardW(y, x, n, l.W, l.W16)
+}
+
+// forwardW is forward with the weight given as w (float32) or w16 (bfloat16).
+func (l *Linear) forwardW(y, x []float32, n int, w []float32, w16 []uint16) {
 	var one [1]Term
 	ts := one[:0]
 	if l.Delta != nil {
 		ts = append(ts, l.Delta.ForwardTerm(x, n))
 	}
-	base := gemm.Term{TransB: true, K: l.In, Alpha: 1, A: x, Lda: l.In, B: l.W, B16: l.W16, Ldb: l.In}
+	base := gemm.Term{TransB: true, K: l.In, Alpha: 1, A: x, Lda: l.In, B: w, B16: w16, Ldb: l.In}
 	l.product(y, base, 0, ts, true, n, l.Out)
 	l.addBias(y, n)
 }
@@ -99,7 +108,14 @@ func (l *Linear) backward(dx, dy, x []float32, n int, accumulate bool) {
 			beta = 1
 		}
 		base := gemm.Term{K: l.Out, Alpha: 1, A: dy, Lda: l.Out, B: l.W, B16: l.W16, Ldb: l.In}
-		l.product(dx, base, beta, ts, false, n, l.In)
+		if l.WQ != nil {
+			l.withDequantized(func(w []float32) {
+				base.B = w
+				l.product(dx, base, beta, ts, false, n, l.In)
+			})
+		} else {
+			l.product(dx, base, beta, ts, false, n, l.In)
+		}
 	}
 	l.baseGrads(dy, x, n)
 }

@@ -65,6 +65,7 @@ type tensorSpec struct {
 	// (*w) or bfloat16 (*w16) as LoadOptions and the checkpoint's dtype decide.
 	w   *[]float32
 	w16 *[]uint16
+	wq  **Q8 // a linear weight: Q8_0 blocks with BaseQ8
 }
 
 // ignored reports tensors that checkpoints carry but that are not parameters: rotary inverse
@@ -118,7 +119,7 @@ func skeleton(cfg *Config, src Source) (*Model, []tensorSpec, error) {
 		if conv1D {
 			shape = []int{in, out}
 		}
-		specs = append(specs, tensorSpec{name: key + ".weight", shape: shape, w: &l.W, w16: &l.W16, trans: conv1D})
+		specs = append(specs, tensorSpec{name: key + ".weight", shape: shape, w: &l.W, w16: &l.W16, wq: &l.WQ, trans: conv1D})
 		if bias {
 			l.Bias = make([]float32, out)
 			specs = append(specs, tensorSpec{name: key + ".bias", shape: []int{out}, dst: l.Bias})
@@ -252,6 +253,17 @@ func loadSpecs(src Source, specs []tensorSpec, f Family, opts LoadOptions) error
 		return errors.Join(errs...)
 	}
 	for _, s := range specs {
+		if s.wq != nil && opts.Base == BaseQ8 && inWidth(s)%Q8Block == 0 {
+			v, _, err := src.Float32(s.name)
+			if err != nil {
+				return err
+			}
+			if s.trans {
+				v = transposed(v, s.shape[0], s.shape[1])
+			}
+			*s.wq = QuantizeQ8(v) // blocks run along the input dimension (rows of (Out, In))
+			continue
+		}
 		if s.w16 != nil && opts.keepsBF16(src.Info(s.name).DType) {
 			h, err := readBF16(src, s.name)
 			if err != nil {
@@ -283,6 +295,14 @@ func loadSpecs(src Source, specs []tensorSpec, f Family, opts LoadOptions) error
 		}
 	}
 	return nil
+}
+
+// inWidth is the input width (In) of a linear weight's spec.
+func inWidth(s tensorSpec) int {
+	if s.trans {
+		return s.shape[0]
+	}
+	return s.shape[1]
 }
 
 // transposed returns the (out, in) transpose of v stored (in, out).

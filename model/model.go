@@ -138,6 +138,11 @@ func (m *Model) NumParams() int {
 	for _, p := range m.Params() {
 		n += len(p.W) + len(p.W16)
 	}
+	for _, l := range m.Linears() {
+		if l.WQ != nil {
+			n += len(l.WQ.Q)
+		}
+	}
 	return n
 }
 
