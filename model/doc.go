@@ -35,7 +35,9 @@
 // checkpoint is bf16 (LoadOptions: --base-dtype auto, the default; bf16 rounds a float32
 // checkpoint to nearest even; f32 widens everything as before) and widened exactly while the GEMM
 // packs them (gemm.SgemmBF16B, dtype.go): results are bit-identical to float32 storage of the
-// same values. Norms, biases and positions stay float32; full fine-tuning and merging widen.
+// same values. --base-dtype q8 holds the linear weights in GGUF's Q8_0 blocks (q8.go: 32 int8 and
+// one f16 scale each), dequantised into a pooled float32 buffer before each product (not yet while
+// packing). Norms, biases and positions stay float32; full fine-tuning and merging widen.
 //
 // Recomputation (SetRecompute, recompute.go) keeps one block's activations instead of L: the
 // backward pass reruns each block's forward from its saved input before the block's backward.
@@ -49,8 +51,9 @@
 //
 //   - Loading is strict: a missing, unexpected or mis-shaped tensor is an error naming the tensor
 //     and the file. Only non-parameter buffers (rotary inv_freq, GPT-2 attention masks) are skipped.
-//   - Base weights are never modified by the forward or backward pass. A matrix is held either
-//     as float32 (W) or as bfloat16 (W16), never both; Widen converts W16 to W, and anything that
+//   - Base weights are never modified by the forward or backward pass. A matrix is held as
+//     float32 (W), bfloat16 (W16) or, a linear weight, Q8_0 (WQ), exactly one of them; Widen
+//     converts to W, and anything that
 //     writes weights (EnableFullGrads, an adapter's Merge) widens first. F16 checkpoints are
 //     widened to float32 (no f16 storage yet).
 //   - Holding a matrix in bf16 changes no result bit: bf16 → float32 is exact and the GEMM sums in
