@@ -2,6 +2,7 @@ package adapter
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/moslora/moslora/adapter/mixer"
 	"github.com/moslora/moslora/model"
@@ -177,6 +178,19 @@ func (a *Adapter) SetTraining(on bool) {
 	for _, l := range a.Linears {
 		l.SetTraining(on)
 	}
+}
+
+// DeltaFor is the adapter's update on the base layer l — nil where it has none, and everywhere
+// once merged (the update is then in the weights) — so that an adapter loaded detached
+// (LoadDetached) runs as data beside the model: it implements model.Deltas.
+func (a *Adapter) DeltaFor(l *model.Linear) model.Delta {
+	if a.merged {
+		return nil
+	}
+	if i := slices.Index(a.bases, l); i >= 0 {
+		return a.Linears[i]
+	}
+	return nil
 }
 
 // Merged reports whether the adapter is merged into the base weights.

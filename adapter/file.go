@@ -24,6 +24,18 @@ const (
 // strict: every tensor the config implies must be present with its exact shape, and the file may
 // hold nothing else; errors name the file and the key.
 func Load(dir string, m Base) (*Adapter, error) {
+	a, err := LoadDetached(dir, m)
+	if err != nil {
+		return nil, err
+	}
+	a.attach()
+	return a, nil
+}
+
+// LoadDetached reads an adapter directory as Load does but attaches nothing: the model's layers
+// are only read, never written, and the adapter is held as data beside the model (DeltaFor, a
+// model.Deltas) — how a server runs many adapters on one shared model (model.Batcher).
+func LoadDetached(dir string, m Base) (*Adapter, error) {
 	cfgPath := filepath.Join(dir, ConfigFile)
 	cfg, err := ReadConfig(cfgPath)
 	if err != nil {
@@ -60,7 +72,6 @@ func Load(dir string, m Base) (*Adapter, error) {
 			return nil, fmt.Errorf("adapter: %s: unexpected tensor %q (not implied by %s: r, target_modules, mixer)", wPath, name, cfgPath)
 		}
 	}
-	a.attach()
 	return a, nil
 }
 

@@ -216,3 +216,59 @@ func TestSavedMoSLoRAMatchesOfficialFormat(t *testing.T) {
 	}
 	checkLogits(t, "folded, saved and reloaded vs unfolded", ref.logits(t, m), unfolded, tolSelf)
 }
+
+// TestLoadDetachedWritesNothingIntoTheModel: an adapter loaded detached leaves every layer of the
+// model as it was (the base logits, bit for bit) and hands out its update per base layer as data;
+// attached afterwards, it gives the logits of the adapter it was saved from.
+func TestLoadDetachedWritesNothingIntoTheModel(t *testing.T) {
+	hf := shared.Path(t, "fixtures", "hf", "llama")
+	m, err := model.Load(filepath.Join(hf, "model"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := openReference(t, filepath.Join(hf, "lora_r4", "reference.safetensors"))
+	base := ref.logits(t, m)
+	c := mustParse(t, `{"peft_type": "LORA", "task_type": "CAUSAL_LM", "r": 4, "lora_alpha": 8, "target_modules": ["q_proj", "v_proj"], "lora_use_mixer": true}`)
+	a, err := New(c, m, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	randomize(a, 4)
+	want := ref.logits(t, m)
+	dir := filepath.Join(t.TempDir(), "adapter")
+	if err := a.Save(dir); err != nil {
+		t.Fatal(err)
+	}
+	a.Detach()
+	b, err := LoadDetached(dir, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	targeted := 0
+	for _, l := range m.Linears() {
+		if l.Delta != nil {
+			t.Fatalf("%s: LoadDetached attached an update", l.Path)
+		}
+		d := b.DeltaFor(l)
+		isTarget := strings.HasSuffix(l.Path, "q_proj") || strings.HasSuffix(l.Path, "v_proj")
+		if (d != nil) != isTarget {
+			t.Fatalf("%s: DeltaFor = %v, want an update: %v", l.Path, d, isTarget)
+		}
+		if d != nil {
+			targeted++
+		}
+	}
+	if targeted == 0 {
+		t.Fatal("no layer targeted: the test checks nothing")
+	}
+	if got := ref.logits(t, m); !slicesEqualBits(got, base) {
+		t.Fatalf("the model's logits changed after LoadDetached (max abs %.3g)", numtest.MaxAbsDiff(got, base))
+	}
+	if err := b.Attach(); err != nil {
+		t.Fatal(err)
+	}
+	if got := ref.logits(t, m); !slicesEqualBits(got, want) {
+		t.Errorf("attached, the loaded adapter's logits differ from the saved one's (max abs %.3g)", numtest.MaxAbsDiff(got, want))
+	}
+	b.Detach()
+}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/moslora/moslora/data"
+	"github.com/moslora/moslora/mpi"
 )
 
 // LM is what evaluation needs from a model.
@@ -27,6 +28,9 @@ type Options struct {
 	Pad         int // pad id for batching (any valid id; padding never influences scored positions)
 	// Progress, when set, is called after each forward with the sequences done and the total.
 	Progress func(done, total int)
+	// Comm splits the forwards over the ranks of an MPI job (see ranks.go); every rank gets the
+	// whole report, equal to a single process's. nil: this process alone.
+	Comm mpi.Comm
 
 	eos int // set by Evaluate
 }
@@ -207,14 +211,19 @@ func run(lm LM, reqs []request, opt Options) ([]result, error) {
 	}
 	sort.SliceStable(order, func(a, b int) bool { return len(reqs[order[a]].ex.IDs) < len(reqs[order[b]].ex.IDs) })
 	out := make([]result, len(reqs))
+	ran := make([]bool, len(reqs)) // by this rank
 	done := 0
-	for start := 0; start < len(order); {
+	for start, k := 0, 0; start < len(order); k++ {
 		// Grow the batch while the padded size (count × longest, the last being longest) fits.
 		end := start + 1
 		for end < len(order) && end-start < maxB && (end-start+1)*len(reqs[order[end]].ex.IDs) <= budget {
 			end++
 		}
 		idx := order[start:end]
+		start = end
+		if !mine(opt.Comm, k) {
+			continue // another rank's batch
+		}
 		exs := make([]data.Example, len(idx))
 		for j, q := range idx {
 			exs[j] = reqs[q].ex
@@ -230,12 +239,15 @@ func run(lm LM, reqs []request, opt Options) ([]result, error) {
 		vocab := len(logits) / (b.B * b.T)
 		for j, q := range idx {
 			out[q] = scoreSeq(logits[j*b.T*vocab:(j+1)*b.T*vocab], exs[j], vocab, opt.eos)
+			ran[q] = true
 		}
 		done += len(idx)
 		if opt.Progress != nil {
 			opt.Progress(done, len(reqs))
 		}
-		start = end
+	}
+	if err := gather(opt.Comm, reqs, out, ran); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/moslora/moslora/eval"
 	"github.com/moslora/moslora/internal/atomicfile"
 	"github.com/moslora/moslora/model"
+	"github.com/moslora/moslora/mpi"
 	"github.com/moslora/moslora/train"
 )
 
@@ -34,6 +35,9 @@ type TrainFiles struct {
 	// checkpoint auto and f32 train the same bits; bf16 on a float32 checkpoint rounds the base.
 	BaseDtype string
 	Recompute bool // recompute each block's activations in the backward pass (same gradients, less memory)
+	// Comm runs the job data-parallel over the ranks of an MPI job (train.Job.Comm, and the
+	// evaluation after it through eval.Options.Comm); rank 0 alone reports and writes. nil: alone.
+	Comm mpi.Comm
 }
 
 // TrainSummary is what Train reports.
@@ -92,8 +96,12 @@ func Train(ctx context.Context, cfg train.Config, f TrainFiles, w io.Writer) (*T
 	if f.LogEvery == 0 {
 		rep = train.NewReporter(w, 10)
 	}
+	root := mpi.IsRoot(f.Comm) // rank 0 alone reports and writes
+	if !root {
+		rep = train.Quiet{}
+	}
 	job := &train.Job{Config: cfg, Model: m, Examples: exs, Pad: op.Pad(), Out: f.Out, Resume: f.Resume,
-		SaveEvery: f.SaveEvery, Keep: f.Keep, Reporter: rep}
+		SaveEvery: f.SaveEvery, Keep: f.Keep, Reporter: rep, Comm: f.Comm}
 	if skipped > 0 {
 		rep.Printf("skipped %d bad lines of %s", skipped, f.Data)
 	}
@@ -111,18 +119,23 @@ func Train(ctx context.Context, cfg train.Config, f TrainFiles, w io.Writer) (*T
 	if f.InitRandom {
 		cfgJSON, _ = os.ReadFile(filepath.Join(op.Dir, "config.json"))
 	}
-	if err := train.SaveOutputs(f.Out, op.Dir, m, res, cfgJSON); err != nil {
-		return nil, err
-	}
-	if err := writeRunInfo(f.Out, cfg, sum); err != nil {
-		return nil, err
+	if root {
+		if err := train.SaveOutputs(f.Out, op.Dir, m, res, cfgJSON); err != nil {
+			return nil, err
+		}
+		if err := writeRunInfo(f.Out, cfg, sum); err != nil {
+			return nil, err
+		}
 	}
 	if f.Eval != "" {
-		r, err := eval.Evaluate(eval.ModelLM{M: m}, ctok, evalRows, eval.Options{MaxLen: cfg.MaxLen, Limit: f.EvalLimit, Pad: tok.EOS()})
+		r, err := eval.Evaluate(eval.ModelLM{M: m}, ctok, evalRows, eval.Options{MaxLen: cfg.MaxLen, Limit: f.EvalLimit, Pad: tok.EOS(), Comm: f.Comm})
 		if err != nil {
 			return nil, err
 		}
 		sum.Eval = r
+		if !root {
+			return sum, nil
+		}
 		b, _ := json.MarshalIndent(r, "", "  ")
 		if err := atomicfile.WriteFile(filepath.Join(f.Out, "eval.json"), append(b, '\n'), 0o644); err != nil {
 			return nil, err

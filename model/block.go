@@ -3,15 +3,55 @@ package model
 import "github.com/moslora/moslora/kernels"
 
 // pass is what one run of the blocks over some token rows needs besides the weights: B sequences
-// of T consecutive positions (N = B·T rows; row n at position pos0 + n mod T), their rotary
-// table, scratch buffers, and the KV cache when decoding.
+// of T consecutive positions (N = B·T rows; row n at position pos0 + n mod T, or pos[n] where pos
+// is set), their rotary table, scratch buffers, and the KV caches when decoding.
 type pass struct {
 	B, T, N  int
 	pos0     int         // position of each sequence's first row (0 unless decoding)
-	cos, sin [][]float32 // per rotary setting: (T, D/2) table of positions pos0 … pos0+T−1 (rope layouts)
+	pos      []int       // (N) each row's position where rows are not B×T consecutive ones (Batcher); rotary row n is then pos[n]
+	cos, sin [][]float32 // per rotary setting: (T, D/2) table of the rows' positions (rope layouts)
 	scratch  []float32   // (N, C) projection output before a residual add
 	attP     [][]float32 // workers × (attnBlock, T) attention probabilities (batch attention only)
-	kc       *KVCache    // nil: causal attention within the batch; else over the cache (B = 1)
+
+	// seqs, when decoding, are the sequences whose rows the pass holds, each attending over its
+	// own KV cache; nil: causal attention within the batch (training and evaluation).
+	seqs []seqRows
+	// held: each sequence's adapter is its seqs entry's Deltas (data beside the model), not the
+	// updates attached to the layers. rowwise: every product gives each row the bits it gets
+	// alone (gemm.SgemmRowwise; updates in calls of at most gemm.RowwiseM rows) — batch invariance.
+	held, rowwise bool
+}
+
+// seqRows is one sequence's rows [row, row+n) of a decoding pass, at positions kc.Len …: they
+// attend over kc (their keys and values are appended to it) and, in a held pass, take the update
+// of deltas (nil: the base model).
+type seqRows struct {
+	row, n int
+	kc     *KVCache
+	deltas Deltas
+}
+
+// runs calls fn with each sequence's rows [row, row+n) — the whole pass when it has no seqs —, so
+// that elementwise kernels, whose vector tails depend on the length, see each sequence's rows as
+// they would alone.
+func (p *pass) runs(fn func(row, n int)) {
+	if p.seqs == nil {
+		fn(0, p.N)
+		return
+	}
+	for _, s := range p.seqs {
+		fn(s.row, s.n)
+	}
+}
+
+// linear computes y = x·Wᵀ + b + update for the pass's rows: the layer's attached update, or in a
+// held pass each sequence's own (heldLinear, batch.go).
+func (p *pass) linear(l *Linear, y, x []float32) {
+	if p.held {
+		p.heldLinear(l, y, x)
+		return
+	}
+	l.forward(y, x, p.N)
 }
 
 // embed writes the embeddings of ids into x (N, C): token embedding, plus the learned position
@@ -27,7 +67,11 @@ func (m *Model) embed(x []float32, ids []int, p *pass) {
 			}
 		}
 		if m.Pos != nil {
-			pos := m.Pos.W[(p.pos0+n%p.T)*C:]
+			at := p.pos0 + n%p.T
+			if p.pos != nil {
+				at = p.pos[n]
+			}
+			pos := m.Pos.W[at*C:]
 			for j := range row {
 				row[j] += pos[j]
 			}
@@ -43,57 +87,64 @@ func (m *Model) embed(x []float32, ids []int, p *pass) {
 // norms Post₁, Post₂ (PostAttn, PostFF) only in post-norm layouts (else the identity), and, in
 // q/k-norm layouts, q and k per-head normed (QNorm, KNorm) between projection and RoPE. The same
 // function serves training and evaluation (attention within the batch, la kept per block for the
-// backward pass) and decoding (p.kc set: the new rows' keys and values are appended to the cache
-// and attention runs over everything cached). la's norm statistics are written only where
-// allocated; out may alias x when x is not needed afterwards (decoding).
+// backward pass) and decoding (p.seqs set: each sequence's new keys and values are appended to its
+// cache and its attention runs over everything cached). Its products go through p.linear: the
+// layers' attached updates, or per-sequence updates held as data with row-wise products for the
+// Batcher. Elementwise kernels run over each sequence's rows apart (p.runs). la's norm statistics
+// are written only where allocated; out may alias x when x is not needed afterwards (decoding).
 func (m *Model) blockForward(l int, x, out []float32, la *layerActs, p *pass) {
 	c, b := m.Config, &m.Blocks[l]
 	N, C, I, D := p.N, c.HiddenSize, c.IntermediateSize, c.HeadDim
 	b.Norm1.forward(la.ln1, la.mean1, la.rstd1, x, N, C)
 	v := m.views(la, nil)
 	if m.lay.fusedQKV {
-		b.QKV.forward(la.qkv, la.ln1, N)
+		p.linear(b.QKV, la.qkv, la.ln1)
 	} else if m.lay.qkNorm {
-		b.Q.forward(la.qRaw, la.ln1, N)
-		b.K.forward(la.kRaw, la.ln1, N)
-		b.V.forward(la.v, la.ln1, N)
+		p.linear(b.Q, la.qRaw, la.ln1)
+		p.linear(b.K, la.kRaw, la.ln1)
+		p.linear(b.V, la.v, la.ln1)
 		b.QNorm.forward(la.q, nil, la.qrstd, la.qRaw, N*c.NumAttentionHeads, D)
 		b.KNorm.forward(la.k, nil, la.krstd, la.kRaw, N*c.NumKeyValueHeads, D)
 	} else {
-		b.Q.forward(la.q, la.ln1, N)
-		b.K.forward(la.k, la.ln1, N)
-		b.V.forward(la.v, la.ln1, N)
+		p.linear(b.Q, la.q, la.ln1)
+		p.linear(b.K, la.k, la.ln1)
+		p.linear(b.V, la.v, la.ln1)
 	}
 	if m.lay.rope {
 		m.rope(v, p, b.rope, false)
 	}
-	if p.kc == nil {
+	if p.seqs == nil {
 		attentionForward(la.attY, la.att, v, m.attnShape(l, p.B, p.T), p.attP)
-	} else {
-		p.kc.store(l, v, N, c.KVDim())
-		p.kc.s = m.attentionCached(la.attY, v.q, v.ldq, p.kc.k[l], p.kc.v[l], p.kc.Len, N, b.attnScale, b.window, p.kc.s)
+	}
+	for _, s := range p.seqs {
+		sv := v.from(s.row)
+		s.kc.store(l, sv, s.n, c.KVDim())
+		s.kc.s = m.attentionCached(la.attY[s.row*c.QDim():], sv.q, sv.ldq, s.kc.k[l], s.kc.v[l], s.kc.Len, s.n, b.attnScale, b.window, s.kc.s)
 	}
 	if m.lay.postNorms {
-		b.O.forward(la.o, la.attY, N)
+		p.linear(b.O, la.o, la.attY)
 		b.PostAttn.forward(p.scratch, nil, la.rstdO, la.o, N, C)
 	} else {
-		b.O.forward(p.scratch, la.attY, N)
+		p.linear(b.O, p.scratch, la.attY)
 	}
 	addInto(la.res2, x, p.scratch)
 	b.Norm2.forward(la.ln2, la.mean2, la.rstd2, la.res2, N, C)
 	if m.lay.gatedMLP {
-		b.Gate.forward(la.a, la.ln2, N)
-		b.Up.forward(la.u, la.ln2, N)
+		p.linear(b.Gate, la.a, la.ln2)
+		p.linear(b.Up, la.u, la.ln2)
 	} else {
-		b.Up.forward(la.a, la.ln2, N)
+		p.linear(b.Up, la.a, la.ln2)
 	}
 	act := m.lay.act.forward
-	parallelRange(N*I, actGrain, func(lo, hi int) { act(la.h[lo:hi], la.a[lo:hi], part(la.u, lo, hi), hi-lo) })
+	p.runs(func(row, n int) {
+		h, a, u := la.h[row*I:(row+n)*I], la.a[row*I:(row+n)*I], part(la.u, row*I, (row+n)*I)
+		parallelRange(n*I, actGrain, func(lo, hi int) { act(h[lo:hi], a[lo:hi], part(u, lo, hi), hi-lo) })
+	})
 	if m.lay.postNorms {
-		b.Down.forward(la.dn, la.h, N)
+		p.linear(b.Down, la.dn, la.h)
 		b.PostFF.forward(p.scratch, nil, la.rstdD, la.dn, N, C)
 	} else {
-		b.Down.forward(p.scratch, la.h, N)
+		p.linear(b.Down, p.scratch, la.h)
 	}
 	addInto(out, la.res2, p.scratch)
 }
@@ -113,6 +164,11 @@ func (m *Model) views(la *layerActs, d *acts) qkv {
 		return qkv{q: d.dq, k: d.dk, v: d.dv, ldq: c.QDim(), ldk: c.KVDim(), ldv: c.KVDim()}
 	}
 	return qkv{q: la.q, k: la.k, v: la.v, ldq: c.QDim(), ldk: c.KVDim(), ldv: c.KVDim()}
+}
+
+// from returns the view of x from row r on.
+func (x qkv) from(r int) qkv {
+	return qkv{q: x.q[r*x.ldq:], k: x.k[r*x.ldk:], v: x.v[r*x.ldv:], ldq: x.ldq, ldk: x.ldk, ldv: x.ldv}
 }
 
 // attnShape returns the attention geometry of block l for B sequences of T rows.

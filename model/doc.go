@@ -12,8 +12,9 @@
 //	  (GPT-2) ─ Down ─ [PostFF] ─ + res2 = out
 //
 // One function, blockForward, runs a block for training, evaluation and KV-cached decoding (the
-// cache is an argument: attention then runs over the cached keys and values, to which the new
-// rows' are appended); blockBackward inverts it. What the families change — fused or separate
+// caches are an argument: attention then runs over each sequence's cached keys and values, to
+// which its new rows' are appended), including the Batcher's steps over many sequences (their
+// adapters given as data, products row-wise); blockBackward inverts it. What the families change — fused or separate
 // q/k/v, gated or plain MLP and its activation, rotary or learned positions, per-head q/k norms
 // (Qwen3, Gemma 3), the bracketed post norms, the embedding scale (Gemma: √C), final logit and
 // attention score softcapping (Gemma) — is a layout chosen once at load (layout.go), read as data by the passes,
@@ -45,7 +46,9 @@
 // Entry points: Load (a model folder), LoadWith or FromSource; Forward (logits and hidden states) and Loss;
 // ForwardBackward / ForwardBackwardSum (training step: loss and accumulated gradients, the LM head
 // evaluated in row chunks); EnableFullGrads, Params and ZeroGrads (full fine-tuning);
-// NewKVCache and ForwardCached (incremental decoding); Summarize (config and header only).
+// NewKVCache and ForwardCached (incremental decoding); NewBatcher and Batcher.Step (one decoding
+// step over many sequences, each with its own cache and adapter held as Deltas: continuous
+// batching, batch-invariant); Summarize (config and header only).
 //
 // # Invariants
 //
@@ -66,7 +69,8 @@
 //     training step allocates no tensors after the first; Forward and ForwardBackward are therefore
 //     not safe for concurrent use. ForwardCached touches only its KVCache, so calls with distinct
 //     caches may run concurrently when the attached Deltas' Forward is safe for that.
-//   - Every matrix product goes through kernels/gemm (Sgemm, SgemmSum, SgemmBF16B).
+//   - Every matrix product goes through kernels/gemm (Sgemm, SgemmSum, SgemmBF16B; SgemmRowwise
+//     for the Batcher's shared decode rows).
 //   - Batches are right-padded: position of row t is t and a causal mask suffices; the loss is the
 //     mean cross-entropy of logits[:, t] against labels[:, t+1] over labels ≠ IgnoreIndex.
 package model

@@ -179,6 +179,16 @@ func sgemmB(transA, transB bool, m, n, k int, alpha float32, a []float32, lda in
 	gemm.Sgemm(transA, transB, m, n, k, alpha, a, lda, w, ldb, beta, c, ldc)
 }
 
+// sgemmRowwiseB is gemm.SgemmRowwise (c (m, n) = a·Bᵀ, a (m, k), B (n, k), packed strides) with B
+// the tensor w (float32) or w16 (bfloat16): the same bits either way.
+func sgemmRowwiseB(m, n, k int, a []float32, w []float32, w16 []uint16, c []float32) {
+	if w16 != nil {
+		gemm.SgemmRowwiseBF16B(m, n, k, 1, a, k, w16, k, 0, c, n)
+		return
+	}
+	gemm.SgemmRowwise(m, n, k, 1, a, k, w, k, 0, c, n)
+}
+
 // embedRow copies row i (width c) of a (rows, c) tensor held as w or w16 into dst.
 func embedRow(dst []float32, w []float32, w16 []uint16, i, c int) {
 	if w16 != nil {

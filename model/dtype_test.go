@@ -196,3 +196,26 @@ func TestParseBaseDtype(t *testing.T) {
 		t.Error("ParseBaseDtype accepted int4")
 	}
 }
+
+func TestBatcherWithBF16BaseMatchesEachSequenceAlone(t *testing.T) {
+	for _, fam := range []string{"llama", "gpt2", "gemma3"} {
+		t.Run(fam, func(t *testing.T) {
+			m := tinyModel(t, fam)
+			if err := m.Narrow(); err != nil {
+				t.Fatal(err)
+			}
+			checkHeldInBF16(t, m)
+			r := rand.New(rand.NewSource(6))
+			da := detachedLoRA(m, r, 2)
+			var seqs []batchSeq
+			for i, d := range []*testDeltas{da, nil, da, da, da, da} {
+				ids := make([]int, 1+(i*3)%4)
+				for j := range ids {
+					ids[j] = r.Intn(m.Config.VocabSize)
+				}
+				seqs = append(seqs, batchSeq{deltas: d, prompt: ids, join: i % 2})
+			}
+			checkBatchedMatchesAlone(t, m, seqs, 3)
+		})
+	}
+}

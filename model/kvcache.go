@@ -72,7 +72,7 @@ func (m *Model) ForwardCached(ids []int, kc *KVCache) ([]float32, error) {
 	C := c.HiddenSize
 	kc.x, kc.scratch = grow(kc.x, n*C), grow(kc.scratch, n*C)
 	m.growQKV(&kc.la, n)
-	p := &pass{B: 1, T: n, N: n, pos0: p0, scratch: kc.scratch, kc: kc}
+	p := &pass{B: 1, T: n, N: n, pos0: p0, scratch: kc.scratch, seqs: []seqRows{{n: n, kc: kc}}}
 	if m.lay.rope {
 		kc.cos, kc.sin = ropeTables(m.ropeInv, p0, n, c.HeadDim/2, kc.cos, kc.sin)
 		p.cos, p.sin = kc.cos, kc.sin

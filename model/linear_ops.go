@@ -5,20 +5,24 @@ import "github.com/moslora/moslora/kernels/gemm"
 // forward computes y = x·Wᵀ + b (+ the Delta's term).     x (n, In), y (n, Out)
 //
 // An unmasked term runs in the same GEMM as x·Wᵀ (gemm.SgemmSum: one pass over y).
-func (l *Linear) forward(y, x []float32, n int) {
+func (l *Linear) forward(y, x []float32, n int) { l.forwardWith(y, x, n, l.Delta) }
+
+// forwardWith is forward with update d (nil: none) in place of the attached one: how the Batcher
+// runs one sequence's rows with that sequence's adapter, the layer itself untouched.
+func (l *Linear) forwardWith(y, x []float32, n int, d Delta) {
 	if l.WQ != nil {
-		l.withDequantized(func(w []float32) { l.forwardW(y, x, n, w, nil) })
+		l.withDequantized(func(w []float32) { l.forwardW(y, x, n, d, w, nil) })
 		return
 	}
-	l.forwardW(y, x, n, l.W, l.W16)
+	l.forwardW(y, x, n, d, l.W, l.W16)
 }
 
-// forwardW is forward with the weight given as w (float32) or w16 (bfloat16).
-func (l *Linear) forwardW(y, x []float32, n int, w []float32, w16 []uint16) {
+// forwardW is forwardWith with the weight given as w (float32) or w16 (bfloat16).
+func (l *Linear) forwardW(y, x []float32, n int, d Delta, w []float32, w16 []uint16) {
 	var one [1]Term
 	ts := one[:0]
-	if l.Delta != nil {
-		ts = append(ts, l.Delta.ForwardTerm(x, n))
+	if d != nil {
+		ts = append(ts, d.ForwardTerm(x, n))
 	}
 	base := gemm.Term{TransB: true, K: l.In, Alpha: 1, A: x, Lda: l.In, B: w, B16: w16, Ldb: l.In}
 	l.product(y, base, 0, ts, true, n, l.Out)

@@ -53,6 +53,16 @@ func ropeTable(cos, sin, inv []float32, pos int) {
 // ropeTables fills, for each rotary setting in inv, the (n, half) cos and sin tables of positions
 // pos0 … pos0+n−1, reusing the buffers of cos and sin where they are large enough.
 func ropeTables(inv [][]float32, pos0, n, half int, cos, sin [][]float32) ([][]float32, [][]float32) {
+	return ropeTablesOf(inv, n, func(i int) int { return pos0 + i }, half, cos, sin)
+}
+
+// ropeTablesAt is ropeTables for the listed positions: row i of each table is position pos[i].
+func ropeTablesAt(inv [][]float32, pos []int, half int, cos, sin [][]float32) ([][]float32, [][]float32) {
+	return ropeTablesOf(inv, len(pos), func(i int) int { return pos[i] }, half, cos, sin)
+}
+
+// ropeTablesOf fills the tables of n rows, row i at position at(i).
+func ropeTablesOf(inv [][]float32, n int, at func(int) int, half int, cos, sin [][]float32) ([][]float32, [][]float32) {
 	cos, sin = cos[:0], sin[:0]
 	for k, f := range inv {
 		var c, s []float32
@@ -61,7 +71,7 @@ func ropeTables(inv [][]float32, pos0, n, half int, cos, sin [][]float32) ([][]f
 		}
 		c, s = grow(c, n*half), grow(s, n*half)
 		for i := 0; i < n; i++ {
-			ropeTable(c[i*half:(i+1)*half], s[i*half:(i+1)*half], f, pos0+i)
+			ropeTable(c[i*half:(i+1)*half], s[i*half:(i+1)*half], f, at(i))
 		}
 		cos, sin = append(cos, c), append(sin, s)
 	}

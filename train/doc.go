@@ -10,7 +10,9 @@
 //	for each of up to GradAccum micro-batches of the current epoch:
 //	    loss_i = model.ForwardBackward(batch)          (mean CE over the batch's target tokens;
 //	                                                   split into length-sorted parts, each part
-//	                                                   ForwardBackwardSum(part, 1/targets(batch)))
+//	                                                   ForwardBackwardSum(part, 1/targets(batch));
+//	                                                   over N ranks, each runs its rows' parts)
+//	sum gradients and losses over the ranks            (Job.Comm, parallel.go; alone: nothing)
 //	g = mean over micro-batches of their gradients     (Hugging Face Trainer convention)
 //	norm = ‖g‖₂; g *= min(1, clip/(norm + 1e-6))      (torch clip_grad_norm_)
 //	lr = LR · LRFactor(schedule, step, warmup, total)  (transformers' schedules, step 0-based)
@@ -34,4 +36,9 @@
 //     last good checkpoint.
 //   - Cancelling the context (Ctrl-C) saves a checkpoint at the next update boundary and returns
 //     an error wrapping ErrInterrupted.
+//   - Data parallel (Job.Comm with N > 1 ranks, parallel.go): every rank walks the same
+//     micro-batches, runs its rows of each, and the summed gradients and losses make each update
+//     equal the single-process one up to float summation order; all ranks hold identical
+//     parameters after every update; only rank 0 reads checkpoints and writes files; a stop
+//     (Ctrl-C) on any rank stops every rank at the same update.
 package train

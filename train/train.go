@@ -15,6 +15,7 @@ import (
 	"github.com/moslora/moslora/data"
 	"github.com/moslora/moslora/kernels"
 	"github.com/moslora/moslora/model"
+	"github.com/moslora/moslora/mpi"
 )
 
 // Model is what the trainer needs from a model (*model.Model satisfies it).
@@ -47,6 +48,10 @@ type Job struct {
 	// AfterStep, when set, runs after every update with the 1-based step (e.g. periodic eval); an
 	// error stops training.
 	AfterStep func(step int) error
+	// Comm, when it has more than one rank, runs the job data-parallel over them (parallel.go):
+	// every rank calls Run with the same Job; rank 0 alone reads checkpoints and writes files.
+	// nil: this process alone.
+	Comm mpi.Comm
 
 	// Test knobs (set by this package's tests only).
 	noSplit   bool // run each micro-batch as one padded (B, T) block, not length-sorted parts
@@ -80,7 +85,10 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 		rep = Quiet{}
 	}
 	keep := max(1, job.Keep)
-	if err := os.MkdirAll(job.Out, 0o755); err != nil {
+	par := newDataParallel(job.Comm)
+	if !par.writes() {
+		rep = Quiet{}
+	} else if err := os.MkdirAll(job.Out, 0o755); err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
 	loader := data.Loader{Examples: job.Examples, Seed: cfg.Seed, Batch: cfg.Batch, Pack: cfg.Pack, MaxLen: cfg.MaxLen, Pad: job.Pad}
@@ -133,7 +141,10 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 	dg := dataDigest(job.Examples)
 	st := state{Total: total, Config: cfg, Data: dg}
 	metricsPath := filepath.Join(job.Out, MetricsFile)
-	if job.Resume {
+	if err := par.checkSame(cfg, dg); err != nil {
+		return nil, err
+	}
+	if job.Resume && par.writes() {
 		if dir := LatestCheckpoint(job.Out); dir != "" {
 			loaded, err := loadCheckpoint(dir, cfg, dg, ps)
 			if err != nil {
@@ -146,12 +157,21 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 			rep.Printf("no checkpoint in %s: starting from scratch", job.Out)
 		}
 	}
-	if err := truncateMetrics(metricsPath, st.Step); err != nil {
+	if err := par.broadcastStart(ps, &st); err != nil {
+		return nil, err
+	}
+	res.Resumed = st.Step
+	if !par.writes() {
+		metricsPath = "" // rank 0 keeps the log
+	} else if err := truncateMetrics(metricsPath, st.Step); err != nil {
 		return nil, err
 	}
 
 	batches := epochBatches(st.Epoch)
 	save := func() (string, error) {
+		if !par.writes() {
+			return "rank 0's output folder", nil
+		}
 		return saveCheckpoint(job.Out, st, ps, keep)
 	}
 	start := time.Now()
@@ -159,7 +179,11 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 	rep.Start(total, st.Step)
 	defer rep.Finish()
 	for st.Step < total {
-		if err := ctx.Err(); err != nil || (job.stopAfter > 0 && st.Step >= job.stopAfter) {
+		stop, err := par.anyStop(ctx.Err() != nil || (job.stopAfter > 0 && st.Step >= job.stopAfter))
+		if err != nil {
+			return nil, fmt.Errorf("train: step %d: %w", st.Step+1, err)
+		}
+		if stop {
 			st.ElapsedS = elapsed0 + time.Since(start).Seconds()
 			dir, serr := save()
 			if serr != nil {
@@ -180,7 +204,7 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 			if b.Loss == 0 {
 				continue // nothing to learn in this micro-batch (cannot happen with Encode's truncation)
 			}
-			loss, err := forwardBackward(job.Model, &b, !job.noSplit)
+			loss, err := par.forwardBackward(job.Model, &b, !job.noSplit)
 			if err != nil {
 				return nil, fmt.Errorf("train: step %d: %w", st.Step+1, err)
 			}
@@ -194,6 +218,9 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 			st.Epoch++
 			st.Batch = 0
 			batches = epochBatches(st.Epoch)
+		}
+		if err := par.reduce(grads, &lossSum); err != nil {
+			return nil, fmt.Errorf("train: step %d: %w", st.Step+1, err)
 		}
 		if used > 1 { // mean of the micro-batch means (Hugging Face Trainer convention)
 			scaleGrads(grads, float32(1/float64(used)))
@@ -221,8 +248,10 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 		m := Metric{Step: st.Step, Epoch: float64(st.Epoch) + float64(st.Batch)/float64(len(batches)),
 			Loss: loss, LR: lr, GradNorm: norm, TokensPerS: float64(tokens) / time.Since(t0).Seconds(),
 			Tokens: st.Tokens, ElapsedS: st.ElapsedS}
-		if err := appendMetric(metricsPath, m); err != nil {
-			return nil, err
+		if metricsPath != "" {
+			if err := appendMetric(metricsPath, m); err != nil {
+				return nil, err
+			}
 		}
 		rep.Step(m, total)
 		if job.AfterStep != nil {
@@ -260,9 +289,14 @@ func forwardBackward(m Model, b *data.Batch, split bool) (float64, error) {
 	if !split {
 		return m.ForwardBackward(b.IDs, b.Labels, b.B, b.T)
 	}
-	scale := 1 / float64(b.Loss)
+	return forwardBackwardParts(m, b.Split(splitOverhead), 1/float64(b.Loss))
+}
+
+// forwardBackwardParts adds the gradient of scale·Σ_p S_p to the gradients, S_p the token-loss
+// sum of part p, and returns scale·Σ_p S_p.
+func forwardBackwardParts(m Model, parts []data.Batch, scale float64) (float64, error) {
 	var sum float64
-	for _, p := range b.Split(splitOverhead) {
+	for _, p := range parts {
 		if p.Loss == 0 {
 			continue
 		}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/moslora/moslora/eval"
 	"github.com/moslora/moslora/jobs"
+	"github.com/moslora/moslora/mpi"
 	"github.com/spf13/cobra"
 )
 
@@ -20,9 +21,11 @@ func init() {
 		Long: `Score JSONL task rows: completion NLL per token; for rows with "choices", accuracy and
 balanced accuracy (argmax of the summed log-probability of each choice's tokens); for the other
 prompt rows, exact match (greedy decoding would emit " " + answer and then EOS, for any of
-"answers", else the completion). avg_score is the mean over tasks of accuracy or exact match (%).`,
+"answers", else the completion). avg_score is the mean over tasks of accuracy or exact match (%).
+` + ranksHelp,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: withRanks(func(cmd *cobra.Command, c mpi.Comm) error {
+			opt.Comm = c
 			if f.ModelDir == "" || f.Data == "" {
 				return fmt.Errorf("eval: --model and --data are required")
 			}
@@ -31,7 +34,7 @@ prompt rows, exact match (greedy decoding would emit " " + answer and then EOS, 
 			if err != nil {
 				return err
 			}
-			if skipped > 0 {
+			if skipped > 0 && c.Rank() == 0 {
 				fmt.Fprintf(os.Stderr, "skipped %d bad lines of %s\n", skipped, f.Data)
 			}
 			if asJSON {
@@ -40,7 +43,7 @@ prompt rows, exact match (greedy decoding would emit " " + answer and then EOS, 
 				return enc.Encode(rep)
 			}
 			return rep.WriteTable(w)
-		},
+		}),
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.ModelDir, "model", "", "Hugging Face model folder")

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/moslora/moslora/jobs"
+	"github.com/moslora/moslora/mpi"
 	"github.com/moslora/moslora/train"
 	"github.com/spf13/cobra"
 )
@@ -26,9 +27,11 @@ The output folder receives the PEFT adapter (adapter_config.json, adapter_model.
 with --method full, config.json + model.safetensors; the tokenizer files; metrics.jsonl (one line
 per update); train_config.json; checkpoints (checkpoint-<step>) every --save-every updates and on
 Ctrl-C. --resume continues from the newest checkpoint to the same result as an uninterrupted run.
---batch is the micro-batch; the effective batch is batch × grad-accum.`,
+--batch is the micro-batch; the effective batch is batch × grad-accum.
+` + ranksHelp,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: withRanks(func(cmd *cobra.Command, c mpi.Comm) error {
+			f.Comm = c
 			if f.ModelDir == "" || f.Data == "" || f.Out == "" {
 				return fmt.Errorf("train: --model, --data and --out are required")
 			}
@@ -46,7 +49,7 @@ Ctrl-C. --resume continues from the newest checkpoint to the same result as an u
 			if cmd.Flags().Changed("steps") {
 				cfg.Epochs = 0
 			}
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+			ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 			defer stop()
 			w := cmd.OutOrStdout()
 			s, err := jobs.Train(ctx, cfg, f, os.Stderr)
@@ -63,7 +66,7 @@ Ctrl-C. --resume continues from the newest checkpoint to the same result as an u
 				return s.Eval.WriteTable(w)
 			}
 			return nil
-		},
+		}),
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.ModelDir, "model", "", "Hugging Face model folder (config.json, model.safetensors, tokenizer.json)")

@@ -39,6 +39,21 @@ func MaxAbsDiff(got, want []float32) float64 {
 	return worst
 }
 
+// SameBits reports whether got and want hold the same float32 bit patterns (same length): the
+// claim of a computation that must not depend on what runs beside it (batch invariance), where no
+// tolerance applies.
+func SameBits(got, want []float32) bool {
+	if len(got) != len(want) {
+		return false
+	}
+	for i := range want {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+			return false
+		}
+	}
+	return true
+}
+
 // MaxAbsDiff64 is MaxAbsDiff against a float64 reference.
 func MaxAbsDiff64(got []float32, want []float64) float64 {
 	var worst float64

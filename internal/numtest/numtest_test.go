@@ -31,3 +31,16 @@ func TestComparisonsMeasureTheDifferenceAndPropagateNaN(t *testing.T) {
 		t.Errorf("MaxAbs = %v, want 3", MaxAbs(b))
 	}
 }
+
+func TestSameBitsTellsApartEveryBitPattern(t *testing.T) {
+	a := []float32{1, float32(math.NaN()), 0}
+	if !SameBits(a, []float32{1, float32(math.NaN()), 0}) {
+		t.Error("SameBits is false for the same bits (NaN included)")
+	}
+	negZero := float32(math.Copysign(0, -1))
+	for _, b := range [][]float32{{1, float32(math.NaN()), negZero}, {math.Nextafter32(1, 2), float32(math.NaN()), 0}, {1, float32(math.NaN())}} {
+		if SameBits(a, b) {
+			t.Errorf("SameBits(%v, %v) is true", a, b)
+		}
+	}
+}
