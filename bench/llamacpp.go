@@ -52,9 +52,7 @@ func RunLlamaCpp(ctx context.Context, o LlamaCppOptions, out, log io.Writer) err
 	if o.Threads < 1 || o.Prompt < 1 || o.Decode < 1 || o.Rounds < 1 {
 		return fmt.Errorf("bench: --threads, --prompt-tokens, --decode-tokens and --rounds must be ≥ 1")
 	}
-	// Float32 weights, as the recorded comparisons (issue 17) measured: the small-m decode path
-	// widens a bf16 base in a scalar loop, several times slower than reading float32 (issue 16).
-	m, err := model.LoadWith(o.ModelDir, model.LoadOptions{Base: model.BaseF32})
+	m, err := model.Load(o.ModelDir)
 	if err != nil {
 		return err
 	}
