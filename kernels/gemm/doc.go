@@ -45,7 +45,8 @@
 // two, the second a memory-bound one with k = r.
 //
 // Products with at most 4 rows of C (a decoding step: one token) take the small-m path
-// (small.go; a bf16 B widened a few rows or one strip at a time into scratch) instead: no packing, each element of B read once and used for every
+// (small.go; a bf16 B widened a few rows or one strip at a time into scratch, eight values a step
+// with AVX2 in widen_amd64.s) instead: no packing, each element of B read once and used for every
 // row, NT/TT as dot products of four rows of B at a time with op(A) (dot4), NN/TN as 32-column
 // axpy strips (axpy32), columns split across goroutines when the product is large (the LM head).
 // Each micro-kernel comes with its dot4/axpy32 ("go": portable loops; "avx2" and "avx512": the
