@@ -114,6 +114,9 @@ func (a *Adapter) initLinear(l *Linear, seed int64) {
 		mixer.KaimingUniform(l.B, l.R, rng) // PEFT leaves nn.Linear's default init on B too
 	}
 	l.Mixer.Init(rng) // the mixer draws after A and B, from the same generator
+	if f, ok := l.Mixer.(mixer.AFolder); ok {
+		f.FoldIntoA(l.A, l.In) // e.g. the folded control: A' = M·A
+	}
 }
 
 // attach sets each Linear as its base layer's Delta.

@@ -3,7 +3,9 @@ package adapter
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"github.com/moslora/moslora/internal/jsonerr"
 	"math"
 	"os"
 	"regexp"
@@ -56,6 +58,8 @@ type Config struct {
 	MixerInit    string `json:"mixer_init,omitempty"`        // kaiming (default), orthogonal, identity
 	Mixer        string `json:"moslora_mixer,omitempty"`     // identity, dense, global, gated
 	Subspaces    int    `json:"moslora_subspaces,omitempty"` // K: number of blocks of r/K (global, gated)
+
+	BaseModel string `json:"base_model_name_or_path,omitempty"` // the model trained on (folder or hub name), informational
 }
 
 // DefaultConfig returns PEFT's defaults: r 8, alpha 8, no dropout, bias "none", B initialised to 0.
@@ -108,7 +112,7 @@ func (w *InitWeights) UnmarshalJSON(b []byte) error {
 
 // ignoredFields are PEFT fields that never change the adapter's math: any value is accepted.
 var ignoredFields = map[string]bool{
-	"base_model_name_or_path": true, "revision": true, "inference_mode": true, "peft_version": true,
+	"revision": true, "inference_mode": true, "peft_version": true,
 	"auto_mapping": true, "qalora_group_size": true, "megatron_core": true, "ensure_weight_tying": true,
 }
 
@@ -130,7 +134,7 @@ func ReadConfig(path string) (Config, error) {
 func ParseConfig(b []byte) (Config, error) {
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(b, &raw); err != nil {
-		return Config{}, fmt.Errorf("not a JSON object: %w", err)
+		return Config{}, fmt.Errorf("not a JSON object: %s", jsonerr.Describe(err))
 	}
 	c := DefaultConfig()
 	c.TaskType = ""
@@ -184,7 +188,10 @@ func decodeField(c *Config, k string, v json.RawMessage) error {
 	// Decode {"k": v} into the struct so the field's own type and decoder apply.
 	obj, _ := json.Marshal(map[string]json.RawMessage{k: v})
 	dec := json.NewDecoder(bytes.NewReader(obj))
-	return dec.Decode(c)
+	if err := dec.Decode(c); err != nil {
+		return errors.New(jsonerr.Describe(err))
+	}
+	return nil
 }
 
 // jsonFieldNames lists the JSON names of Config's fields.
@@ -195,6 +202,7 @@ func jsonFieldNames() map[string]bool {
 		"exclude_modules": true, "layers_to_transform": true, "layers_pattern": true,
 		"rank_pattern": true, "alpha_pattern": true, "init_lora_weights": true,
 		"lora_use_mixer": true, "mixer_init": true, "moslora_mixer": true, "moslora_subspaces": true,
+		"base_model_name_or_path": true,
 	}
 }
 
@@ -290,7 +298,7 @@ func (c *Config) Validate() error {
 	}
 	sort.Ints(ranks)
 	for _, r := range ranks {
-		if _, err := mixer.New(name, mixer.Shape{R: r, In: 1, K: c.Subspaces, Init: c.MixerInit}); err != nil {
+		if err := mixer.Check(name, mixer.Shape{R: r, In: 1, K: c.Subspaces, Init: c.MixerInit}); err != nil {
 			return err
 		}
 	}

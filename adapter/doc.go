@@ -13,6 +13,7 @@
 //	dense     mix = M·h, M: (r, r)                 (MoSLoRA; M is lora_AB.weight, an nn.Linear(r, r))
 //	global    mix_k = w_k·h_k, w = softmax(π)      π: (K)
 //	gated     mix_k = g_k(x)·h_k, g = softmax(G·x + c)  G: (K, in), c: (K); the gate sees the undropped x
+//	folded    mix = h, with A ← M·A at initialisation   (control: MoSLoRA's initial M folded into A, frozen)
 //
 // A Linear owns A, B, dropout and the scale; its Mixer (package adapter/mixer: one type per file
 // behind one interface, one table of mixers and the training methods that select them) owns

@@ -175,7 +175,7 @@ func (c *Config) selectPaths(paths []string) ([]string, error) {
 				}
 			}
 			if !found {
-				return nil, fmt.Errorf("field \"target_modules\": %q matches no linear layer of the model", e)
+				return nil, fmt.Errorf("field \"target_modules\": %q matches no linear layer of the model (its linear layers: %s, or all-linear)", e, leafNames(paths))
 			}
 		}
 	}

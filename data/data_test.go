@@ -26,6 +26,30 @@ func (t byteTok) AddBOS() bool { return t.bos }
 
 func enc(s string) []int { return byteTok{}.Encode(s, false) }
 
+// Errors speak JSON (a string, a number, a list), never the Go types the decoder fills.
+func TestRowErrorsNeverNameGoTypes(t *testing.T) {
+	for _, line := range []string{`{"prompt": "a", "completion": 3}`, `{"text": {"a": 1}}`, `{"choices": "x", "prompt": "a", "completion": "b"}`,
+		`{"messages": [1]}`, `{"task": 1, "text": "a"}`, `{"prompt": "a", "completion": "b", "answers": [null]}`} {
+		_, _, err := Read(strings.NewReader(line), "t.jsonl", false)
+		if err == nil {
+			t.Fatalf("%s: accepted", line)
+		}
+		for _, goWord := range []string{"rawRow", "Go struct", "Go value", "*string", "[]string", "unmarshal"} {
+			if strings.Contains(err.Error(), goWord) {
+				t.Errorf("%s: error %q names %q", line, err, goWord)
+			}
+		}
+	}
+}
+
+// A UTF-8 byte order mark at the start of the file is not part of the first row.
+func TestByteOrderMarkIsSkipped(t *testing.T) {
+	rows, _, err := Read(strings.NewReader("\ufeff{\"text\": \"a\"}\n{\"text\": \"b\"}\n"), "bom.jsonl", false)
+	if err != nil || len(rows) != 2 || rows[0].Text != "a" {
+		t.Fatalf("rows %+v, err %v", rows, err)
+	}
+}
+
 func TestBadLinesNameFileAndLine(t *testing.T) {
 	cases := []struct {
 		line, want string
@@ -40,8 +64,16 @@ func TestBadLinesNameFileAndLine(t *testing.T) {
 		{`{"prompt": "a", "completion": " b", "choices": [" c", " d"]}`, `not one of "choices"`},
 		{`{"text": "a"} {"text": "b"}`, `trailing data`},
 		{`{"text": "a"`, `invalid JSON`},
-		{`{"task": "x"}`, `expected one of`},
-		{`[1, 2]`, `invalid JSON`},
+		{`{"task": "x"}`, `accepted rows: {"text"`},
+		{`[1, 2]`, `expected a JSON object, got a list`},
+		{`{"prompt": "a", "completion": 3}`, `"completion" must be a string, got a number`},
+		{`{"text": true}`, `"text" must be a string, got true/false`},
+		{`{"prompt": "a", "completion": " b", "choices": [" b", 2]}`, `choices[1] must be a string, got a number`},
+		{`{"messages": {"role": "user"}}`, `must be a list of {"role", "content"} objects, not an object`},
+		{`{"prompt": "a", "completion": " b", "answers": "b"}`, `"answers" must be a list of strings, got a string`},
+		{`{"instruction": "a", "input": "", "output": "b"}`, `looks like an Alpaca row`},
+		{`{"conversations": [{"from": "human", "value": "hi"}]}`, `looks like a ShareGPT row`},
+		{"{\"text\": \"caf\xe9\"}", `not valid UTF-8`},
 	}
 	for _, c := range cases {
 		src := "{\"text\": \"ok\"}\n\n" + c.line + "\n{\"text\": \"ok\"}\n"

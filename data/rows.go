@@ -3,7 +3,6 @@ package data
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -87,7 +86,11 @@ func Read(r io.Reader, name string, skipBad bool) (rows []Row, skipped int, err 
 	line := 0
 	for sc.Scan() {
 		line++
-		b := bytes.TrimSpace(sc.Bytes())
+		b := sc.Bytes()
+		if line == 1 {
+			b = bytes.TrimPrefix(b, utf8BOM) // some editors start UTF-8 files with a byte order mark
+		}
+		b = bytes.TrimSpace(b)
 		if len(b) == 0 {
 			continue
 		}
@@ -113,17 +116,15 @@ func Read(r io.Reader, name string, skipBad bool) (rows []Row, skipped int, err 
 
 // ParseLine parses and validates one JSON object (without file context).
 func ParseLine(b []byte) (Row, error) {
+	if err := checkLine(b); err != nil {
+		return Row{}, err
+	}
 	if r, ok, err := parseChat(b); ok { // messages and TRL conversational rows (chat.go)
 		return r, err
 	}
-	var raw rawRow
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&raw); err != nil {
-		return Row{}, fmt.Errorf("invalid JSON object: %v", err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return Row{}, errors.New("trailing data after the JSON object")
+	raw, err := decodeRow(b)
+	if err != nil {
+		return Row{}, err
 	}
 	var r Row
 	if raw.Task != nil {
@@ -144,7 +145,7 @@ func ParseLine(b []byte) (Row, error) {
 	}
 	switch {
 	case shapes == 0:
-		return Row{}, errors.New(`expected one of "text", "prompt"+"completion" or "messages"`)
+		return Row{}, errors.New("no \"text\", \"prompt\"/\"completion\" or \"messages\"; accepted rows: " + acceptedShapes)
 	case shapes > 1:
 		return Row{}, errors.New(`"text", "prompt"/"completion" and "messages" are exclusive shapes; found more than one`)
 	}

@@ -107,6 +107,9 @@ type rowPlan struct {
 
 // Evaluate scores rows with lm. Rows without a task name are reported under "default".
 func Evaluate(lm LM, tok data.Tokenizer, rows []data.Row, opt Options) (*Report, error) {
+	if err := opt.Validate(); err != nil {
+		return nil, err
+	}
 	if opt.Limit > 0 && opt.Limit < len(rows) {
 		rows = rows[:opt.Limit]
 	}
@@ -237,6 +240,13 @@ func run(lm LM, reqs []request, opt Options) ([]result, error) {
 			return nil, fmt.Errorf("eval: model returned %d logits for a (%d, %d) batch", len(logits), b.B, b.T)
 		}
 		vocab := len(logits) / (b.B * b.T)
+		lens := make([]int, len(exs))
+		for j := range exs {
+			lens[j] = len(exs[j].IDs)
+		}
+		if err := checkFinite(logits, b.T, vocab, lens); err != nil {
+			return nil, err
+		}
 		for j, q := range idx {
 			out[q] = scoreSeq(logits[j*b.T*vocab:(j+1)*b.T*vocab], exs[j], vocab, opt.eos)
 			ran[q] = true

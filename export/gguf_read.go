@@ -178,6 +178,7 @@ func parseGGUF(b []byte) (*GGUFFile, error) {
 		f.KV[k] = v
 		f.Keys = append(f.Keys, k)
 	}
+	seen := map[string]bool{}
 	for i := uint64(0); i < nt && r.err == nil; i++ {
 		t := GGUFTensorInfo{Name: r.str()}
 		nd := r.u32()
@@ -189,6 +190,11 @@ func parseGGUF(b []byte) (*GGUFFile, error) {
 			t.Dims = append(t.Dims, r.u64())
 		}
 		t.Type, t.Offset = r.u32(), r.u64()
+		if seen[t.Name] { // llama.cpp refuses duplicate tensor names too
+			r.fail("duplicate tensor %q", t.Name)
+			break
+		}
+		seen[t.Name] = true
 		f.Tensors = append(f.Tensors, t)
 	}
 	if r.err != nil {
@@ -216,6 +222,10 @@ func parseGGUF(b []byte) (*GGUFFile, error) {
 func (t GGUFTensorInfo) bytes() (uint64, bool) {
 	if len(t.Dims) == 0 {
 		return 0, false
+	}
+	if t.Dims[0] > math.MaxInt64/4 { // its row's byte count (4·n for F32) would overflow
+		_, known := GGMLType(t.Type).rowBytes(q8BlockSize)
+		return 0, known
 	}
 	n, ok := GGMLType(t.Type).rowBytes(t.Dims[0])
 	if !ok {

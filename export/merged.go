@@ -138,7 +138,7 @@ func mergeDeltas(a *adapter.Adapter) ([][]float32, error) {
 func errGated(op, path string) error {
 	return fmt.Errorf("export: cannot %s the gated adapter on %s: its mixer weighs the subspaces by "+
 		"softmax(G·x + c) per token, so ΔW depends on the input and is not a fixed matrix; "+
-		"serve it unmerged (moslora generate --adapter) or save it with Save", op, path)
+		"use it unmerged (moslora generate --adapter or moslora eval --adapter) or keep the adapter folder as it is", op, path)
 }
 
 // checkpointKey finds the checkpoint name of a parameter: as given, or without the "transformer."

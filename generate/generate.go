@@ -1,7 +1,6 @@
 package generate
 
 import (
-	"fmt"
 	"slices"
 
 	"github.com/moslora/moslora/model"
@@ -39,28 +38,12 @@ type StepFunc func(id int, logits []float32) error
 // call, then decodes one token per step until a stop id, MaxNewTokens or the context limit.
 // onStep (may be nil) sees every generated token as it is chosen.
 func Generate(m *model.Model, prompt []int, opt Options, onStep StepFunc) (*Result, error) {
-	if len(prompt) == 0 {
-		return nil, fmt.Errorf("generate: empty prompt (encode with special tokens to start from BOS)")
-	}
-	if opt.MaxNewTokens <= 0 {
-		return nil, fmt.Errorf("generate: max new tokens %d must be > 0", opt.MaxNewTokens)
-	}
-	if err := opt.Validate(); err != nil {
+	c := m.Config
+	if err := Check(c, prompt, opt); err != nil {
 		return nil, err
 	}
-	c := m.Config
-	for i, id := range prompt {
-		if id < 0 || id >= c.VocabSize {
-			return nil, fmt.Errorf("generate: prompt token %d at %d is outside the model's vocabulary [0, %d)", id, i, c.VocabSize)
-		}
-	}
 	total := len(prompt) + opt.MaxNewTokens
-	limit := 0 // absolute position limit, 0 = none (rotary models extrapolate, as transformers does)
-	if c.Family == model.FamilyGPT2 {
-		limit = c.MaxPositionEmbeddings
-		if len(prompt) >= limit {
-			return nil, fmt.Errorf("generate: prompt of %d tokens leaves no room in the model's %d positions", len(prompt), limit)
-		}
+	if limit := PositionLimit(c); limit > 0 {
 		total = min(total, limit)
 	}
 	kc := m.NewKVCache(total)
@@ -74,6 +57,9 @@ func Generate(m *model.Model, prompt []int, opt Options, onStep StepFunc) (*Resu
 	}
 	last := logits[(len(prompt)-1)*V:]
 	for step := 0; ; step++ {
+		if err := checkLogits(last, len(res.IDs)); err != nil {
+			return res, err
+		}
 		id := s.Next(last)
 		res.IDs = append(res.IDs, id)
 		if onStep != nil {

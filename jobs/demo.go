@@ -63,6 +63,20 @@ type DemoResult struct {
 // temporary folder.
 func RunDemo(ctx context.Context, d Demo, w io.Writer) (*DemoResult, error) {
 	start := time.Now()
+	if err := d.Validate(); err != nil {
+		return nil, err
+	}
+	if d.Out == "" {
+		var err error
+		if d.Out, err = os.MkdirTemp("", "moslora-demo-"); err != nil {
+			return nil, err
+		}
+	}
+	od, err := train.OpenOut(d.Out, false, false, w) // never over an earlier run's folder
+	if err != nil {
+		return nil, err
+	}
+	defer od.Close()
 	embedded := d.ModelDir == "" || d.TrainData == "" || d.TestData == ""
 	if embedded {
 		dir, err := os.MkdirTemp("", "moslora-default-")
@@ -111,14 +125,9 @@ func RunDemo(ctx context.Context, d Demo, w io.Writer) (*DemoResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	samples := sampleRows(test)
+	samples := sampleCandidates(test, 4)
 	for i := range samples {
 		if samples[i].Before, err = greedy(m, tok, samples[i].Input); err != nil {
-			return nil, err
-		}
-	}
-	if d.Out == "" {
-		if d.Out, err = os.MkdirTemp("", "moslora-demo-"); err != nil {
 			return nil, err
 		}
 	}
@@ -128,7 +137,7 @@ func RunDemo(ctx context.Context, d Demo, w io.Writer) (*DemoResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := train.SaveOutputs(d.Out, op.Dir, m, res, nil); err != nil {
+	if err := od.Commit(func(tmp string) error { return train.SaveOutputs(tmp, op.Dir, m, res, nil) }); err != nil {
 		return nil, err
 	}
 	fmt.Fprintf(w, "evaluating the adapted model…\n")
@@ -141,22 +150,9 @@ func RunDemo(ctx context.Context, d Demo, w io.Writer) (*DemoResult, error) {
 			return nil, err
 		}
 	}
+	samples = visibleSamples(samples, 3)
 	return &DemoResult{Before: before, After: after, Samples: samples, Train: res, TrainRows: len(rows), EvalRows: len(test),
 		Adapter: res.Adapter, Elapsed: time.Since(start), Out: d.Out, EmbeddedDefault: embedded}, nil
-}
-
-// sampleRows picks the first generative row of each task (at most three) for sample generations.
-func sampleRows(rows []data.Row) []Sample {
-	var out []Sample
-	seen := map[string]bool{}
-	for _, r := range rows {
-		if !r.HasPrompt || len(r.Choices) > 0 || seen[r.Task] || len(out) == 3 {
-			continue
-		}
-		seen[r.Task] = true
-		out = append(out, Sample{Task: r.Task, Input: r.Prompt, Want: r.Completion})
-	}
-	return out
 }
 
 // greedy decodes up to 32 tokens after BOS + prompt, stopping at EOS.

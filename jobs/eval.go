@@ -20,6 +20,9 @@ type EvalFiles struct {
 // Evaluate loads the rows, the model (and adapter) and the tokenizer from the model folder, and
 // evaluates them (eval.Evaluate). It returns the number of skipped lines too.
 func Evaluate(f EvalFiles, opt eval.Options) (*eval.Report, int, error) {
+	if err := opt.Validate(); err != nil {
+		return nil, 0, err
+	}
 	rows, skipped, err := data.ReadFile(f.Data, f.SkipBad)
 	if err != nil {
 		return nil, skipped, err

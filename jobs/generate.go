@@ -27,6 +27,9 @@ type Generated struct {
 // Generate runs j. onText, when not nil, receives the text as it is decoded: the prompt's first,
 // then each new piece, then (once) what the stream held back at the end.
 func Generate(j GenerateJob, onText func(string) error) (*Generated, error) {
+	if err := j.Options.Validate(); err != nil { // before loading or printing anything
+		return nil, err
+	}
 	op, err := Open{Model: j.Model, Adapter: j.Adapter, Merge: j.Merge, Tokenizer: true}.Load()
 	if err != nil {
 		return nil, err
@@ -41,6 +44,9 @@ func Generate(j GenerateJob, onText func(string) error) (*Generated, error) {
 		opt.StopIDs = append(opt.StopIDs, eos)
 	}
 	prompt := tok.Encode(j.Prompt, !j.Rendered)
+	if err := generate.Check(op.Model.Config, prompt, opt); err != nil {
+		return nil, err
+	}
 	ts := generate.NewTextStream(tok, prompt)
 	var onStep generate.StepFunc
 	if onText != nil {

@@ -62,6 +62,9 @@ func (o Open) Load() (*Opened, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := model.CheckDir(dir); err != nil { // a file or a folder without config.json: say what is expected
+		return nil, err
+	}
 	op := &Opened{Dir: dir}
 	if o.Tokenizer {
 		if op.Tokenizer, err = tokenizer.Load(dir); err != nil {

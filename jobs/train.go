@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -26,6 +27,7 @@ type TrainFiles struct {
 	Out        string // output folder
 	SkipBad    bool   // skip bad lines (counted) instead of failing
 	Resume     bool   // continue from the newest checkpoint in Out
+	Force      bool   // start over in an Out that holds an earlier run (see train.OpenOut)
 	SaveEvery  int    // checkpoint every N updates (0: only on interruption)
 	Keep       int    // checkpoints to keep (default 1)
 	LogEvery   int    // plain-text progress line every N updates (default 10)
@@ -38,6 +40,9 @@ type TrainFiles struct {
 	// Comm runs the job data-parallel over the ranks of an MPI job (train.Job.Comm, and the
 	// evaluation after it through eval.Options.Comm); rank 0 alone reports and writes. nil: alone.
 	Comm mpi.Comm
+
+	CommandLine   []string // recorded in train_config.json (os.Args)
+	BaseModelName string   // recorded as the adapter's base_model_name_or_path (default: ModelDir)
 }
 
 // TrainSummary is what Train reports.
@@ -58,6 +63,9 @@ func Train(ctx context.Context, cfg train.Config, f TrainFiles, w io.Writer) (*T
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if err := f.Validate(); err != nil {
+		return nil, err
+	}
 	if f.InitRandom && cfg.Method != train.MethodFull {
 		return nil, fmt.Errorf("train: a random initialisation trains a base model and needs method %s, not %q", train.MethodFull, cfg.Method)
 	}
@@ -65,12 +73,24 @@ func Train(ctx context.Context, cfg train.Config, f TrainFiles, w io.Writer) (*T
 	if err != nil {
 		return nil, fmt.Errorf("train: --base-dtype: %w", err)
 	}
+	root := mpi.IsRoot(f.Comm) // rank 0 alone reports and writes
+	var od *train.OutDir
+	if root { // the output folder is held (and an earlier run refused) before anything is loaded
+		var err error
+		if od, err = train.OpenOut(f.Out, f.Resume, f.Force, w); err != nil {
+			return nil, err
+		}
+		defer od.Close()
+	}
 	op, err := Open{Model: f.ModelDir, Tokenizer: true, InitRandom: f.InitRandom, Seed: cfg.Seed, Base: base}.Load()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("train: %w", err)
 	}
 	tok, ctok, m := op.Tokenizer, op.Encoder, op.Model
 	m.SetRecompute(f.Recompute)
+	if err := cfg.CheckAgainstModel(m); err != nil {
+		return nil, err
+	}
 	rows, skipped, err := data.ReadFile(f.Data, f.SkipBad)
 	if err != nil {
 		return nil, err
@@ -96,12 +116,29 @@ func Train(ctx context.Context, cfg train.Config, f TrainFiles, w io.Writer) (*T
 	if f.LogEvery == 0 {
 		rep = train.NewReporter(w, 10)
 	}
-	root := mpi.IsRoot(f.Comm) // rank 0 alone reports and writes
 	if !root {
 		rep = train.Quiet{}
 	}
+	var cfgJSON []byte
+	if f.InitRandom {
+		cfgJSON, _ = os.ReadFile(filepath.Join(op.Dir, "config.json"))
+	}
 	job := &train.Job{Config: cfg, Model: m, Examples: exs, Pad: op.Pad(), Out: f.Out, Resume: f.Resume,
-		SaveEvery: f.SaveEvery, Keep: f.Keep, Reporter: rep, Comm: f.Comm}
+		SaveEvery: f.SaveEvery, Keep: f.Keep, Reporter: rep, Comm: f.Comm, BaseModel: cmp.Or(f.BaseModelName, f.ModelDir)}
+	job.Finish = func(res *train.Result) error { // rank 0 only: the outputs appear together
+		sum.Result = res
+		if res.Adapter != nil {
+			sum.Trainable = res.Adapter.NumParams()
+		} else {
+			sum.Trainable = m.NumParams()
+		}
+		return od.Commit(func(tmp string) error {
+			if err := train.SaveOutputs(tmp, op.Dir, m, res, cfgJSON); err != nil {
+				return err
+			}
+			return writeRunInfo(tmp, cfg, f, sum)
+		})
+	}
 	if skipped > 0 {
 		rep.Printf("skipped %d bad lines of %s", skipped, f.Data)
 	}
@@ -115,18 +152,6 @@ func Train(ctx context.Context, cfg train.Config, f TrainFiles, w io.Writer) (*T
 	} else {
 		sum.Trainable = m.NumParams()
 	}
-	var cfgJSON []byte
-	if f.InitRandom {
-		cfgJSON, _ = os.ReadFile(filepath.Join(op.Dir, "config.json"))
-	}
-	if root {
-		if err := train.SaveOutputs(f.Out, op.Dir, m, res, cfgJSON); err != nil {
-			return nil, err
-		}
-		if err := writeRunInfo(f.Out, cfg, sum); err != nil {
-			return nil, err
-		}
-	}
 	if f.Eval != "" {
 		r, err := eval.Evaluate(eval.ModelLM{M: m}, ctok, evalRows, eval.Options{MaxLen: cfg.MaxLen, Limit: f.EvalLimit, Pad: tok.EOS(), Comm: f.Comm})
 		if err != nil {
@@ -138,6 +163,9 @@ func Train(ctx context.Context, cfg train.Config, f TrainFiles, w io.Writer) (*T
 		}
 		b, _ := json.MarshalIndent(r, "", "  ")
 		if err := atomicfile.WriteFile(filepath.Join(f.Out, "eval.json"), append(b, '\n'), 0o644); err != nil {
+			return nil, err
+		}
+		if err := writeGateUsage(f.Out, m, res.Adapter, ctok, evalRows, cfg.MaxLen, f.EvalLimit); err != nil { // gated adapters only
 			return nil, err
 		}
 	}
@@ -168,18 +196,4 @@ func encodeRows(tok data.Tokenizer, rows []data.Row, maxLen int, pack bool) ([]d
 		}
 	}
 	return out, truncated, nil
-}
-
-// writeRunInfo records the settings and outcome of the run in Out/train_config.json.
-func writeRunInfo(out string, cfg train.Config, s *TrainSummary) error {
-	info := map[string]any{
-		"config": cfg, "rows": s.Rows, "skipped_lines": s.Skipped, "truncated_examples": s.Truncated,
-		"steps": s.Result.Steps, "final_loss": s.Result.FinalLoss, "tokens": s.Result.Tokens,
-		"trainable_params": s.Trainable,
-	}
-	b, err := json.MarshalIndent(info, "", "  ")
-	if err != nil {
-		return err
-	}
-	return atomicfile.WriteFile(filepath.Join(out, "train_config.json"), append(b, '\n'), 0o644)
 }

@@ -3,6 +3,7 @@ package model
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/moslora/moslora/internal/jsonerr"
 	"math"
 	"os"
 )
@@ -137,7 +138,7 @@ func LoadConfig(path string) (*Config, error) {
 func ParseConfig(b []byte) (*Config, error) {
 	c := &Config{}
 	if err := json.Unmarshal(b, c); err != nil {
-		return nil, fmt.Errorf("invalid config JSON: %v", err)
+		return nil, fmt.Errorf("config JSON: %s", jsonerr.Describe(err))
 	}
 	if len(c.Architectures) != 1 {
 		return nil, fmt.Errorf(`"architectures" must list exactly one architecture, got %v`, c.Architectures)
@@ -264,11 +265,18 @@ func (c *Config) resolveRope(rp RopeParameters, which string) (RopeParameters, e
 	return rp, nil
 }
 
+// maxLayers bounds "num_hidden_layers" (the largest published decoders have about 130 layers), so
+// that a damaged config cannot size per-layer lists beyond memory.
+const maxLayers = 1 << 12
+
 // resolveWindows sets the per-layer sliding windows: the layers layer_types marks
 // "sliding_attention" (v5); without layer_types every Mistral layer, and the Qwen2 layers from
 // max_window_layers on (v4).
 func (c *Config) resolveWindows() error {
 	L := c.NumHiddenLayers
+	if L > maxLayers { // checked before the per-layer list is sized by it
+		return fmt.Errorf(`"num_hidden_layers" is %d; expected at most %d`, L, maxLayers)
+	}
 	c.Windows = make([]int, max(L, 0))
 	if len(c.LayerTypes) > 0 && len(c.LayerTypes) != L {
 		return fmt.Errorf(`"layer_types" lists %d layers, expected %d ("num_hidden_layers")`, len(c.LayerTypes), L)

@@ -25,6 +25,9 @@ func Load(dir string) (*Model, error) { return LoadWith(dir, LoadOptions{}) }
 
 // LoadWith is Load with the base's storage chosen by opts.
 func LoadWith(dir string, opts LoadOptions) (*Model, error) {
+	if err := CheckDir(dir); err != nil {
+		return nil, fmt.Errorf("model: %w", err)
+	}
 	cfg, err := LoadConfig(filepath.Join(dir, "config.json"))
 	if err != nil {
 		return nil, err

@@ -209,6 +209,13 @@ func HeatmapPlot(mv ModuleValues, title, xlabel string) *plot.Plot {
 		ticks = append(ticks, plot.Tick{Value: float64(i), Label: m})
 	}
 	p.Y.Tick.Marker = plot.ConstantTicks(ticks)
+	if len(mv.Values) > 0 && len(mv.Values[0]) <= 32 { // one tick per column (subspace), at its centre
+		var xt []plot.Tick
+		for c := range mv.Values[0] {
+			xt = append(xt, plot.Tick{Value: float64(c + 1), Label: fmt.Sprint(c + 1)})
+		}
+		p.X.Tick.Marker = plot.ConstantTicks(xt)
+	}
 	return p
 }
 

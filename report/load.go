@@ -20,7 +20,20 @@ type Run struct {
 	Eval    *eval.Report
 	Metrics []train.Metric // metrics.jsonl, one per update
 	Info    TrainInfo      // train_config.json
+	Gates   []GateTask     // gate_usage.json (gated runs with an evaluation file), nil otherwise
 }
+
+// GateTask is one task's entry of gate_usage.json (package jobs): the trained gates' mean weight
+// per subspace over that task's evaluation rows.
+type GateTask struct {
+	Task    string    `json:"task"`
+	Tokens  int       `json:"tokens"`
+	Entropy float64   `json:"gate_entropy"`
+	Usage   []float64 `json:"gate_usage"`
+}
+
+// GateFile is the per-task gate usage a gated run writes beside eval.json.
+const GateFile = "gate_usage.json"
 
 // TrainInfo is the part of train_config.json the report uses.
 type TrainInfo struct {
@@ -85,6 +98,15 @@ func Load(dir string) (*Sweep, error) {
 		}
 		if r.Metrics, err = readMetrics(filepath.Join(cd, train.MetricsFile)); err != nil {
 			return nil, err
+		}
+		if b, err := os.ReadFile(filepath.Join(cd, GateFile)); err == nil {
+			var gf struct {
+				Tasks []GateTask `json:"tasks"`
+			}
+			if err := json.Unmarshal(b, &gf); err != nil {
+				return nil, fmt.Errorf("report: %s: %v", filepath.Join(cd, GateFile), err)
+			}
+			r.Gates = gf.Tasks
 		}
 		if b, err := os.ReadFile(filepath.Join(cd, "train_config.json")); err == nil {
 			if err := json.Unmarshal(b, &r.Info); err != nil {

@@ -56,13 +56,14 @@ func Write(s *Sweep, opt Options) error {
 		"defaults compute it, d_z) use the seeds both groups ran; Welch's t, Mann–Whitney and Cohen's d treat the "+
 		"groups as independent samples.\n\n", ref)
 
-	w("## Runs\n\n| group | method | seeds | runs | trainable parameters |\n|---|---|---|---:|---:|\n")
-	for _, g := range s.Groups {
+	w("## Runs\n\n| group | method | settings of its own | seeds | runs | trainable parameters |\n|---|---|---|---|---:|---:|\n")
+	own := OwnSettings(s.Groups)
+	for i, g := range s.Groups {
 		var seeds []string
 		for _, r := range g.Runs {
 			seeds = append(seeds, fmt.Sprint(r.Cell.Seed))
 		}
-		w("| %s | %s | %s | %d | %d |\n", g.Name, g.Method, strings.Join(seeds, ", "), len(g.Runs), g.Runs[0].Info.Trainable)
+		w("| %s | %s: %s | %s | %s | %d | %d |\n", g.Name, g.Method, MethodDoc(g.Method), own[i], strings.Join(seeds, ", "), len(g.Runs), g.Runs[0].Info.Trainable)
 	}
 	if len(s.Unfinished) > 0 {
 		w("\nUnfinished cells (no eval.json, left out): %s.\n", strings.Join(s.Unfinished, ", "))
@@ -172,7 +173,7 @@ func Write(s *Sweep, opt Options) error {
 	}
 
 	w("## Mixers\n\n")
-	anyDense, anyGlobal, anyGated := false, false, false
+	anyDense, anyGlobal, anyGated, anyTasks := false, false, false, false
 	for _, g := range s.Groups {
 		if mv, ok, err := DenseSpectra(g.Runs); err != nil {
 			return err
@@ -196,7 +197,24 @@ func Write(s *Sweep, opt Options) error {
 			w("Global mixer of `%s`: the subspace weights softmax(π) per layer and module, averaged over its runs.\n\n", g.Name)
 			figure(name, g.Name+" subspace weights")
 		}
-		anyGated = anyGated || g.Method == "gated"
+		if mv, ok := GateUsageByModule(g.Runs); ok {
+			anyGated = true
+			name := "gates-" + safeName(g.Name)
+			if err := save(HeatmapPlot(mv, g.Name+": mean gate per subspace, last tenth of training, mean over seeds", "subspace"), 6*vg.Inch, heatHeight(mv), opt.Out, name); err != nil {
+				return err
+			}
+			w("Gated mixer of `%s`: each module's mean gate per subspace (metrics.jsonl `gate_usage_modules`) over the last tenth of each run's updates, averaged over its runs. Uniform gates are 1/K in every cell; a collapsed module has one dark column.\n\n", g.Name)
+			figure(name, g.Name+" gate usage")
+		}
+		if mv, ok := GateUsageByTask(g.Runs); ok {
+			anyTasks = true
+			name := "gates-tasks-" + safeName(g.Name)
+			if err := save(HeatmapPlot(mv, g.Name+": mean gate per subspace on each task's evaluation rows, mean over seeds", "subspace"), 6*vg.Inch, heatHeight(mv), opt.Out, name); err != nil {
+				return err
+			}
+			w("Routing by task of `%s`: the trained gates' mean weight per subspace over each task's evaluation rows (`%s`, all gated modules), averaged over its runs. Rows that differ mean the gates route the tasks to different subspaces; equal rows mean they do not.\n\n", g.Name, GateFile)
+			figure(name, g.Name+" gate usage per task")
+		}
 	}
 	if !anyDense {
 		w("No run with a dense mixer (MoSLoRA) in this sweep: no singular-value spectrum.\n\n")
@@ -205,9 +223,25 @@ func Write(s *Sweep, opt Options) error {
 		w("No run with a global mixer in this sweep: no subspace weights.\n\n")
 	}
 	if anyGated {
-		w("Gate usage of the gated mixer per task: not drawn — the runs do not log gate usage yet (planned: per-subspace usage and gate entropy in metrics.jsonl).\n\n")
+		if mv, ok := GateUsageByRun(s.Groups); ok {
+			if err := save(HeatmapPlot(mv, "mean gate per subspace over all gated modules, last tenth of training", "subspace"), 6*vg.Inch, heatHeight(mv), opt.Out, "gates-runs"); err != nil {
+				return err
+			}
+			w("Gate usage per run (metrics.jsonl `gate_usage`: the mean over every gated module), over the last tenth of its updates.\n\n")
+			figure("gates-runs", "gate usage per run")
+		}
+		if p := EntropyPlot(s.Groups); p != nil {
+			if err := save(p, 7*vg.Inch, 4*vg.Inch, opt.Out, "gate-entropy"); err != nil {
+				return err
+			}
+			w("Gate entropy per update (metrics.jsonl `gate_entropy`: the mean per-token entropy of the gates, averaged over the gated modules), mean over each group's runs. It starts at ln K (uniform gates); a fall towards zero means the gates route each token to a single subspace.\n\n")
+			figure("gate-entropy", "gate entropy")
+		}
+		if !anyTasks {
+			w("No gated run measured its gates per task (`%s` is written with an evaluation file): no per-task routing figure.\n\n", GateFile)
+		}
 	} else {
-		w("No run with a gated mixer in this sweep: no gate usage (which the runs do not log yet either).\n\n")
+		w("No run in this sweep logged gate usage (no gated mixer): no gate figures.\n\n")
 	}
 	if err := atomicfile.WriteFile(mdPath, b.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("report: writing %s: %w", mdPath, err)

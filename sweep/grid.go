@@ -18,7 +18,7 @@ type Flag struct {
 }
 
 // Variant is one entry of the method axis: a name (the cell's prefix), train's --method and
-// flags of its own (e.g. an equal-parameter LoRA: method lora, rank 20).
+// flags of its own (e.g. an equal-parameter LoRA: method lora, flags {"match-params": "moslora"}).
 type Variant struct {
 	Name   string `json:"name"`
 	Method string `json:"method"`

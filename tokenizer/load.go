@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/moslora/moslora/internal/jsonerr"
 	"io"
 	"os"
 	"path/filepath"
@@ -162,7 +163,7 @@ func isNull(m json.RawMessage) bool {
 func build(file string, data []byte, cfgFile string, cfg []byte) (*Tokenizer, error) {
 	var f fileJSON
 	if err := json.Unmarshal(data, &f); err != nil {
-		return nil, fmt.Errorf("tokenizer: %s: %w", file, err)
+		return nil, fmt.Errorf("tokenizer: %s: %s", file, jsonerr.Describe(err))
 	}
 	errf := func(key string, err error) error { return fmt.Errorf("tokenizer: %s: %s: %w", file, key, err) }
 	t := &Tokenizer{source: file, bos: -1, eos: -1, pad: -1}
@@ -271,7 +272,7 @@ func lastByteLevel(p *preTokenizer) *byteLevelPreTokenizer {
 func unmarshalComponent(raw json.RawMessage) (componentJSON, error) {
 	var c componentJSON
 	if err := json.Unmarshal(raw, &c); err != nil {
-		return c, err
+		return c, errors.New(jsonerr.Describe(err))
 	}
 	return c, nil
 }
@@ -443,13 +444,13 @@ func parseMerges(raw json.RawMessage) ([][2]string, error) {
 	if len(inner) > 0 && inner[0] == '[' {
 		var pairs [][2]string
 		if err := json.Unmarshal(raw, &pairs); err != nil {
-			return nil, fmt.Errorf("expected [left, right] pairs: %w", err)
+			return nil, fmt.Errorf("expected [left, right] pairs: %s", jsonerr.Describe(err))
 		}
 		return pairs, nil
 	}
 	var lines []string
 	if err := json.Unmarshal(raw, &lines); err != nil {
-		return nil, fmt.Errorf(`expected "left right" strings or [left, right] pairs: %w`, err)
+		return nil, fmt.Errorf(`expected "left right" strings or [left, right] pairs: %s`, jsonerr.Describe(err))
 	}
 	pairs := make([][2]string, len(lines))
 	for i, l := range lines {
@@ -594,7 +595,7 @@ func (t *Tokenizer) readConfig(file string, cfg []byte) error {
 	var c configJSON
 	if cfg != nil {
 		if err := json.Unmarshal(cfg, &c); err != nil {
-			return fmt.Errorf("tokenizer: %s: %w", file, err)
+			return fmt.Errorf("tokenizer: %s: %s", file, jsonerr.Describe(err))
 		}
 	}
 	var err error

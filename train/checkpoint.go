@@ -18,6 +18,8 @@ import (
 //	checkpoint-<step>/state.json             progress, the run's Config and a data digest
 //	checkpoint-<step>/params.safetensors     every trainable tensor by name (float32)
 //	checkpoint-<step>/optimizer.safetensors  "<name>.exp_avg", "<name>.exp_avg_sq" (float32)
+//	checkpoint-<step>/adapter_config.json    (adapter runs) with adapter_model.safetensors: the
+//	checkpoint-<step>/adapter_model.safetensors  adapter at that step, loadable like any adapter
 //
 // A checkpoint is written into a temporary folder and renamed into place, so a checkpoint-<step>
 // folder is always complete. Older checkpoints beyond Job.Keep are then removed.
@@ -38,6 +40,7 @@ type state struct {
 	Batch    int     `json:"batch"`       // index of the next micro-batch in that epoch
 	Tokens   int64   `json:"tokens"`      // input tokens seen
 	ElapsedS float64 `json:"elapsed_s"`   // training seconds so far
+	Loss     float64 `json:"loss"`        // loss of the last update (the run's final loss once Step = Total)
 	Config   Config  `json:"config"`
 	Data     digest  `json:"data"`
 }
@@ -48,10 +51,11 @@ type digest struct {
 	Hash     string `json:"fnv64a"`
 }
 
-// saveCheckpoint writes checkpoint-<step> atomically and prunes old ones, keeping keep (≥ 1).
-func saveCheckpoint(out string, st state, ps []*trainable, keep int) (string, error) {
+// saveCheckpoint writes checkpoint-<step> atomically and prunes old ones, keeping keep (≥ 1);
+// extra writes further files into the folder before it is renamed into place.
+func saveCheckpoint(out string, st state, ps []*trainable, keep int, extra func(dir string) error) (string, error) {
 	final := filepath.Join(out, fmt.Sprintf("%s%d", checkpointPrefix, st.Step))
-	tmp, err := os.MkdirTemp(out, ".tmp-checkpoint-")
+	tmp, err := os.MkdirTemp(out, tmpCheckpointPrefix)
 	if err != nil {
 		return "", fmt.Errorf("train: %w", err)
 	}
@@ -73,6 +77,11 @@ func saveCheckpoint(out string, st state, ps []*trainable, keep int) (string, er
 	}
 	if err := writeFileAtomic(filepath.Join(tmp, stateFile), b); err != nil {
 		return "", err
+	}
+	if extra != nil {
+		if err := extra(tmp); err != nil {
+			return "", err
+		}
 	}
 	if err := os.RemoveAll(final); err != nil { // a stale one from an earlier run of this step
 		return "", fmt.Errorf("train: %w", err)
@@ -146,7 +155,7 @@ func loadCheckpoint(dir string, cfg Config, dg digest, ps []*trainable) (state, 
 		return st, err
 	}
 	for _, p := range ps {
-		p.opt.Step = st.Step
+		p.opt.Step = updatesOf(p, st.Step, cfg)
 	}
 	return st, nil
 }
@@ -179,5 +188,6 @@ type trainable struct {
 	shape []int
 	w, g  []float32 // parameter and gradient (aliases into the model or adapter)
 	decay bool      // weight decay applies (matrices; not biases, norms or mixer logits)
+	group string    // adapter.Param.Group (lora_A, lora_B, mixer); "" for full fine-tuning
 	opt   *kernels.AdamWState
 }

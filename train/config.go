@@ -53,6 +53,18 @@ type Config struct {
 	Seed        int64   `json:"seed"`
 	MaxLen      int     `json:"max_len"`
 	Pack        bool    `json:"pack"`
+
+	// Per-group learning rates (LoRA+, Hayou et al. 2024): B's and the mixer's learning rate is
+	// lr times these (0 means 1: the same rate, and the field is not written).
+	LRRatioB     float64 `json:"lr_ratio_b,omitempty"`
+	LRRatioMixer float64 `json:"lr_ratio_mixer,omitempty"`
+	// MixerWarmup: the first N updates train only the mixer's tensors (A and B, and their AdamW
+	// moments, stay as initialised; their AdamW step count starts after the warm-up).
+	MixerWarmup int `json:"mixer_warmup,omitempty"`
+	// MatchParams names another adapter method: the run's rank is then the one at which this
+	// method's trainable parameter count is nearest that method's at Rank (equal-parameter
+	// LoRA: method lora, match_params moslora). Resolved on the model (ResolveRank).
+	MatchParams string `json:"match_params,omitempty"`
 }
 
 // DefaultConfig is the quality-parity protocol of the project (DESIGN/issue 5): MoSLoRA on all
@@ -96,6 +108,9 @@ func (c *Config) Validate() error {
 	if err := checkSchedule(c.Schedule); err != nil {
 		return err
 	}
+	if err := c.validateRanges(); err != nil { // flag-named range errors first (validate.go)
+		return err
+	}
 	pos := func(name string, v float64) error {
 		if !(v > 0) || math.IsInf(v, 0) {
 			return fmt.Errorf("train: %s %v: expected a positive number", name, v)
@@ -120,6 +135,25 @@ func (c *Config) Validate() error {
 	if c.MaxLen < 2 {
 		return fmt.Errorf("train: max_len %d must be ≥ 2", c.MaxLen)
 	}
+	for _, r := range []struct {
+		name string
+		v    float64
+	}{{"lr_ratio_b", c.LRRatioB}, {"lr_ratio_mixer", c.LRRatioMixer}} {
+		if r.v < 0 || math.IsNaN(r.v) || math.IsInf(r.v, 0) {
+			return fmt.Errorf("train: %s %v: expected a positive multiplier of lr", r.name, r.v)
+		}
+	}
+	if c.MatchParams != "" {
+		if _, ok := mixer.ByMethod(c.MatchParams); !ok || c.Method == MethodFull {
+			return fmt.Errorf("train: match_params %q: expected an adapter method (%s) and an adapter method to train, got method %s", c.MatchParams, mixer.Methods(), c.Method)
+		}
+	}
+	if c.MixerWarmup < 0 {
+		return fmt.Errorf("train: mixer_warmup %d must be ≥ 0", c.MixerWarmup)
+	}
+	if c.Method == MethodFull && (c.LRRatioB != 0 && c.LRRatioB != 1 || c.LRRatioMixer != 0 && c.LRRatioMixer != 1 || c.MixerWarmup > 0) {
+		return fmt.Errorf("train: lr_ratio_b, lr_ratio_mixer and mixer_warmup apply to adapters, not method %s", MethodFull)
+	}
 	if c.Method != MethodFull {
 		if c.Rank < 1 {
 			return fmt.Errorf("train: rank %d must be ≥ 1", c.Rank)
@@ -140,6 +174,9 @@ func (c *Config) AdapterConfig() adapter.Config {
 	ac := adapter.DefaultConfig()
 	ac.R, ac.LoraAlpha = c.Rank, c.Alpha
 	ac.TargetModules = adapter.Targets{List: ModuleNames(c.Targets)}
+	if len(ac.TargetModules.List) == 1 && ac.TargetModules.List[0] == "all-linear" {
+		ac.TargetModules = adapter.Targets{Regex: "all-linear", IsRegex: true} // PEFT's special value
+	}
 	kind, _ := mixer.ByMethod(c.Method)
 	ac.Mixer, ac.LoraUseMixer = kind.Name, kind.Official
 	if len(kind.Inits) > 0 {
@@ -155,6 +192,73 @@ func (c *Config) AdapterConfig() adapter.Config {
 // c.Seed only), attached to m.
 func (c *Config) NewAdapter(m adapter.Base) (*adapter.Adapter, error) {
 	return adapter.New(c.AdapterConfig(), m, c.Seed)
+}
+
+// Canonical returns c with the per-group ratios of 1 written as 0 (the same run, and the
+// train_config.json / checkpoint form of runs from before the ratios existed).
+func (c Config) Canonical() Config {
+	if c.LRRatioB == 1 {
+		c.LRRatioB = 0
+	}
+	if c.LRRatioMixer == 1 {
+		c.LRRatioMixer = 0
+	}
+	return c
+}
+
+// lrRatio is the multiplier of lr for a parameter group (adapter.Param.Group): LoRA+'s ratios
+// for B and the mixer, 1 otherwise.
+func (c *Config) lrRatio(group string) float64 {
+	r := 0.0
+	switch group {
+	case adapter.GroupB:
+		r = c.LRRatioB
+	case adapter.GroupMixer:
+		r = c.LRRatioMixer
+	}
+	if r == 0 {
+		return 1
+	}
+	return r
+}
+
+// checkGroups refuses a mixer warm-up when the method has no trainable mixer tensor (it would
+// train nothing for N updates). A mixer ratio without a mixer changes nothing and is accepted
+// (a sweep may apply it to every method).
+func checkGroups(c Config, ps []*trainable) error {
+	if c.MixerWarmup == 0 {
+		return nil
+	}
+	for _, p := range ps {
+		if p.group == adapter.GroupMixer {
+			return nil
+		}
+	}
+	return fmt.Errorf("train: mixer_warmup %d: method %s has no trainable mixer tensor to warm up", c.MixerWarmup, c.Method)
+}
+
+// zeroB reports whether every B tensor is zero (PEFT's initialisation).
+func zeroB(ps []*trainable) bool {
+	for _, p := range ps {
+		if p.group != adapter.GroupB {
+			continue
+		}
+		for _, v := range p.w {
+			if v != 0 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// updatesOf is how many AdamW updates parameter p has had after step updates of the run (the
+// mixer-only warm-up skips A and B).
+func updatesOf(p *trainable, step int, c Config) int {
+	if p.group == adapter.GroupMixer || p.group == "" {
+		return step
+	}
+	return max(0, step-c.MixerWarmup)
 }
 
 // DefaultLR is the protocol's learning rate for a method: 3e-4 for full fine-tuning, else 1e-3.

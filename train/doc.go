@@ -16,7 +16,9 @@
 //	g = mean over micro-batches of their gradients     (Hugging Face Trainer convention)
 //	norm = ‖g‖₂; g *= min(1, clip/(norm + 1e-6))      (torch clip_grad_norm_)
 //	lr = LR · LRFactor(schedule, step, warmup, total)  (transformers' schedules, step 0-based)
-//	AdamW (torch.optim.AdamW) on every trainable tensor; weight decay only on matrices
+//	AdamW (torch.optim.AdamW) on every trainable tensor; weight decay only on matrices;
+//	    B's and the mixer's rate is lr·lr_ratio_b, lr·lr_ratio_mixer (LoRA+; 1 by default);
+//	    during the first mixer_warmup updates only the mixer's tensors are clipped and stepped
 //
 // An epoch is the seed-shuffled order of the examples (data.Order), optionally packed, cut into
 // micro-batches; the last update of an epoch may have fewer micro-batches. Steps counts updates
@@ -41,4 +43,8 @@
 //     equal the single-process one up to float summation order; all ranks hold identical
 //     parameters after every update; only rank 0 reads checkpoints and writes files; a stop
 //     (Ctrl-C) on any rank stops every rank at the same update.
+//   - An output folder is held by one run at a time (OpenOut's lock file); a folder holding an
+//     earlier run is refused unless the run resumes or replaces it; the finished outputs appear
+//     together (OutDir.Commit), and when writing them fails, the finished training is kept as a
+//     checkpoint. Every adapter checkpoint is itself a loadable adapter folder.
 package train

@@ -23,6 +23,11 @@ type Metric struct {
 	TokensPerS float64 `json:"tokens_per_s"` // input tokens per second over this update
 	Tokens     int64   `json:"tokens"`       // input tokens seen so far
 	ElapsedS   float64 `json:"elapsed_s"`    // training seconds so far (resumed runs include earlier ones)
+
+	// Gated mixers only (see gates): the update's gate entropy and per-subspace usage.
+	GateEntropy      *float64             `json:"gate_entropy,omitempty"`
+	GateUsage        []float64            `json:"gate_usage,omitempty"`
+	GateUsageModules map[string][]float64 `json:"gate_usage_modules,omitempty"`
 }
 
 // appendMetric appends one JSON line with a single write(2) on an O_APPEND file, so a crash never

@@ -54,8 +54,16 @@ type Job struct {
 	Comm mpi.Comm
 
 	// Test knobs (set by this package's tests only).
-	noSplit   bool // run each micro-batch as one padded (B, T) block, not length-sorted parts
-	stopAfter int  // > 0: stop with a checkpoint, as on Ctrl-C, after that many updates
+	noSplit   bool                   // run each micro-batch as one padded (B, T) block, not length-sorted parts
+	stopAfter int                    // > 0: stop with a checkpoint, as on Ctrl-C, after that many updates
+	start     func(*adapter.Adapter) // edits the freshly initialised adapter (e.g. another starting A)
+
+	// BaseModel is recorded as the adapter's base_model_name_or_path (the folder or name given).
+	BaseModel string
+	// Finish, when set, writes the run's outputs after the last update (on the rank that writes).
+	// When it fails, Run saves a checkpoint of the finished training (so --resume writes the
+	// outputs without training again) and returns Finish's error.
+	Finish func(*Result) error
 }
 
 // ErrInterrupted is returned (wrapped) when training stopped early on request, after saving a
@@ -76,7 +84,7 @@ type Result struct {
 // checkpoint and returns an error wrapping ErrInterrupted). It leaves the trained parameters in
 // the model / adapter; see SaveOutputs for the files.
 func Run(ctx context.Context, job *Job) (*Result, error) {
-	cfg := job.Config
+	cfg := job.Config.Canonical() // ratios of 1 are the runs from before they existed
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -84,12 +92,19 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 	if rep == nil {
 		rep = Quiet{}
 	}
+	cfg, match, err := cfg.ResolveRank(job.Model) // equal-parameter runs: the rank from the model
+	if err != nil {
+		return nil, err
+	}
 	keep := max(1, job.Keep)
 	par := newDataParallel(job.Comm)
 	if !par.writes() {
 		rep = Quiet{}
 	} else if err := os.MkdirAll(job.Out, 0o755); err != nil {
 		return nil, fmt.Errorf("train: %w", err)
+	}
+	if match != nil {
+		rep.Printf("%s", match)
 	}
 	loader := data.Loader{Examples: job.Examples, Seed: cfg.Seed, Batch: cfg.Batch, Pack: cfg.Pack, MaxLen: cfg.MaxLen, Pad: job.Pad}
 	if err := loader.Validate(); err != nil {
@@ -110,13 +125,23 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 			return nil, err
 		}
 		a.SetTraining(true)
+		a.Config.BaseModel = job.BaseModel
 		res.Adapter = a
+		if job.start != nil {
+			job.start(a)
+		}
 		for _, p := range a.Params() {
 			if p.G == nil {
 				continue // frozen
 			}
-			ps = append(ps, &trainable{name: p.Key, shape: p.Shape, w: p.W, g: p.G, decay: len(p.Shape) >= 2, opt: kernels.NewAdamWState(len(p.W))})
+			ps = append(ps, &trainable{name: p.Key, shape: p.Shape, w: p.W, g: p.G, decay: len(p.Shape) >= 2, group: p.Group, opt: kernels.NewAdamWState(len(p.W))})
 		}
+	}
+	if err := checkGroups(cfg, ps); err != nil {
+		return nil, err
+	}
+	if cfg.MixerWarmup > 0 && zeroB(ps) && !job.Resume {
+		rep.Printf("mixer warm-up: B starts at zero, so the mixer's gradient is zero until B moves; the first %d updates change the mixer only by weight decay", cfg.MixerWarmup)
 	}
 	zero := func() {
 		if res.Adapter != nil {
@@ -126,8 +151,12 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 		}
 	}
 	grads := make([][]float32, len(ps))
+	var mixerGrads [][]float32 // what a mixer-only warm-up update clips and trains
 	for i, p := range ps {
 		grads[i] = p.g
+		if p.group == adapter.GroupMixer {
+			mixerGrads = append(mixerGrads, p.g)
+		}
 	}
 
 	// Plan: micro-batches per epoch, updates per epoch (the last group of an epoch may be short).
@@ -151,6 +180,7 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 				return nil, err
 			}
 			st = loaded
+			res.FinalLoss = st.Loss
 			res.Resumed = st.Step
 			rep.Printf("resuming from %s (step %d of %d)", dir, st.Step, total)
 		} else {
@@ -172,10 +202,18 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 		if !par.writes() {
 			return "rank 0's output folder", nil
 		}
-		return saveCheckpoint(job.Out, st, ps, keep)
+		return saveCheckpoint(job.Out, st, ps, keep, func(dir string) error {
+			if res.Adapter == nil {
+				return nil
+			}
+			return res.Adapter.Save(dir) // a checkpoint is itself a loadable adapter folder
+		})
 	}
+	gs := gatesOf(res.Adapter) // gate entropy and usage per update (gated mixers)
+	defer gs.count(false)
 	start := time.Now()
 	elapsed0 := st.ElapsedS
+	warnWarmup(rep, cfg, total)
 	rep.Start(total, st.Step)
 	defer rep.Finish()
 	for st.Step < total {
@@ -194,6 +232,7 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 		}
 		t0 := time.Now()
 		zero()
+		gs.count(true)
 		// One update: up to GradAccum micro-batches from the current epoch.
 		var lossSum float64
 		used, tokens := 0, 0
@@ -225,17 +264,26 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 		if used > 1 { // mean of the micro-batch means (Hugging Face Trainer convention)
 			scaleGrads(grads, float32(1/float64(used)))
 		}
-		norm := kernels.ClipGradNorm(grads, cfg.Clip)
+		warm := st.Step < cfg.MixerWarmup // a mixer-only update: A and B stay as they are
+		clipped := grads
+		if warm {
+			clipped = mixerGrads
+		}
+		norm := kernels.ClipGradNorm(clipped, cfg.Clip)
 		if math.IsNaN(norm) || math.IsInf(norm, 0) {
 			return nil, fmt.Errorf("train: gradient norm is %v at step %d; lower the learning rate (lr) or check the data", norm, st.Step+1)
 		}
 		lr := cfg.LR * LRFactor(cfg.Schedule, st.Step, cfg.Warmup, total)
 		for _, p := range ps {
+			if warm && p.group != adapter.GroupMixer {
+				continue
+			}
 			wd := 0.0
 			if p.decay {
 				wd = cfg.WeightDecay
 			}
-			kernels.AdamWStep(p.w, p.g, p.opt, kernels.AdamWConfig{LR: lr, Beta1: cfg.Beta1, Beta2: cfg.Beta2, Eps: cfg.Eps, WeightDecay: wd})
+			plr := lr * cfg.lrRatio(p.group) // LoRA+: B and the mixer may take a multiple of lr
+			kernels.AdamWStep(p.w, p.g, p.opt, kernels.AdamWConfig{LR: plr, Beta1: cfg.Beta1, Beta2: cfg.Beta2, Eps: cfg.Eps, WeightDecay: wd})
 		}
 		st.Step++
 		st.Tokens += int64(tokens)
@@ -244,10 +292,11 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 		if used > 0 {
 			loss = lossSum / float64(used)
 		}
-		res.FinalLoss = loss
+		res.FinalLoss, st.Loss = loss, loss
 		m := Metric{Step: st.Step, Epoch: float64(st.Epoch) + float64(st.Batch)/float64(len(batches)),
 			Loss: loss, LR: lr, GradNorm: norm, TokensPerS: float64(tokens) / time.Since(t0).Seconds(),
 			Tokens: st.Tokens, ElapsedS: st.ElapsedS}
+		gs.fill(&m)
 		if metricsPath != "" {
 			if err := appendMetric(metricsPath, m); err != nil {
 				return nil, err
@@ -269,6 +318,15 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 		res.Adapter.SetTraining(false)
 	}
 	res.Steps, res.Tokens, res.Elapsed = st.Step, st.Tokens, time.Duration(st.ElapsedS*float64(time.Second))
+	if job.Finish != nil && par.writes() {
+		if err := job.Finish(res); err != nil {
+			dir, serr := save()
+			if serr != nil {
+				return nil, fmt.Errorf("%w; saving a checkpoint of the finished training failed too: %v", err, serr)
+			}
+			return nil, fmt.Errorf("%w\nthe finished training is kept in %s: run the same command with --resume to write the outputs without training again", err, dir)
+		}
+	}
 	return res, nil
 }
 

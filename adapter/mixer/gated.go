@@ -1,6 +1,7 @@
 package mixer
 
 import (
+	"math"
 	"math/rand/v2"
 
 	"github.com/moslora/moslora/kernels/gemm"
@@ -24,8 +25,9 @@ type Gated struct {
 	z, dh []float32 // (n, R)
 	dl    []float32 // (n, K) gradient of the gate logits
 
-	usage  []float64 // (K) Σ over counted tokens of the gates
-	tokens int       // tokens counted in usage
+	usage   []float64 // (K) Σ over counted tokens of the gates
+	entropy float64   // Σ over counted tokens of −Σ_k g_k·ln g_k (nats)
+	tokens  int       // tokens counted in usage
 }
 
 func newGated(s Shape) Mixer {
@@ -52,7 +54,11 @@ func (q *Gated) Forward(h, x []float32, n int) []float32 {
 	if q.usage != nil {
 		for i := 0; i < n; i++ {
 			for m := 0; m < k; m++ {
-				q.usage[m] += float64(q.g[i*k+m])
+				g := float64(q.g[i*k+m])
+				q.usage[m] += g
+				if g > 0 {
+					q.entropy -= g * math.Log(g)
+				}
 			}
 		}
 		q.tokens += n
@@ -103,9 +109,10 @@ func (q *Gated) Params() []Param { return q.ps }
 // Init leaves G and c at zero: uniform gates 1/K.
 func (*Gated) Init(*rand.Rand) {}
 
-// CountUsage starts (on) or stops counting the gates of every token Forward sees, from zero.
+// CountUsage starts (on) or stops counting the gates of every token Forward sees, from zero
+// (every row of x, padding included).
 func (q *Gated) CountUsage(on bool) {
-	q.usage, q.tokens = nil, 0
+	q.usage, q.entropy, q.tokens = nil, 0, 0
 	if on {
 		q.usage = make([]float64, q.K)
 	}
@@ -122,4 +129,13 @@ func (q *Gated) Usage() (mean []float64, tokens int) {
 		mean[m] = u / float64(q.tokens)
 	}
 	return mean, q.tokens
+}
+
+// Entropy returns the mean over the counted tokens of the gate entropy −Σ_k g_k·ln g_k (nats;
+// ln K for uniform gates, 0 for one-hot), and how many tokens that is.
+func (q *Gated) Entropy() (float64, int) {
+	if q.tokens == 0 {
+		return 0, 0
+	}
+	return q.entropy / float64(q.tokens), q.tokens
 }

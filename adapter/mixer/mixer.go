@@ -23,6 +23,20 @@ type Mixer interface {
 	Init(rng *rand.Rand)
 }
 
+// AFolder is a mixer that rewrites the adapter's A once, at initialisation, right after Init
+// (the folded control: A' = M·A). Loading a saved adapter never calls it.
+type AFolder interface {
+	FoldIntoA(a []float32, in int) // a: (R, In), replaced in place
+}
+
+// UsageCounter is a mixer that weighs its K subspaces per token and can count those weights over
+// the tokens its Forward sees (the gated mixer): the stability signals train logs.
+type UsageCounter interface {
+	CountUsage(on bool)                  // start counting from zero (true) or stop
+	Usage() (mean []float64, tokens int) // mean weight of each subspace over the counted tokens
+	Entropy() (mean float64, tokens int) // mean per-token entropy of the weights (nats)
+}
+
 // Param is one mixer tensor. Key is its name after the module path in adapter_model.safetensors
 // (e.g. "lora_AB.weight"); W and G alias the mixer's storage and gradient (G nil: frozen).
 type Param struct {

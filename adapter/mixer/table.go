@@ -13,6 +13,7 @@ const (
 	DenseName    = "dense"    // MoSLoRA: learnable r×r mixer (lora_AB)
 	GlobalName   = "global"   // softmax(π) weights per block of r/K
 	GatedName    = "gated"    // softmax(G·x + c) weights per token and block
+	FoldedName   = "folded"   // MoSLoRA's initial mixer folded into A and frozen (a control)
 )
 
 // mixer_init values of the dense mixer.
@@ -50,6 +51,8 @@ var table = []Kind{
 		New: newDense, Doc: "MoSLoRA: learnable r×r mixer, saved as the official lora_AB"},
 	{Name: GlobalName, Method: "global", Subspaces: true, New: newGlobal, Doc: "softmax block weights over K subspaces"},
 	{Name: GatedName, Method: "gated", Subspaces: true, New: newGated, Doc: "input-dependent softmax gate over K subspaces"},
+	{Name: FoldedName, Method: "moslora-folded", Inits: []string{InitKaiming, InitOrthogonal},
+		New: newFolded, Doc: "control: MoSLoRA's initial mixer folded into A and frozen (LoRA from A' = M·A)"},
 }
 
 var tableMu sync.RWMutex
@@ -130,28 +133,44 @@ func list(f func(Kind) string) string {
 // unknown name, a mixer_init the kind does not draw by, or a K that is missing or does not divide
 // the rank is an error naming the adapter_config.json field.
 func New(name string, s Shape) (Mixer, error) {
+	k, s, err := check(name, s)
+	if err != nil {
+		return nil, err
+	}
+	return k.New(s), nil
+}
+
+// Check validates what New validates without building the mixer (so a rank far too large for
+// memory is not allocated just to be checked).
+func Check(name string, s Shape) error {
+	_, _, err := check(name, s)
+	return err
+}
+
+// check validates s for the mixer named name and returns its kind and s with defaults filled in.
+func check(name string, s Shape) (Kind, Shape, error) {
 	k, ok := Lookup(name)
 	if !ok {
-		return nil, fmt.Errorf("field \"moslora_mixer\": want %s, got %q", Names(), name)
+		return Kind{}, s, fmt.Errorf("field \"moslora_mixer\": want %s, got %q", Names(), name)
 	}
 	if s.Init != "" && s.Init != InitKaiming && !slices.Contains(k.Inits, s.Init) {
 		if len(k.Inits) == 0 {
-			return nil, fmt.Errorf("field \"mixer_init\": %q does not apply to the %s mixer (it has no initialisation to choose)", s.Init, k.Name)
+			return Kind{}, s, fmt.Errorf("field \"mixer_init\": %q does not apply to the %s mixer (it has no initialisation to choose)", s.Init, k.Name)
 		}
-		return nil, fmt.Errorf("field \"mixer_init\": want %s for the %s mixer, got %q", strings.Join(k.Inits, ", "), k.Name, s.Init)
+		return Kind{}, s, fmt.Errorf("field \"mixer_init\": want %s for the %s mixer, got %q", strings.Join(k.Inits, ", "), k.Name, s.Init)
 	}
 	if s.R <= 0 {
-		return nil, fmt.Errorf("field \"r\": want a positive rank, got %d", s.R)
+		return Kind{}, s, fmt.Errorf("field \"r\": want a positive rank, got %d", s.R)
 	}
 	if s.K < 0 {
-		return nil, fmt.Errorf("field \"moslora_subspaces\": want K ≥ 1, got %d", s.K)
+		return Kind{}, s, fmt.Errorf("field \"moslora_subspaces\": want K ≥ 1, got %d", s.K)
 	}
 	if k.Subspaces {
 		switch {
 		case s.K == 0:
-			return nil, fmt.Errorf("field \"moslora_subspaces\": the %s mixer needs the number of subspaces K", k.Name)
+			return Kind{}, s, fmt.Errorf("field \"moslora_subspaces\": the %s mixer needs the number of subspaces K", k.Name)
 		case s.R%s.K != 0:
-			return nil, fmt.Errorf("field \"moslora_subspaces\": K = %d does not divide the rank %d", s.K, s.R)
+			return Kind{}, s, fmt.Errorf("field \"moslora_subspaces\": K = %d does not divide the rank %d", s.K, s.R)
 		}
 	} else {
 		s.K = 1
@@ -159,5 +178,5 @@ func New(name string, s Shape) (Mixer, error) {
 	if s.Init == "" && len(k.Inits) > 0 {
 		s.Init = k.Inits[0]
 	}
-	return k.New(s), nil
+	return k, s, nil
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"strings"
 
 	"github.com/moslora/moslora/jobs"
 	"github.com/spf13/cobra"
@@ -26,7 +25,7 @@ project pretrained from random initialisation on public-domain books, and a smal
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			w := cmd.OutOrStdout()
-			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+			ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 			defer stop()
 			r, err := jobs.RunDemo(ctx, d, os.Stderr)
 			if err != nil {
@@ -35,16 +34,12 @@ project pretrained from random initialisation on public-domain books, and a smal
 			if r.EmbeddedDefault {
 				fmt.Fprintln(w, "used the embedded default: a 2.9M-parameter Llama pretrained by this project (defaults/build.sh) and 5 small tasks")
 			}
+			fmt.Fprintln(w)
+			r.WriteSummary(w)
 			fmt.Fprintf(w, "\nbefore (base model, %d rows):\n", r.EvalRows)
 			r.Before.WriteTable(w)
 			fmt.Fprintf(w, "\nafter (%d updates on %d rows, final loss %.3f):\n", r.Train.Steps, r.TrainRows, r.Train.FinalLoss)
 			r.After.WriteTable(w)
-			for _, sm := range r.Samples {
-				fmt.Fprintf(w, "\n[%s] %s\n  expected:%s\n  before:  %q\n  after:   %q\n", sm.Task, lastLine(sm.Input, 2), sm.Want, sm.Before, sm.After)
-			}
-			if b, a := r.Before.MeanNLL(), r.After.MeanNLL(); b != nil && a != nil {
-				fmt.Fprintf(w, "\ncompletion NLL per token, mean over tasks %.3f → %.3f\n", *b, *a)
-			}
 			if r.Before.AvgScore != nil && r.After.AvgScore != nil {
 				fmt.Fprintf(w, "avg_score %.2f → %.2f   (total %s; adapter in %s)\n", *r.Before.AvgScore, *r.After.AvgScore, r.Elapsed.Round(1e9), r.Out)
 			}
@@ -60,13 +55,4 @@ project pretrained from random initialisation on public-domain books, and a smal
 	fl.IntVar(&d.PerTask, "per-task", d.PerTask, "evaluation rows per task")
 	fl.Int64Var(&d.Config.Seed, "seed", d.Config.Seed, "seed")
 	rootCmd.AddCommand(cmd)
-}
-
-// lastLine returns the last n lines of s joined by " / " (the input and answer cue of a prompt).
-func lastLine(s string, n int) string {
-	lines := strings.Split(s, "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, " / ")
 }

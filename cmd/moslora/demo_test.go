@@ -32,10 +32,22 @@ func TestDemoSmallRun(t *testing.T) {
 	if !regexp.MustCompile(`(?m)^avg_score -?[0-9.]+ → -?[0-9.]+ `).MatchString(stdout) {
 		t.Errorf("demo output has no 'avg_score X → Y' line")
 	}
-	if m := regexp.MustCompile(`(?m)^completion NLL per token, mean over tasks ([0-9.]+) → ([0-9.]+)$`).FindStringSubmatch(stdout); m == nil {
-		t.Errorf("demo output has no completion NLL line")
+	// The first result line is the headline, and on the embedded default it reports learning.
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	first := ""
+	for _, l := range lines {
+		if l != "" && !strings.HasPrefix(l, "used the embedded default") {
+			first = l
+			break
+		}
+	}
+	if m := regexp.MustCompile(`^the adapter learned: completion NLL per token ([0-9.]+) → ([0-9.]+) \(-[0-9]+%\), mean over 5 tasks$`).FindStringSubmatch(first); m == nil {
+		t.Errorf("demo output does not lead with the headline; first line: %q", first)
 	} else if b, a := atof(t, m[1]), atof(t, m[2]); !(a < b) {
 		t.Errorf("completion NLL did not fall: %v → %v", b, a)
+	}
+	if !strings.Contains(stdout, "balanced accuracy") || !strings.Contains(stdout, "majority class") {
+		t.Errorf("demo output lacks the balanced accuracy line or the note on the majority class")
 	}
 	if !strings.Contains(stdout, "after (4 updates on 16 rows") {
 		t.Errorf("demo did not report 4 updates (2 epochs of 16 rows in batches of 8) on 16 rows")

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/moslora/moslora/export"
 	"github.com/moslora/moslora/jobs"
 	"github.com/spf13/cobra"
 )
@@ -27,6 +28,13 @@ Gated mixers have no fixed ΔW and cannot be exported in folded form. Output is 
 --out and renamed into place; an existing --out is an error unless --force.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			inputs := map[string]string{"model": modelDir, "adapter": adapterDir}
+			if format == "gguf-model" {
+				delete(inputs, "adapter") // not read: runModelExport refuses it
+			}
+			if err := export.CheckOutside("export", out, inputs); err != nil {
+				return err
+			}
 			switch format {
 			case "gguf-model", "ollama":
 				return runModelExport(cmd, format, modelDir, adapterDir, out, force, mo)

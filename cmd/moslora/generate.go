@@ -13,6 +13,7 @@ import (
 func init() {
 	var modelDir, adapterDir string
 	var merge, asJSON bool
+	var seed int64
 	var opt generate.Options
 	var co chatOptions
 	cmd := &cobra.Command{
@@ -34,8 +35,9 @@ unmerged (any mixer), or merged into the weights with --merge (identity, dense, 
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			opt.Seed = uint64(seed)
 			if merge && adapterDir == "" {
-				return fmt.Errorf("--merge needs --adapter")
+				return fmt.Errorf("generate: --merge needs --adapter")
 			}
 			prompt, rendered := "", false
 			if co.file != "" { // chat.go: the conversation rendered with the model's chat template
@@ -76,7 +78,7 @@ unmerged (any mixer), or merged into the weights with --merge (identity, dense, 
 	f.Float64Var(&opt.Temperature, "temperature", 0, "sampling temperature (0 = greedy)")
 	f.IntVar(&opt.TopK, "top-k", 0, "sample only from the K most likely tokens (0 = all)")
 	f.Float64Var(&opt.TopP, "top-p", 1, "sample only from the smallest set of tokens with probability ≥ P (1 = all)")
-	f.Uint64Var(&opt.Seed, "seed", 0, "random seed for sampling")
+	f.Int64Var(&seed, "seed", 0, "random seed for sampling")
 	f.BoolVar(&asJSON, "json", false, `print {"ids": [...], "text": "..."} instead of streaming text`)
 	co.addFlags(f, false)
 	cmd.MarkFlagRequired("model")

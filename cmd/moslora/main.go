@@ -7,14 +7,20 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/moslora/moslora/internal/version"
 	"github.com/spf13/cobra"
 )
 
 var rootCmd = &cobra.Command{
 	Use:           "moslora",
+	Version:       version.Read().String(),
 	Short:         "Mixture-of-Subspaces LoRA fine-tuning in pure Go",
 	SilenceUsage:  true,
 	SilenceErrors: true,
+}
+
+func init() {
+	rootCmd.SetVersionTemplate("moslora {{.Version}}\n")
 }
 
 func main() {

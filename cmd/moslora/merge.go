@@ -1,8 +1,11 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 
+	"github.com/moslora/moslora/export"
 	"github.com/moslora/moslora/jobs"
 	"github.com/spf13/cobra"
 )
@@ -19,7 +22,11 @@ copied). Identity, dense and global mixers merge; a gated mixer cannot (its ΔW 
 The folder is written beside --out and renamed into place when complete; an existing --out is an
 error unless --force.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
+			defer func() { err = mergeError(err) }()
+			if err := export.CheckOutside("merge", out, map[string]string{"model": modelDir, "adapter": adapterDir}); err != nil {
+				return err
+			}
 			r, err := jobs.Merge(jobs.MergeJob{Model: modelDir, Adapter: adapterDir, Out: out, Force: force})
 			if err != nil {
 				return err
@@ -36,4 +43,20 @@ error unless --force.`,
 		cmd.MarkFlagRequired(f)
 	}
 	rootCmd.AddCommand(cmd)
+}
+
+// mergeError prefixes an error with "merge:" in place of the package that raised it, so that
+// every message of the merge command says where it comes from.
+func mergeError(err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	for _, p := range []string{"export: ", "model: ", "adapter: "} {
+		msg = strings.TrimPrefix(msg, p)
+	}
+	if !strings.HasPrefix(msg, "merge: ") {
+		msg = "merge: " + msg
+	}
+	return errors.New(msg)
 }

@@ -59,7 +59,7 @@ func TestReportOfATinySweep(t *testing.T) {
 		checkPNG(t, filepath.Join(rdir, fig+".png"))
 		checkSVG(t, filepath.Join(rdir, fig+".svg"))
 	}
-	if !strings.Contains(string(md), "No run with a gated mixer") {
+	if !strings.Contains(string(md), "No run in this sweep logged gate usage") {
 		t.Error("report.md does not say that gate usage is unavailable")
 	}
 

@@ -55,6 +55,13 @@ and the ETA go to standard error.
 --grid FILE reads the grid from JSON instead (command-line flags override it):
   {"methods": ["lora", {"name": "lora-r20", "method": "lora", "flags": {"rank": 20}}],
    "seeds": "0-4", "flags": {"steps": 100, "lr": [1e-3, 2e-3]}}
+The study's controls and variants are methods and train flags, so they are grid entries:
+  {"methods": ["lora", "moslora", "moslora-folded",
+     {"name": "lora-eq", "method": "lora", "flags": {"match-params": "moslora"}},
+     {"name": "moslora-plus", "method": "moslora", "flags": {"lr-ratio-b": 4, "lr-ratio-mixer": 4}},
+     {"name": "moslora-mwarm", "method": "moslora", "flags": {"mixer-warmup": 30}}],
+   "seeds": "0-4"}
+(the report names each group's method and its own flags).
 
 Example:
   moslora sweep --model ../shared/models/base-19m --data mix/train.jsonl --eval mix/test.jsonl \
@@ -218,7 +225,7 @@ func addSweepTrainFlags(fs *pflag.FlagSet) (*pflag.FlagSet, error) {
 		return nil, fmt.Errorf("sweep: no train command") // a programmer error
 	}
 	train.Flags().VisitAll(func(f *pflag.Flag) {
-		if sweepOwn[f.Name] || fs.Lookup(f.Name) != nil {
+		if sweepOwn[f.Name] || fs.Lookup(f.Name) != nil || f.Name == "help" { // cobra adds train's own help flag once train has run
 			return
 		}
 		usage := f.Usage + " (train's flag; a comma list sweeps its values)"

@@ -7,6 +7,8 @@ import (
 	"os/signal"
 	"strings"
 
+	"github.com/moslora/moslora/defaults"
+
 	"github.com/moslora/moslora/jobs"
 	"github.com/moslora/moslora/mpi"
 	"github.com/moslora/moslora/train"
@@ -26,8 +28,19 @@ decoder model on JSONL rows ({"text"}, {"prompt","completion"} or {"messages"}).
 The output folder receives the PEFT adapter (adapter_config.json, adapter_model.safetensors) or,
 with --method full, config.json + model.safetensors; the tokenizer files; metrics.jsonl (one line
 per update); train_config.json; checkpoints (checkpoint-<step>) every --save-every updates and on
-Ctrl-C. --resume continues from the newest checkpoint to the same result as an uninterrupted run.
+Ctrl-C or SIGTERM. --resume continues from the newest checkpoint to the same result as an
+uninterrupted run; each checkpoint-<step> of an adapter run is itself a loadable adapter folder.
 --batch is the micro-batch; the effective batch is batch × grad-accum.
+
+An --out that holds an earlier run (adapter, model, checkpoints or metrics.jsonl) is refused
+unless --resume (continue it) or --force (start over: its checkpoints and metrics go at once, its
+outputs when this run finishes). The finished outputs appear together at the end; while a run
+holds the folder, .moslora.lock names its process and a second training into it is refused.
+
+The embedded default (package defaults, the model and tasks 'moslora demo' uses: a 2.9M-parameter
+Llama pretrained by this project) needs no download: --model default trains on it, --data default
+and --eval default name its task set, e.g.
+  moslora train --model default --data default --eval default --out runs/first
 ` + ranksHelp,
 		Args: cobra.NoArgs,
 		RunE: withRanks(func(cmd *cobra.Command, c mpi.Comm) error {
@@ -35,6 +48,19 @@ Ctrl-C. --resume continues from the newest checkpoint to the same result as an u
 			if f.ModelDir == "" || f.Data == "" || f.Out == "" {
 				return fmt.Errorf("train: --model, --data and --out are required")
 			}
+			warnings, err := train.CheckFlags(cfg, f.Keep, cmd.Flags().Changed)
+			if err != nil {
+				return err
+			}
+			for _, w := range warnings {
+				fmt.Fprintln(os.Stderr, w)
+			}
+			f.CommandLine, f.BaseModelName = os.Args, f.ModelDir
+			cleanup, err := defaults.Use(&f.ModelDir, &f.Data, &f.Eval)
+			if err != nil {
+				return err
+			}
+			defer cleanup()
 			switch initMode {
 			case "pretrained":
 			case "random":
@@ -48,6 +74,14 @@ Ctrl-C. --resume continues from the newest checkpoint to the same result as an u
 			}
 			if cmd.Flags().Changed("steps") {
 				cfg.Epochs = 0
+			}
+			for _, r := range []struct {
+				flag string
+				v    float64
+			}{{"lr-ratio-b", cfg.LRRatioB}, {"lr-ratio-mixer", cfg.LRRatioMixer}} {
+				if !(r.v > 0) {
+					return fmt.Errorf("train: --%s %v: expected a positive multiplier of --lr (1: the same rate)", r.flag, r.v)
+				}
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 			defer stop()
@@ -69,15 +103,15 @@ Ctrl-C. --resume continues from the newest checkpoint to the same result as an u
 		}),
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.ModelDir, "model", "", "Hugging Face model folder (config.json, model.safetensors, tokenizer.json)")
-	fl.StringVar(&f.Data, "data", "", "training JSONL file")
-	fl.StringVar(&f.Eval, "eval", "", "evaluation JSONL file, scored after training (eval.json)")
+	fl.StringVar(&f.ModelDir, "model", "", "Hugging Face model folder (config.json, model.safetensors, tokenizer.json), or \"default\" for the embedded model")
+	fl.StringVar(&f.Data, "data", "", "training JSONL file, or \"default\" for the embedded task set")
+	fl.StringVar(&f.Eval, "eval", "", "evaluation JSONL file, scored after training (eval.json), or \"default\" for the embedded held-out rows")
 	fl.StringVar(&f.Out, "out", "", "output folder")
 	fl.StringVar(&cfg.Method, "method", cfg.Method, train.Methods()+" (an adapter whose mixer the method selects, or full fine-tuning)")
 	fl.IntVar(&cfg.Rank, "rank", cfg.Rank, "adapter rank r")
 	fl.Float64Var(&cfg.Alpha, "alpha", cfg.Alpha, "lora_alpha (scaling alpha/r)")
 	fl.IntVar(&cfg.Subspaces, "subspaces", cfg.Subspaces, "K subspaces of r/K for the global and gated mixers")
-	fl.StringVar(&targets, "targets", strings.Join(cfg.Targets, ","), "modules to adapt: q,k,v,o,gate,up,down or module names")
+	fl.StringVar(&targets, "targets", strings.Join(cfg.Targets, ","), "modules to adapt: q,k,v,o,gate,up,down, module names, or all-linear (every linear layer but the output head)")
 	fl.StringVar(&cfg.MixerInit, "mixer-init", "", "moslora mixer initialisation: kaiming (default), orthogonal, identity")
 	fl.Float64Var(&cfg.LR, "lr", cfg.LR, "peak learning rate (default 1e-3; 3e-4 for --method full)")
 	fl.IntVar(&cfg.Epochs, "epochs", cfg.Epochs, "epochs over the data (ignored with --steps)")
@@ -91,10 +125,15 @@ Ctrl-C. --resume continues from the newest checkpoint to the same result as an u
 	fl.Int64Var(&cfg.Seed, "seed", cfg.Seed, "seed of initialisation and data order")
 	fl.IntVar(&cfg.MaxLen, "max-len", cfg.MaxLen, "max tokens per example (keeps BOS and the last tokens)")
 	fl.BoolVar(&cfg.Pack, "pack", false, "pack short examples into sequences of --max-len")
+	fl.Float64Var(&cfg.LRRatioB, "lr-ratio-b", 1, "LoRA+: B's learning rate is lr × this")
+	fl.Float64Var(&cfg.LRRatioMixer, "lr-ratio-mixer", 1, "LoRA+-style: the mixer's learning rate is lr × this")
+	fl.StringVar(&cfg.MatchParams, "match-params", "", "train at the rank whose trainable parameter count is nearest this method's at --rank (e.g. --method lora --match-params moslora)")
+	fl.IntVar(&cfg.MixerWarmup, "mixer-warmup", 0, "the first N updates train only the mixer (A and B frozen)")
 	fl.BoolVar(&f.SkipBad, "skip-bad", false, "skip (and count) bad JSONL lines instead of failing")
 	fl.BoolVar(&f.Resume, "resume", false, "continue from the newest checkpoint in --out")
+	fl.BoolVar(&f.Force, "force", false, "start over in an --out that holds an earlier run")
 	fl.IntVar(&f.SaveEvery, "save-every", 0, "write a checkpoint every N updates (0: only on Ctrl-C)")
-	fl.IntVar(&f.Keep, "keep", 1, "checkpoints to keep")
+	fl.IntVar(&f.Keep, "keep", 1, "checkpoints to keep (≥ 1)")
 	fl.IntVar(&f.LogEvery, "log-every", 10, "progress line every N updates when not on a terminal")
 	fl.IntVar(&f.Limit, "limit", 0, "train on the first N rows only")
 	fl.IntVar(&f.EvalLimit, "eval-limit", 0, "evaluate the first N rows of --eval only")

@@ -1,0 +1,140 @@
+package train
+
+import (
+	"bufio"
+	"fmt"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/moslora/moslora/adapter"
+)
+
+// This file checks a run's settings before any work: every error names the flag and the values
+// it accepts. Config.Validate checks the settings alone, CheckFlags what only the command line
+// tells, CheckAgainstModel what depends on the model (targets, rank, memory).
+
+// validateRanges checks the numeric settings Config.Validate leaves to it.
+func (c *Config) validateRanges() error {
+	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+	if c.Method != MethodFull && (!finite(c.Alpha) || c.Alpha <= 0) {
+		return fmt.Errorf("train: --alpha %v: expected a positive finite number (the adapter's scale is alpha/rank)", c.Alpha)
+	}
+	if !finite(c.Clip) || c.Clip < 0 {
+		return fmt.Errorf("train: --clip %v: expected a finite number ≥ 0 (0 turns clipping off)", c.Clip)
+	}
+	if !finite(c.WeightDecay) || c.WeightDecay < 0 {
+		return fmt.Errorf("train: --weight-decay %v: expected a finite number ≥ 0", c.WeightDecay)
+	}
+	if c.Steps < 0 || c.Epochs < 0 {
+		return fmt.Errorf("train: --steps %d / --epochs %d: expected numbers ≥ 0", c.Steps, c.Epochs)
+	}
+	switch c.MixerInit {
+	case "", adapter.InitKaiming, adapter.InitOrthogonal, adapter.InitIdentity:
+	default:
+		return fmt.Errorf("train: --mixer-init %q: expected kaiming, orthogonal or identity", c.MixerInit)
+	}
+	return nil
+}
+
+// CheckFlags checks what only the command line can tell: values that mean "default" in Files but
+// nothing on the command line (--keep 0, an error), and flags given that the chosen method ignores
+// (a warning each, so that one set of flags can serve every method of a sweep). given reports
+// whether a flag was set by the user.
+func CheckFlags(c Config, keep int, given func(flag string) bool) (warnings []string, err error) {
+	if given("keep") && keep < 1 {
+		return nil, fmt.Errorf("train: --keep %d: expected a number ≥ 1 (the newest checkpoint is always kept)", keep)
+	}
+	if given("subspaces") && c.Method != MethodGlobal && c.Method != MethodGated {
+		warnings = append(warnings, fmt.Sprintf("warning: --subspaces %d is ignored: only --method global and gated split the rank into subspaces, not %s", c.Subspaces, c.Method))
+	}
+	if given("mixer-init") && c.Method != MethodMoSLoRA {
+		warnings = append(warnings, fmt.Sprintf("warning: --mixer-init %s is ignored: only --method moslora has a dense mixer to initialise, not %s", c.MixerInit, c.Method))
+	}
+	if c.Method == MethodFull {
+		for _, fl := range []string{"rank", "alpha", "targets"} {
+			if given(fl) {
+				warnings = append(warnings, fmt.Sprintf("warning: --%s is ignored: --method full trains every weight and has no adapter to shape", fl))
+			}
+		}
+	}
+	return warnings, nil
+}
+
+// CheckAgainstModel checks what depends on the model before anything is allocated: that the
+// targets name linear layers of m, that the rank fits every targeted layer (r ≤ min(in, out)),
+// and that the adapter and its optimizer state fit in the machine's memory.
+func (c *Config) CheckAgainstModel(m adapter.Base) error {
+	if c.Method == MethodFull {
+		return nil
+	}
+	ac := c.AdapterConfig()
+	lins, err := ac.Selected(m)
+	if err != nil {
+		return fmt.Errorf("train: --targets %s: %v", strings.Join(c.Targets, ","), strings.TrimPrefix(err.Error(), `field "target_modules": `))
+	}
+	smallest, name := math.MaxInt, ""
+	var floats float64
+	for _, l := range lins {
+		if d := min(l.In, l.Out); d < smallest {
+			smallest, name = d, fmt.Sprintf("%s (in %d, out %d)", l.Path, l.In, l.Out)
+		}
+		r := float64(c.Rank)
+		floats += r * float64(l.In+l.Out)
+		switch c.Method {
+		case MethodMoSLoRA:
+			floats += r * r
+		case MethodGated:
+			floats += float64(c.Subspaces) * float64(l.In+1)
+		}
+	}
+	if c.Rank > smallest {
+		return fmt.Errorf("train: --rank %d is larger than the smallest targeted layer, %s; expected 1 to %d for these --targets", c.Rank, name, smallest)
+	}
+	// Weights, gradients and two AdamW moments in float32, and one more copy while saving.
+	need := floats * 4 * 5
+	if total := totalMemory(); total > 0 && need > 0.8*float64(total) {
+		return fmt.Errorf("train: --rank %d: the adapter and its optimizer state need about %s, more than this machine's %s of memory allows; use a smaller --rank or fewer --targets", c.Rank, humanBytes(need), humanBytes(float64(total)))
+	}
+	return nil
+}
+
+// totalMemory returns the machine's memory in bytes (0 when unknown).
+func totalMemory() uint64 {
+	f, err := os.Open("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) >= 2 && fields[0] == "MemTotal:" {
+			kb, err := strconv.ParseUint(fields[1], 10, 64)
+			if err == nil {
+				return kb << 10
+			}
+		}
+	}
+	return 0
+}
+
+func humanBytes(b float64) string {
+	switch {
+	case b >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", b/(1<<30))
+	case b >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", b/(1<<20))
+	}
+	return fmt.Sprintf("%.0f KiB", b/(1<<10))
+}
+
+// warnWarmup says when --warmup is longer than the run and what learning rates it therefore uses.
+func warnWarmup(rep Reporter, cfg Config, total int) {
+	if cfg.Warmup <= total || total <= 0 {
+		return
+	}
+	peak := cfg.LR * LRFactor(cfg.Schedule, total-1, cfg.Warmup, total)
+	rep.Printf("warning: --warmup %d is longer than the run (%d updates): the learning rate rises linearly for the whole run and peaks at %.3g instead of --lr %g", cfg.Warmup, total, peak, cfg.LR)
+}
