@@ -33,6 +33,7 @@ type Linear struct {
 	// Saved by ForwardTerm for BackwardTerms (capacity grows with n, reused).
 	n       int
 	dropped bool      // ForwardTerm applied dropout (mask and xd are valid)
+	replay  bool      // Replay: reuse mask rather than drawing (recomputation)
 	mask    []float32 // (n, In) dropout scale per element: 0 or 1/(1-p); used only when dropping
 	xd      []float32 // (n, In) x̃ = x ⊙ mask
 	h       []float32 // (n, R)  x̃·Aᵀ
@@ -62,6 +63,10 @@ func grow(buf []float32, n int) []float32 {
 	return buf[:n]
 }
 
+// Replay makes ForwardTerm reuse its last dropout masks instead of drawing new ones while on
+// (model.Replayer: the model's activation recomputation reruns a block's forward pass).
+func (l *Linear) Replay(on bool) { l.replay = on }
+
 // dropping reports whether the forward pass is to apply dropout.
 func (l *Linear) dropping() bool { return l.training && l.Dropout > 0 }
 
@@ -78,7 +83,14 @@ func (l *Linear) ForwardTerm(x []float32, n int) model.Term {
 	l.n = n
 	l.dropped = l.dropping()
 	xin := x
-	if l.dropped {
+	if l.dropped && l.replay && len(l.mask) == n*in {
+		// A recomputation (model.Replayer): the same masks as the pass it repeats.
+		l.xd = grow(l.xd, n*in)
+		for i, mk := range l.mask {
+			l.xd[i] = x[i] * mk
+		}
+		xin = l.xd
+	} else if l.dropped {
 		if l.rng == nil {
 			l.rng = newRNG(0, "dropout", l.Path)
 		}

@@ -69,6 +69,7 @@ func (a *Adapter) Merge() error {
 	a.Detach()
 	for i, l := range a.Linears {
 		dw, _ := l.DeltaW()
+		a.bases[i].Widen() // a bf16-held base weight becomes float32: W + ΔW is not bf16
 		w := a.bases[i].W
 		for j, d := range dw {
 			w[j] += d

@@ -30,6 +30,8 @@ type Options struct {
 	TorchScript string // path of torch_anchor.py
 	JSON        bool   // one JSON object per measurement instead of aligned text
 	CPUProfile  string // child mode: write a CPU profile of the timed steps to this file
+	BaseDtype   string // frozen base storage of the training / forward cases (model.ParseBaseDtype)
+	Recompute   bool   // training cases recompute each block's activations in the backward pass
 
 	// ChildArgs returns the arguments that make this program's executable run exactly one
 	// training / forward case in child mode (RunChild), e.g. ["bench", "--only", name, "--child",
@@ -49,6 +51,9 @@ type Measurement struct {
 func (o *Options) Validate() error {
 	if o.Steps < 1 || o.Warmup < 0 {
 		return fmt.Errorf("bench: --steps must be ≥ 1 and --warmup ≥ 0 (got %d, %d)", o.Steps, o.Warmup)
+	}
+	if _, err := model.ParseBaseDtype(o.BaseDtype); err != nil {
+		return fmt.Errorf("bench: --base-dtype: %w", err)
 	}
 	if o.Compare != "" && o.Compare != "torch" {
 		return fmt.Errorf("bench: --compare %q: only \"torch\" is supported", o.Compare)
@@ -77,7 +82,11 @@ func RunChild(o Options, w io.Writer) error {
 		defer f.Close()
 		prof = f
 	}
-	r, err := RunStep(c, o.ModelDir, o.Warmup, o.Steps, prof)
+	base, err := model.ParseBaseDtype(o.BaseDtype)
+	if err != nil {
+		return fmt.Errorf("bench: --base-dtype: %w", err)
+	}
+	r, err := RunStep(c, o.ModelDir, base, o.Recompute, o.Warmup, o.Steps, prof)
 	if err != nil {
 		return err
 	}

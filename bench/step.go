@@ -36,28 +36,35 @@ type trainable struct {
 }
 
 // loadModel builds the model of a case: the folder modelDir for base-19m, random weights for 135m.
-func loadModel(c Case, modelDir string) (*model.Model, error) {
+// base chooses how the frozen base is held (model.LoadOptions; a random model is narrowed to bf16
+// with model.BaseBF16).
+func loadModel(c Case, modelDir string, base model.BaseDtype) (*model.Model, error) {
 	if c.Model == Model135M {
-		return model.NewRandom(Parse135M(), 1)
+		m, err := model.NewRandom(Parse135M(), 1)
+		if err == nil && (base == model.BaseBF16 || base == model.BaseQ8) {
+			err = m.Narrow()
+		}
+		return m, err
 	}
 	if _, err := model.LoadConfig(filepath.Join(modelDir, "config.json")); err != nil {
 		return nil, fmt.Errorf("bench: case %s needs a model folder (--model): %w", c.Name, err)
 	}
-	return model.Load(modelDir)
+	return model.LoadWith(modelDir, model.LoadOptions{Base: base})
 }
 
 // RunStep loads the case's model and times warmup + steps steps of it (training: forward,
 // backward and one AdamW update with torch's defaults at lr 1e-4, as the PyTorch anchor does;
 // forward: the logits of the batch). Run it in a fresh process so PeakRSSMiB is this case's.
 // With a non-nil profile, the timed steps are CPU-profiled (pprof format) into it.
-func RunStep(c Case, modelDir string, warmup, steps int, profile io.Writer) (*StepResult, error) {
+func RunStep(c Case, modelDir string, base model.BaseDtype, recompute bool, warmup, steps int, profile io.Writer) (*StepResult, error) {
 	if c.Shape != nil || c.Method == "" {
 		return nil, fmt.Errorf("bench: %s is not a training or forward case", c.Name)
 	}
-	m, err := loadModel(c, modelDir)
+	m, err := loadModel(c, modelDir, base)
 	if err != nil {
 		return nil, err
 	}
+	m.SetRecompute(recompute)
 	var ps []trainable
 	var zero func()
 	switch c.Method {

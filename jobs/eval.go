@@ -5,6 +5,7 @@ import (
 
 	"github.com/moslora/moslora/data"
 	"github.com/moslora/moslora/eval"
+	"github.com/moslora/moslora/model"
 )
 
 // EvalFiles names what Evaluate loads.
@@ -13,6 +14,7 @@ type EvalFiles struct {
 	AdapterDir string // PEFT adapter folder, "" for the base model
 	Data       string // JSONL rows
 	SkipBad    bool   // skip bad lines instead of failing
+	BaseDtype  string // how the frozen base is held (model.ParseBaseDtype: auto, f32, bf16, q8)
 }
 
 // Evaluate loads the rows, the model (and adapter) and the tokenizer from the model folder, and
@@ -28,7 +30,11 @@ func Evaluate(f EvalFiles, opt eval.Options) (*eval.Report, int, error) {
 	if len(rows) == 0 {
 		return nil, skipped, fmt.Errorf("eval: %s holds no rows", f.Data)
 	}
-	op, err := Open{Model: f.ModelDir, Adapter: f.AdapterDir, Tokenizer: true}.Load()
+	base, err := model.ParseBaseDtype(f.BaseDtype)
+	if err != nil {
+		return nil, skipped, fmt.Errorf("eval: --base-dtype: %w", err)
+	}
+	op, err := Open{Model: f.ModelDir, Adapter: f.AdapterDir, Tokenizer: true, Base: base}.Load()
 	if err != nil {
 		return nil, 0, err
 	}

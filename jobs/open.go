@@ -41,6 +41,7 @@ type Open struct {
 	Tokenizer  bool   // load the tokenizer too
 	InitRandom bool   // ignore the weights: random initialisation from config.json (seeded by Seed)
 	Seed       int64
+	Base       model.BaseDtype // storage of the frozen base's matrices (model.LoadOptions)
 }
 
 // Opened is a model folder loaded once.
@@ -81,7 +82,7 @@ func (o Open) Load() (*Opened, error) {
 		if op.Model, err = model.NewRandom(mc, o.Seed); err != nil {
 			return nil, err
 		}
-	} else if op.Model, err = model.Load(dir); err != nil {
+	} else if op.Model, err = model.LoadWith(dir, model.LoadOptions{Base: o.Base}); err != nil {
 		return nil, err
 	}
 	if o.Adapter != "" {

@@ -12,6 +12,7 @@ import (
 	"github.com/moslora/moslora/data"
 	"github.com/moslora/moslora/eval"
 	"github.com/moslora/moslora/internal/atomicfile"
+	"github.com/moslora/moslora/model"
 	"github.com/moslora/moslora/mpi"
 	"github.com/moslora/moslora/train"
 )
@@ -32,6 +33,10 @@ type TrainFiles struct {
 	LogEvery   int    // plain-text progress line every N updates (default 10)
 	Limit      int    // use only the first Limit training rows (0: all)
 	EvalLimit  int    // evaluate only the first EvalLimit rows (0: all)
+	// BaseDtype is how the frozen base is held (model.ParseBaseDtype: auto, f32, bf16). For a bf16
+	// checkpoint auto and f32 train the same bits; bf16 on a float32 checkpoint rounds the base.
+	BaseDtype string
+	Recompute bool // recompute each block's activations in the backward pass (same gradients, less memory)
 	// Comm runs the job data-parallel over the ranks of an MPI job (train.Job.Comm, and the
 	// evaluation after it through eval.Options.Comm); rank 0 alone reports and writes. nil: alone.
 	Comm mpi.Comm
@@ -66,6 +71,10 @@ func Train(ctx context.Context, cfg train.Config, f TrainFiles, w io.Writer) (*T
 	if f.InitRandom && cfg.Method != train.MethodFull {
 		return nil, fmt.Errorf("train: a random initialisation trains a base model and needs method %s, not %q", train.MethodFull, cfg.Method)
 	}
+	base, err := model.ParseBaseDtype(f.BaseDtype)
+	if err != nil {
+		return nil, fmt.Errorf("train: --base-dtype: %w", err)
+	}
 	root := mpi.IsRoot(f.Comm) // rank 0 alone reports and writes
 	var od *train.OutDir
 	if root { // the output folder is held (and an earlier run refused) before anything is loaded
@@ -75,11 +84,12 @@ func Train(ctx context.Context, cfg train.Config, f TrainFiles, w io.Writer) (*T
 		}
 		defer od.Close()
 	}
-	op, err := Open{Model: f.ModelDir, Tokenizer: true, InitRandom: f.InitRandom, Seed: cfg.Seed}.Load()
+	op, err := Open{Model: f.ModelDir, Tokenizer: true, InitRandom: f.InitRandom, Seed: cfg.Seed, Base: base}.Load()
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
 	tok, ctok, m := op.Tokenizer, op.Encoder, op.Model
+	m.SetRecompute(f.Recompute)
 	if err := cfg.CheckAgainstModel(m); err != nil {
 		return nil, err
 	}

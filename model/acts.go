@@ -31,7 +31,8 @@ type acts struct {
 	cos, sin  [][]float32 // per rotary setting: (T, D/2) tables for positions 0..T-1
 	attP      [][]float32 // workers × (attnBlock, T) attention probabilities of one block of rows
 	ids       []int       // (N) token ids of the last forward
-	trainable bool        // prepared for training: per-block buffers and gradient buffers in use
+	trainable bool        // prepared for training: gradient buffers in use
+	perBlock  bool        // every block keeps its own layerActs (training without recomputation)
 
 	// Gradients (training only).
 	dres  []float32   // (N, C) gradient of the residual stream
@@ -62,10 +63,10 @@ type acts struct {
 }
 
 // layer returns the activation buffers of block l: its own when training (the backward pass
-// needs every block's), block 0's in inference, so that evaluating long batches needs one block's
-// activations rather than L.
+// needs every block's), block 0's in inference and with recomputation (the backward pass reruns
+// each block's forward first), so that these need one block's activations rather than L.
 func (a *acts) layer(l int) *layerActs {
-	if a.trainable {
+	if a.perBlock {
 		return &a.layers[l]
 	}
 	return &a.layers[0]
@@ -112,10 +113,15 @@ func (m *Model) prepare(B, T int, training bool) *acts {
 		a.res[i] = grow(a.res[i], N*C)
 	}
 	// Keep every layer's attention probabilities for the backward pass within attnSaveBytes.
-	saveAtt := training && 4*B*c.NumAttentionHeads*T*T*c.NumHiddenLayers <= attnSaveBytes
+	a.perBlock = training && !m.recompute
+	kept := c.NumHiddenLayers
+	if !a.perBlock {
+		kept = 1
+	}
+	saveAtt := training && 4*B*c.NumAttentionHeads*T*T*kept <= attnSaveBytes
 	for i := range a.layers {
-		if i > 0 && !training {
-			break // inference reuses block 0's buffers for every block (see layer)
+		if i > 0 && !a.perBlock {
+			break // inference and recomputation reuse block 0's buffers for every block (see layer)
 		}
 		l := &a.layers[i]
 		l.mean1, l.rstd1 = grow(l.mean1, N), grow(l.rstd1, N)

@@ -49,6 +49,9 @@ func (m *Model) ForwardBackwardSum(ids, labels []int, B, T int, scale float64) (
 	clear(a.dres)
 	m.Final.backward(a.dres, a.dlnf, a.res[L], a.meanf, a.rstdf, a.N, C)
 	for l := L - 1; l >= 0; l-- {
+		if m.recompute && l < L-1 { // the last block's activations are still those of the forward
+			m.replayBlock(l, a)
+		}
 		m.blockBackward(l, a)
 	}
 	// Embeddings: res[0][n] = s·E[id_n] (+ P[n mod T]), s = the layout's embedding scale.
@@ -134,7 +137,7 @@ func (m *Model) lmHeadLoss(a *acts, scale float32, grad bool) (sum float64) {
 			n := a.rows[c0+i]
 			copy(a.hc[i*C:(i+1)*C], a.lnf[n*C:(n+1)*C])
 		}
-		gemm.Sgemm(false, true, r, V, C, 1, a.hc, C, m.LMHead.W, C, 0, a.lc, V)
+		sgemmB(false, true, r, V, C, 1, a.hc, C, m.LMHead.W, m.LMHead.W16, C, 0, a.lc, V)
 		softcapRows(a.lc[:r*V], a.lcap, m.lay.logitCap, r)
 		parallelRange(r, 4, func(lo, hi int) {
 			for i := lo; i < hi; i++ {
@@ -155,7 +158,7 @@ func (m *Model) lmHeadLoss(a *acts, scale float32, grad bool) (sum float64) {
 		if !grad {
 			continue
 		}
-		gemm.Sgemm(false, false, r, C, V, 1, a.lc, V, m.LMHead.W, C, 0, a.dhc, C)
+		sgemmB(false, false, r, C, V, 1, a.lc, V, m.LMHead.W, m.LMHead.W16, C, 0, a.dhc, C)
 		for i := 0; i < r; i++ {
 			n := a.rows[c0+i]
 			copy(a.dlnf[n*C:(n+1)*C], a.dhc[i*C:(i+1)*C])

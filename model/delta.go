@@ -32,3 +32,11 @@ type Term struct {
 	Scale float32
 	Mask  []float32 // (n, cols) or nil
 }
+
+// Replayer is implemented by a Delta whose ForwardTerm draws randomness (dropout). Between
+// Replay(true) and Replay(false) its ForwardTerm must repeat its last call's draws exactly: with
+// recomputation (Model.SetRecompute) a block's forward pass runs again, on the same input, just
+// before its backward pass, and must rebuild the very state the first pass kept.
+type Replayer interface {
+	Replay(on bool)
+}

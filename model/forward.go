@@ -5,7 +5,6 @@ import (
 	"math"
 
 	"github.com/moslora/moslora/kernels"
-	"github.com/moslora/moslora/kernels/gemm"
 )
 
 // actGrain is the least number of activation elements worth a goroutine.
@@ -35,7 +34,7 @@ func (m *Model) Forward(ids []int, B, T int, hidden bool) (*Output, error) {
 	m.forward(a, ids)
 	c := m.Config
 	out := &Output{Logits: make([]float32, B*T*c.VocabSize)}
-	gemm.Sgemm(false, true, a.N, c.VocabSize, c.HiddenSize, 1, a.lnf, c.HiddenSize, m.LMHead.W, c.HiddenSize, 0, out.Logits, c.VocabSize)
+	sgemmB(false, true, a.N, c.VocabSize, c.HiddenSize, 1, a.lnf, c.HiddenSize, m.LMHead.W, m.LMHead.W16, c.HiddenSize, 0, out.Logits, c.VocabSize)
 	softcapRows(out.Logits, nil, m.lay.logitCap, a.N)
 	if hidden {
 		L := c.NumHiddenLayers

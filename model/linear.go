@@ -7,7 +7,9 @@ package model
 type Linear struct {
 	Path    string
 	In, Out int
-	W       []float32 // (Out, In)
+	W       []float32 // (Out, In); nil when the weight is held in bfloat16 (W16)
+	W16     []uint16  // (Out, In) bfloat16 bit patterns of a frozen weight (see LoadOptions), or nil
+	WQ      *Q8       // (Out, In) Q8_0 blocks of a frozen weight (BaseQ8), or nil
 	Bias    []float32 // (Out), nil when the layer has no bias
 	Conv1D  bool      // checkpoint stores W as (In, Out)
 	Delta   Delta     // trainable update (adapter), nil for none

@@ -10,12 +10,21 @@ func (l *Linear) forward(y, x []float32, n int) { l.forwardWith(y, x, n, l.Delta
 // forwardWith is forward with update d (nil: none) in place of the attached one: how the Batcher
 // runs one sequence's rows with that sequence's adapter, the layer itself untouched.
 func (l *Linear) forwardWith(y, x []float32, n int, d Delta) {
+	if l.WQ != nil {
+		l.withDequantized(func(w []float32) { l.forwardW(y, x, n, d, w, nil) })
+		return
+	}
+	l.forwardW(y, x, n, d, l.W, l.W16)
+}
+
+// forwardW is forwardWith with the weight given as w (float32) or w16 (bfloat16).
+func (l *Linear) forwardW(y, x []float32, n int, d Delta, w []float32, w16 []uint16) {
 	var one [1]Term
 	ts := one[:0]
 	if d != nil {
 		ts = append(ts, d.ForwardTerm(x, n))
 	}
-	base := gemm.Term{TransB: true, K: l.In, Alpha: 1, A: x, Lda: l.In, B: l.W, Ldb: l.In}
+	base := gemm.Term{TransB: true, K: l.In, Alpha: 1, A: x, Lda: l.In, B: w, B16: w16, Ldb: l.In}
 	l.product(y, base, 0, ts, true, n, l.Out)
 	l.addBias(y, n)
 }
@@ -28,7 +37,7 @@ func (l *Linear) product(dst []float32, base gemm.Term, beta float32, ts []Term,
 		gemm.SgemmSum(n, cols, base, gemmTerm(ts[0], forward, cols), beta, dst, cols)
 		ts = ts[1:]
 	} else {
-		gemm.Sgemm(base.TransA, base.TransB, n, cols, base.K, base.Alpha, base.A, base.Lda, base.B, base.Ldb, beta, dst, cols)
+		sgemmB(base.TransA, base.TransB, n, cols, base.K, base.Alpha, base.A, base.Lda, base.B, base.B16, base.Ldb, beta, dst, cols)
 	}
 	for _, t := range ts {
 		l.scratch = AddTerm(dst, t, forward, n, cols, l.scratch)
@@ -102,8 +111,15 @@ func (l *Linear) backward(dx, dy, x []float32, n int, accumulate bool) {
 		if accumulate {
 			beta = 1
 		}
-		base := gemm.Term{K: l.Out, Alpha: 1, A: dy, Lda: l.Out, B: l.W, Ldb: l.In}
-		l.product(dx, base, beta, ts, false, n, l.In)
+		base := gemm.Term{K: l.Out, Alpha: 1, A: dy, Lda: l.Out, B: l.W, B16: l.W16, Ldb: l.In}
+		if l.WQ != nil {
+			l.withDequantized(func(w []float32) {
+				base.B = w
+				l.product(dx, base, beta, ts, false, n, l.In)
+			})
+		} else {
+			l.product(dx, base, beta, ts, false, n, l.In)
+		}
 	}
 	l.baseGrads(dy, x, n)
 }

@@ -19,8 +19,12 @@ type Source interface {
 	Float32(name string) ([]float32, *safetensors.Info, error)
 }
 
-// Load reads a Hugging Face model folder: config.json and its safetensors weights.
-func Load(dir string) (*Model, error) {
+// Load reads a Hugging Face model folder: config.json and its safetensors weights, the frozen
+// base in its checkpoint's dtype (LoadWith with the default LoadOptions: bf16 matrices stay bf16).
+func Load(dir string) (*Model, error) { return LoadWith(dir, LoadOptions{}) }
+
+// LoadWith is Load with the base's storage chosen by opts.
+func LoadWith(dir string, opts LoadOptions) (*Model, error) {
 	if err := CheckDir(dir); err != nil {
 		return nil, fmt.Errorf("model: %w", err)
 	}
@@ -33,7 +37,7 @@ func Load(dir string) (*Model, error) {
 		return nil, err
 	}
 	defer closeSrc()
-	m, err := FromSource(cfg, src)
+	m, err := FromSourceWith(cfg, src, opts)
 	if err != nil {
 		return nil, fmt.Errorf("model: %s: %w", file, err)
 	}
@@ -58,8 +62,13 @@ func openWeights(dir string) (*safetensors.Set, string, func(), error) {
 type tensorSpec struct {
 	name  string    // key in the source
 	shape []int     // checkpoint shape
-	dst   []float32 // destination, len = product(shape)
+	dst   []float32 // destination, len = product(shape); nil for a matrix (w, w16)
 	trans bool      // checkpoint holds (in, out) of a Conv1D: transpose into (out, in)
+	// A frozen base matrix (linear weight, embedding, LM head): allocated at load, in float32
+	// (*w) or bfloat16 (*w16) as LoadOptions and the checkpoint's dtype decide.
+	w   *[]float32
+	w16 *[]uint16
+	wq  **Q8 // a linear weight: Q8_0 blocks with BaseQ8
 }
 
 // ignored reports tensors that checkpoints carry but that are not parameters: rotary inverse
@@ -74,11 +83,16 @@ func ignored(f Family, name string) bool {
 // FromSource builds a model of the architecture cfg describes from the tensors of src. Loading is
 // strict: a missing, unexpected or mis-shaped tensor is an error naming it.
 func FromSource(cfg *Config, src Source) (*Model, error) {
+	return FromSourceWith(cfg, src, LoadOptions{})
+}
+
+// FromSourceWith is FromSource with the base's storage chosen by opts.
+func FromSourceWith(cfg *Config, src Source, opts LoadOptions) (*Model, error) {
 	m, specs, err := skeleton(cfg, src)
 	if err != nil {
 		return nil, err
 	}
-	if err := loadSpecs(src, specs, cfg.Family); err != nil {
+	if err := loadSpecs(src, specs, cfg.Family, opts); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -96,13 +110,19 @@ func skeleton(cfg *Config, src Source) (*Model, []tensorSpec, error) {
 	add := func(key string, p *Param) {
 		specs = append(specs, tensorSpec{name: key, shape: p.Shape, dst: p.W})
 	}
+	// matrix is a (V, C) embedding or LM head, allocated at load in the base's dtype.
+	matrix := func(name string, shape ...int) *Param {
+		p := &Param{Name: name, Shape: shape}
+		specs = append(specs, tensorSpec{name: name, shape: shape, w: &p.W, w16: &p.W16})
+		return p
+	}
 	linear := func(key, path string, in, out int, bias, conv1D bool) *Linear {
-		l := &Linear{Path: path, In: in, Out: out, W: make([]float32, in*out), Conv1D: conv1D}
+		l := &Linear{Path: path, In: in, Out: out, Conv1D: conv1D}
 		shape := []int{out, in}
 		if conv1D {
 			shape = []int{in, out}
 		}
-		specs = append(specs, tensorSpec{name: key + ".weight", shape: shape, dst: l.W, trans: conv1D})
+		specs = append(specs, tensorSpec{name: key + ".weight", shape: shape, w: &l.W, w16: &l.W16, wq: &l.WQ, trans: conv1D})
 		if bias {
 			l.Bias = make([]float32, out)
 			specs = append(specs, tensorSpec{name: key + ".bias", shape: []int{out}, dst: l.Bias})
@@ -114,8 +134,7 @@ func skeleton(cfg *Config, src Source) (*Model, []tensorSpec, error) {
 	m.Blocks = make([]Block, cfg.NumHiddenLayers)
 	switch cfg.Family {
 	case FamilyLlama:
-		m.Embed = param("model.embed_tokens.weight", V, C)
-		add(m.Embed.Name, m.Embed)
+		m.Embed = matrix("model.embed_tokens.weight", V, C)
 		normOf := func(path string, d int) Norm {
 			n := Norm{W: param(path+".weight", d), Offset: c.NormOffset, Eps: eps, Prefix: path}
 			add(n.W.Name, n.W)
@@ -171,8 +190,8 @@ func skeleton(cfg *Config, src Source) (*Model, []tensorSpec, error) {
 		}
 		key := func(path string) string { return pre + strings.TrimPrefix(path, "transformer.") }
 		P := cfg.MaxPositionEmbeddings
-		m.Embed = param("transformer.wte.weight", V, C)
-		add(key(m.Embed.Name), m.Embed)
+		m.Embed = matrix("transformer.wte.weight", V, C)
+		specs[len(specs)-1].name = key(m.Embed.Name)
 		m.Pos = param("transformer.wpe.weight", P, C)
 		add(key(m.Pos.Name), m.Pos)
 		norm := func(path string) Norm {
@@ -205,14 +224,13 @@ func skeleton(cfg *Config, src Source) (*Model, []tensorSpec, error) {
 	if cfg.Tied {
 		m.LMHead = m.Embed
 	} else {
-		m.LMHead = param("lm_head.weight", V, C)
-		add(m.LMHead.Name, m.LMHead)
+		m.LMHead = matrix("lm_head.weight", V, C)
 	}
 	return m, specs, nil
 }
 
 // loadSpecs checks names and shapes of every tensor before reading any data, then reads them.
-func loadSpecs(src Source, specs []tensorSpec, f Family) error {
+func loadSpecs(src Source, specs []tensorSpec, f Family, opts LoadOptions) error {
 	want := make(map[string]bool, len(specs))
 	var errs []error
 	for _, s := range specs {
@@ -238,9 +256,35 @@ func loadSpecs(src Source, specs []tensorSpec, f Family) error {
 		return errors.Join(errs...)
 	}
 	for _, s := range specs {
+		if s.wq != nil && opts.Base == BaseQ8 && inWidth(s)%Q8Block == 0 {
+			v, _, err := src.Float32(s.name)
+			if err != nil {
+				return err
+			}
+			if s.trans {
+				v = transposed(v, s.shape[0], s.shape[1])
+			}
+			*s.wq = QuantizeQ8(v) // blocks run along the input dimension (rows of (Out, In))
+			continue
+		}
+		if s.w16 != nil && opts.keepsBF16(src.Info(s.name).DType) {
+			h, err := readBF16(src, s.name)
+			if err != nil {
+				return err
+			}
+			if s.trans {
+				h = transposed(h, s.shape[0], s.shape[1])
+			}
+			*s.w16 = h
+			continue
+		}
 		v, _, err := src.Float32(s.name)
 		if err != nil {
 			return err
+		}
+		if s.w != nil {
+			*s.w = make([]float32, prod(s.shape))
+			s.dst = *s.w
 		}
 		if s.trans {
 			in, out := s.shape[0], s.shape[1]
@@ -254,6 +298,25 @@ func loadSpecs(src Source, specs []tensorSpec, f Family) error {
 		}
 	}
 	return nil
+}
+
+// inWidth is the input width (In) of a linear weight's spec.
+func inWidth(s tensorSpec) int {
+	if s.trans {
+		return s.shape[0]
+	}
+	return s.shape[1]
+}
+
+// transposed returns the (out, in) transpose of v stored (in, out).
+func transposed[T any](v []T, in, out int) []T {
+	d := make([]T, len(v))
+	for i := 0; i < in; i++ {
+		for o := 0; o < out; o++ {
+			d[o*in+i] = v[i*out+o]
+		}
+	}
+	return d
 }
 
 func prod(shape []int) int {

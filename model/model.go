@@ -7,6 +7,7 @@ package model
 type Param struct {
 	Name   string
 	W, DW  []float32
+	W16    []uint16 // bfloat16 bit patterns instead of W (frozen embedding, LM head, linear weight)
 	Shape  []int
 	Conv1D bool
 }
@@ -53,6 +54,8 @@ type Model struct {
 	ropeInv [][]float32 // per rotary setting (global, sliding): (D/2) inverse frequencies
 	acts    *acts       // buffers for the last (batch, seq) shape
 	grads   bool        // EnableFullGrads was called
+
+	recompute bool // SetRecompute: keep only each block's input for the backward pass
 }
 
 // Linears lists every linear layer of the decoder blocks in checkpoint order (block by block;
@@ -122,7 +125,7 @@ func (m *Model) Params() []Param {
 }
 
 func linearParams(l *Linear) []Param {
-	ps := []Param{{Name: l.Path + ".weight", W: l.W, DW: l.DW, Shape: []int{l.Out, l.In}, Conv1D: l.Conv1D}}
+	ps := []Param{{Name: l.Path + ".weight", W: l.W, W16: l.W16, DW: l.DW, Shape: []int{l.Out, l.In}, Conv1D: l.Conv1D}}
 	if l.Bias != nil {
 		ps = append(ps, Param{Name: l.Path + ".bias", W: l.Bias, DW: l.DBias, Shape: []int{l.Out}})
 	}
@@ -133,7 +136,12 @@ func linearParams(l *Linear) []Param {
 func (m *Model) NumParams() int {
 	n := 0
 	for _, p := range m.Params() {
-		n += len(p.W)
+		n += len(p.W) + len(p.W16)
+	}
+	for _, l := range m.Linears() {
+		if l.WQ != nil {
+			n += len(l.WQ.Q)
+		}
 	}
 	return n
 }
@@ -145,6 +153,7 @@ func (m *Model) EnableFullGrads() {
 		return
 	}
 	m.grads = true
+	m.Widen() // trained weights are float32 masters
 	alloc := func(p *Param) {
 		if p != nil && p.DW == nil {
 			p.DW = make([]float32, len(p.W))

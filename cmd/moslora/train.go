@@ -137,6 +137,8 @@ and --eval default name its task set, e.g.
 	fl.IntVar(&f.LogEvery, "log-every", 10, "progress line every N updates when not on a terminal")
 	fl.IntVar(&f.Limit, "limit", 0, "train on the first N rows only")
 	fl.IntVar(&f.EvalLimit, "eval-limit", 0, "evaluate the first N rows of --eval only")
+	fl.StringVar(&f.BaseDtype, "base-dtype", "auto", "memory of the frozen base's matrices: auto (a bf16 checkpoint stays bf16, others float32), f32, bf16 (rounds a float32 checkpoint to nearest even), q8 (GGUF Q8_0 blocks of 32 int8 + one f16 scale)")
+	fl.BoolVar(&f.Recompute, "recompute", false, "keep only each decoder block's input and recompute the block in the backward pass (bit-identical gradients, about 1/3 more compute, far less activation memory)")
 	fl.StringVar(&initMode, "init", "pretrained", "pretrained | random (train a base model from config.json; --method full)")
 	rootCmd.AddCommand(cmd)
 }

@@ -136,8 +136,8 @@ func blockedSum(cfg *config, transA, transB bool, m, n, k int, alpha float32, a 
 		scale(m, n, beta, c, ldc)
 		return
 	}
-	if m <= cfg.smallM && b16 == nil {
-		small(cfg, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	if m <= cfg.smallM {
+		small(cfg, transA, transB, m, n, k, alpha, a, lda, b, b16, ldb, beta, c, ldc)
 		return
 	}
 	if ks := kSlice(cfg, n, k); ks < k && t2 == nil {

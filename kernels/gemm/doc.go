@@ -11,7 +11,8 @@
 // The three forms the model needs: NN (activations · Wᵀ stored as (in,out)), NT (x · Wᵀ with W
 // stored (out, in): the forward of a linear layer), TN (dYᵀ · X: a weight gradient). TT works too.
 // SgemmBF16B takes B as bfloat16 bit patterns ([]uint16), widened to float32 while it is packed,
-// so frozen base weights can stay in bf16.
+// so frozen base weights can stay in bf16 (as can SgemmSum's first term, Term.B16). Its results
+// are bit-identical to Sgemm's on the widened B: the same sums in the same order on every path.
 //
 // # Implementation
 //
@@ -43,8 +44,9 @@
 // layer and its low-rank update (x·Wᵀ + s·z·Bᵀ; dy·W + dh·A) thus cost one pass over C instead of
 // two, the second a memory-bound one with k = r.
 //
-// Products with at most 4 rows of C and a float32 B (a decoding step: one token) take the
-// small-m path (small.go) instead: no packing, each element of B read once and used for every
+// Products with at most 4 rows of C (a decoding step: one token) take the small-m path
+// (small.go; a bf16 B widened a few rows or one strip at a time into scratch, eight values a step
+// with AVX2 in widen_amd64.s) instead: no packing, each element of B read once and used for every
 // row, NT/TT as dot products of four rows of B at a time with op(A) (dot4), NN/TN as 32-column
 // axpy strips (axpy32), columns split across goroutines when the product is large (the LM head).
 // Each micro-kernel comes with its dot4/axpy32 ("go": portable loops; "avx2" and "avx512": the

@@ -10,9 +10,8 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 }
 
 // SgemmBF16B is Sgemm with B given as bfloat16 bit patterns (the upper 16 bits of a float32), the
-// storage of bf16 base weights. B is widened exactly to float32 while it is packed. It has no
-// production caller yet: issue 16 (frozen base weights kept in their checkpoint's bf16) gives it
-// one; until then it is kept, tested and benchmarked (BenchmarkSgemmBF16B) on purpose.
+// storage of bf16 base weights (model: frozen base weights kept in their checkpoint's bf16). B is
+// widened exactly to float32 while it is packed.
 //
 //	a: (m, k), or (k, m) if transA;  b: (k, n), or (n, k) if transB;  c: (m, n) with row stride ldc
 func SgemmBF16B(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []uint16, ldb int, beta float32, c []float32, ldc int) {
@@ -29,17 +28,30 @@ type Term struct {
 	A              []float32
 	Lda            int
 	B              []float32
+	B16            []uint16 // B as bfloat16 bit patterns instead of B (first term of SgemmSum only)
 	Ldb            int
 }
 
 // SgemmSum computes C (m, n) = t1.Alpha·op(t1.A)·op(t1.B) + t2.Alpha·op(t2.A)·op(t2.B) + beta·C
-// in one pass over C: the two products run as one over the concatenated k (t1.K + t2.K), with
+// in one pass over C (t1's B may be bfloat16, t1.B16; t2's is float32): the two products run as
+// one over the concatenated k (t1.K + t2.K), with
 // t2's B scaled by t2.Alpha/t1.Alpha while it is packed. A frozen layer plus its low-rank update
 // (x·Wᵀ + s·z·Bᵀ, or dy·W + dh·A) then costs no second, memory-bound pass over C.
 func SgemmSum(m, n int, t1, t2 Term, beta float32, c []float32, ldc int) {
-	checkArgs(t1.TransA, t1.TransB, m, n, t1.K, len(t1.A), t1.Lda, len(t1.B), t1.Ldb, len(c), ldc)
+	lb := len(t1.B)
+	if t1.B16 != nil {
+		lb = len(t1.B16)
+	}
+	if t2.B16 != nil {
+		panic("gemm: SgemmSum's second term must have a float32 B")
+	}
+	checkArgs(t1.TransA, t1.TransB, m, n, t1.K, len(t1.A), t1.Lda, lb, t1.Ldb, len(c), ldc)
 	checkArgs(t2.TransA, t2.TransB, m, n, t2.K, len(t2.A), t2.Lda, len(t2.B), t2.Ldb, len(c), ldc)
-	blockedSum(activeConfig(), t1.TransA, t1.TransB, m, n, t1.K, t1.Alpha, t1.A, t1.Lda, t1.B, nil, t1.Ldb, beta, c, ldc, &t2)
+	b := t1.B
+	if t1.B16 != nil {
+		b = nil
+	}
+	blockedSum(activeConfig(), t1.TransA, t1.TransB, m, n, t1.K, t1.Alpha, t1.A, t1.Lda, b, t1.B16, t1.Ldb, beta, c, ldc, &t2)
 }
 
 // impl is the implementation Sgemm dispatches to: the blocked driver with the best micro-kernel.

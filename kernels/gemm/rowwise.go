@@ -28,5 +28,19 @@ func SgemmRowwise(m, n, k int, alpha float32, a []float32, lda int, b []float32,
 		scale(m, n, beta, c, ldc)
 		return
 	}
-	small(activeConfig(), false, true, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	small(activeConfig(), false, true, m, n, k, alpha, a, lda, b, nil, ldb, beta, c, ldc)
+}
+
+// SgemmRowwiseBF16B is SgemmRowwise with B given as bfloat16 bit patterns (frozen bf16 base
+// weights), widened four rows at a time: bit for bit SgemmRowwise on the widened B.
+func SgemmRowwiseBF16B(m, n, k int, alpha float32, a []float32, lda int, b []uint16, ldb int, beta float32, c []float32, ldc int) {
+	checkArgs(false, true, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 || alpha == 0 {
+		scale(m, n, beta, c, ldc)
+		return
+	}
+	small(activeConfig(), false, true, m, n, k, alpha, a, lda, nil, b, ldb, beta, c, ldc)
 }
