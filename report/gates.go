@@ -60,21 +60,7 @@ func GateUsageByModule(runs []*Run) (ModuleValues, bool) {
 	if n == 0 {
 		return ModuleValues{}, false
 	}
-	names := make([]string, 0, len(sums))
-	for k := range sums {
-		names = append(names, k)
-	}
-	sort.Slice(names, func(i, j int) bool { return moduleLess(names[i], names[j]) })
-	mv := ModuleValues{Runs: n}
-	for _, k := range names {
-		v := sums[k]
-		for i := range v {
-			v[i] /= float64(n)
-		}
-		mv.Modules = append(mv.Modules, shortModule(k))
-		mv.Values = append(mv.Values, v)
-	}
-	return mv, true
+	return meanModules(sums, n), true
 }
 
 // GateUsageByTask is, per task of the runs' gate_usage.json (in order of first appearance), the

@@ -91,21 +91,7 @@ func perModule(runs []*Run, suffix string, f func(w []float32, shape []int) ([]f
 	if n == 0 {
 		return ModuleValues{}, false, nil
 	}
-	names := make([]string, 0, len(sums))
-	for k := range sums {
-		names = append(names, k)
-	}
-	sort.Slice(names, func(i, j int) bool { return moduleLess(names[i], names[j]) })
-	mv := ModuleValues{Runs: n}
-	for _, k := range names {
-		v := sums[k]
-		for i := range v {
-			v[i] /= float64(n)
-		}
-		mv.Modules = append(mv.Modules, shortModule(k))
-		mv.Values = append(mv.Values, v)
-	}
-	return mv, true, nil
+	return meanModules(sums, n), true, nil
 }
 
 var layerRe = regexp.MustCompile(`layers\.(\d+)\.`)
@@ -171,4 +157,23 @@ func Softmax(x []float32) []float64 {
 		out[i] /= s
 	}
 	return out
+}
+
+// meanModules divides each module's summed values by the n runs they came from, in module order.
+func meanModules(sums map[string][]float64, n int) ModuleValues {
+	names := make([]string, 0, len(sums))
+	for k := range sums {
+		names = append(names, k)
+	}
+	sort.Slice(names, func(i, j int) bool { return moduleLess(names[i], names[j]) })
+	mv := ModuleValues{Runs: n}
+	for _, k := range names {
+		v := sums[k]
+		for i := range v {
+			v[i] /= float64(n)
+		}
+		mv.Modules = append(mv.Modules, shortModule(k))
+		mv.Values = append(mv.Values, v)
+	}
+	return mv
 }
