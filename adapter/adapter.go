@@ -25,11 +25,14 @@ type Adapter struct {
 // Param is one adapter tensor: Key is its name in adapter_model.safetensors, W and G alias the
 // Linear's parameter and gradient (G nil: frozen, not trained). Group names the tensor's role for
 // per-group optimizer settings (LoRA+-style learning rates): GroupA, GroupB or GroupMixer.
+// Train, when not nil, lists the only entries that train (an extended adapter's new part,
+// extend.go); the others are frozen: no gradient step, no weight decay.
 type Param struct {
 	Key   string
 	W, G  []float32
 	Shape []int
 	Group string
+	Train []Span
 }
 
 // Parameter groups (Param.Group).

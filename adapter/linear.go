@@ -23,6 +23,7 @@ type Linear struct {
 	Scale   float32     // s = alpha/r (or alpha/√r)
 	Dropout float32     // probability of zeroing an adapter input element in training mode
 	Mixer   mixer.Mixer // z = mix(h, x)
+	Frozen  int         // the first Frozen latent dimensions are frozen (an extension, extend.go)
 
 	A, DA []float32 // (R, In)   down projection and its gradient
 	B, DB []float32 // (Out, R)  up projection and its gradient
@@ -174,7 +175,11 @@ func (l *Linear) params() []Param {
 	for _, p := range l.Mixer.Params() {
 		ps = append(ps, Param{Key: pre + p.Key, W: p.W, G: p.G, Shape: p.Shape, Group: GroupMixer})
 	}
-	return append(ps, Param{Key: pre + "lora_B.weight", W: l.B, G: l.DB, Shape: []int{l.Out, l.R}, Group: GroupB})
+	ps = append(ps, Param{Key: pre + "lora_B.weight", W: l.B, G: l.DB, Shape: []int{l.Out, l.R}, Group: GroupB})
+	for i := range ps {
+		ps[i].Train = l.trainSpans(ps[i].Group, ps[i].Shape)
+	}
+	return ps
 }
 
 // ZeroGrad clears the gradients.

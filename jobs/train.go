@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/moslora/moslora/adapter"
 	"github.com/moslora/moslora/data"
 	"github.com/moslora/moslora/eval"
 	"github.com/moslora/moslora/internal/atomicfile"
@@ -37,6 +38,11 @@ type TrainFiles struct {
 	// checkpoint auto and f32 train the same bits; bf16 on a float32 checkpoint rounds the base.
 	BaseDtype string
 	Recompute bool // recompute each block's activations in the backward pass (same gradients, less memory)
+	// Extend, when set, is an adapter folder the run starts from (train.PrepareExtend): ExtendRank
+	// new latent dimensions are appended and trained alone (< 0: as many as it has; 0: none, the
+	// adapter's own tensors train). The method, rank, alpha and targets are then the adapter's.
+	Extend     string
+	ExtendRank int
 	// Comm runs the job data-parallel over the ranks of an MPI job (train.Job.Comm, and the
 	// evaluation after it through eval.Options.Comm); rank 0 alone reports and writes. nil: alone.
 	Comm mpi.Comm
@@ -90,7 +96,12 @@ func Train(ctx context.Context, cfg train.Config, f TrainFiles, w io.Writer) (*T
 	}
 	tok, ctok, m := op.Tokenizer, op.Encoder, op.Model
 	m.SetRecompute(f.Recompute)
-	if err := cfg.CheckAgainstModel(m); err != nil {
+	var old *adapter.Adapter // the adapter an extending run starts from
+	if f.Extend != "" {
+		if cfg, old, err = train.PrepareExtend(cfg, f.Extend, f.ExtendRank, m); err != nil {
+			return nil, err
+		}
+	} else if err := cfg.CheckAgainstModel(m); err != nil {
 		return nil, err
 	}
 	rows, skipped, err := data.ReadFile(f.Data, f.SkipBad)
@@ -127,11 +138,11 @@ func Train(ctx context.Context, cfg train.Config, f TrainFiles, w io.Writer) (*T
 	}
 	job := &train.Job{Config: cfg, Model: m, Examples: exs, Pad: op.Pad(), Out: f.Out, Resume: f.Resume,
 		SaveEvery: f.SaveEvery, Keep: f.Keep, Reporter: rep, Comm: f.Comm, BaseModel: cmp.Or(f.BaseModelName, f.ModelDir),
-		Names: f.Names}
+		Names: f.Names, Extend: old}
 	job.Finish = func(res *train.Result) error { // rank 0 only: the outputs appear together
 		sum.Result = res
 		if res.Adapter != nil {
-			sum.Trainable = res.Adapter.NumParams()
+			sum.Trainable = res.Adapter.NumTrainable()
 		} else {
 			sum.Trainable = m.NumParams()
 		}
@@ -151,7 +162,7 @@ func Train(ctx context.Context, cfg train.Config, f TrainFiles, w io.Writer) (*T
 	}
 	sum.Result = res
 	if res.Adapter != nil {
-		sum.Trainable = res.Adapter.NumParams()
+		sum.Trainable = res.Adapter.NumTrainable()
 	} else {
 		sum.Trainable = m.NumParams()
 	}

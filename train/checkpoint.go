@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/moslora/moslora/adapter"
 	"github.com/moslora/moslora/kernels"
 )
 
@@ -186,8 +187,9 @@ func configDiff(a, b Config) string {
 type trainable struct {
 	name  string
 	shape []int
-	w, g  []float32 // parameter and gradient (aliases into the model or adapter)
-	decay bool      // weight decay applies (matrices; not biases, norms or mixer logits)
-	group string    // adapter.Param.Group (lora_A, lora_B, mixer); "" for full fine-tuning
+	w, g  []float32      // parameter and gradient (aliases into the model or adapter)
+	decay bool           // weight decay applies (matrices; not biases, norms or mixer logits)
+	group string         // adapter.Param.Group (lora_A, lora_B, mixer); "" for full fine-tuning
+	spans []adapter.Span // adapter.Param.Train: the entries that train (nil: all)
 	opt   *kernels.AdamWState
 }

@@ -65,6 +65,9 @@ type Config struct {
 	// method's trainable parameter count is nearest that method's at Rank (equal-parameter
 	// LoRA: method lora, match_params moslora). Resolved on the model (ResolveRank).
 	MatchParams string `json:"match_params,omitempty"`
+	// Extend: the run starts from an existing adapter (extend.go, PrepareExtend); Method, Rank,
+	// Alpha, Targets, Subspaces and MixerInit are then the extended adapter's.
+	Extend *ExtendSource `json:"extend,omitempty"`
 }
 
 // DefaultConfig is the quality-parity protocol of the project (DESIGN/issue 5): MoSLoRA on all

@@ -61,6 +61,9 @@ type Job struct {
 	stopAfter int                    // > 0: stop with a checkpoint, as on Ctrl-C, after that many updates
 	start     func(*adapter.Adapter) // edits the freshly initialised adapter (e.g. another starting A)
 
+	// Extend is the loaded adapter a run with Config.Extend starts from (PrepareExtend).
+	Extend *adapter.Adapter
+
 	// BaseModel is recorded as the adapter's base_model_name_or_path (the folder or name given).
 	BaseModel string
 	// Finish, when set, writes the run's outputs after the last update (on the rank that writes).
@@ -123,7 +126,7 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 			ps = append(ps, &trainable{name: p.Name, shape: p.Shape, w: p.W, g: p.DW, decay: len(p.Shape) >= 2, opt: kernels.NewAdamWState(len(p.W))})
 		}
 	} else {
-		a, err := cfg.NewAdapter(job.Model)
+		a, err := job.newAdapter(cfg) // fresh, or the extension of Job.Extend (extend.go)
 		if err != nil {
 			return nil, err
 		}
@@ -137,7 +140,7 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 			if p.G == nil {
 				continue // frozen
 			}
-			ps = append(ps, &trainable{name: p.Key, shape: p.Shape, w: p.W, g: p.G, decay: len(p.Shape) >= 2, group: p.Group, opt: kernels.NewAdamWState(len(p.W))})
+			ps = append(ps, &trainable{name: p.Key, shape: p.Shape, w: p.W, g: p.G, decay: len(p.Shape) >= 2, group: p.Group, spans: p.Train, opt: kernels.NewAdamWState(len(p.W))})
 		}
 	}
 	if err := checkGroups(cfg, ps); err != nil {
@@ -267,6 +270,9 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 		if used > 1 { // mean of the micro-batch means (Hugging Face Trainer convention)
 			scaleGrads(grads, float32(1/float64(used)))
 		}
+		for _, p := range ps {
+			p.maskGrad() // frozen entries of an extended adapter (extend.go)
+		}
 		warm := st.Step < cfg.MixerWarmup // a mixer-only update: A and B stay as they are
 		clipped := grads
 		if warm {
@@ -286,7 +292,7 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 				wd = cfg.WeightDecay
 			}
 			plr := lr * cfg.lrRatio(p.group) // LoRA+: B and the mixer may take a multiple of lr
-			kernels.AdamWStep(p.w, p.g, p.opt, kernels.AdamWConfig{LR: plr, Beta1: cfg.Beta1, Beta2: cfg.Beta2, Eps: cfg.Eps, WeightDecay: wd})
+			p.step(kernels.AdamWConfig{LR: plr, Beta1: cfg.Beta1, Beta2: cfg.Beta2, Eps: cfg.Eps, WeightDecay: wd})
 		}
 		st.Step++
 		st.Tokens += int64(tokens)

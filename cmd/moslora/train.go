@@ -41,7 +41,7 @@ The embedded default (package defaults, the model and tasks 'moslora demo' uses:
 Llama pretrained by this project) needs no download: --model default trains on it, --data default
 and --eval default name its task set, e.g.
   moslora train --model default --data default --eval default --out runs/first
-` + ranksHelp,
+` + extendHelp + ranksHelp,
 		Args: cobra.NoArgs,
 		RunE: withRanks(func(cmd *cobra.Command, c mpi.Comm) error {
 			f.Comm = c
@@ -54,6 +54,9 @@ and --eval default name its task set, e.g.
 			}
 			for _, w := range warnings {
 				fmt.Fprintln(os.Stderr, w.Render(flagName))
+			}
+			if err := checkExtendFlags(cmd, f.Extend); err != nil {
+				return err
 			}
 			f.CommandLine, f.BaseModelName, f.Names = os.Args, f.ModelDir, flagName
 			cleanup, err := defaults.Use(&f.ModelDir, &f.Data, &f.Eval)
@@ -129,6 +132,8 @@ and --eval default name its task set, e.g.
 	fl.Float64Var(&cfg.LRRatioMixer, "lr-ratio-mixer", 1, "LoRA+-style: the mixer's learning rate is lr × this")
 	fl.StringVar(&cfg.MatchParams, "match-params", "", "train at the rank whose trainable parameter count is nearest this method's at --rank (e.g. --method lora --match-params moslora)")
 	fl.IntVar(&cfg.MixerWarmup, "mixer-warmup", 0, "the first N updates train only the mixer (A and B frozen)")
+	fl.StringVar(&f.Extend, "extend", "", "continual learning: start from this adapter folder and train only --extend-rank new subspaces (see above)")
+	fl.IntVar(&f.ExtendRank, "extend-rank", -1, "rank of the subspaces --extend appends (-1: the adapter's own r; 0: none, train the adapter itself)")
 	fl.BoolVar(&f.SkipBad, "skip-bad", false, "skip (and count) bad JSONL lines instead of failing")
 	fl.BoolVar(&f.Resume, "resume", false, "continue from the newest checkpoint in --out")
 	fl.BoolVar(&f.Force, "force", false, "start over in an --out that holds an earlier run")
