@@ -49,5 +49,8 @@
 //   - With B = 0 an adapter adds exactly nothing: the adapted model's outputs equal the base's.
 //   - Loading is strict: a missing, unexpected or mis-shaped tensor is an error naming the key.
 //   - Initialisation and dropout masks are deterministic functions of the seed and module path.
+//   - Extend (extend.go) keeps the old adapter's update as a term of its own: with the new B = 0
+//     the extended adapter's outputs equal the old one's, and Param.Train leaves every old entry
+//     out of training.
 //   - A Linear is not safe for concurrent use: Forward keeps the activations its Backward needs.
 package adapter

@@ -18,7 +18,9 @@
 //	lr = LR · LRFactor(schedule, step, warmup, total)  (transformers' schedules, step 0-based)
 //	AdamW (torch.optim.AdamW) on every trainable tensor; weight decay only on matrices;
 //	    B's and the mixer's rate is lr·lr_ratio_b, lr·lr_ratio_mixer (LoRA+; 1 by default);
-//	    during the first mixer_warmup updates only the mixer's tensors are clipped and stepped
+//	    during the first mixer_warmup updates only the mixer's tensors are clipped and stepped;
+//	    an extended adapter's frozen entries (adapter.Param.Train) get a zero gradient before
+//	    clipping and no AdamW step (extend.go)
 //
 // An epoch is the seed-shuffled order of the examples (data.Order), optionally packed, cut into
 // micro-batches; the last update of an epoch may have fewer micro-batches. Steps counts updates
@@ -43,6 +45,10 @@
 //     equal the single-process one up to float summation order; all ranks hold identical
 //     parameters after every update; only rank 0 reads checkpoints and writes files; a stop
 //     (Ctrl-C) on any rank stops every rank at the same update.
+//   - An extending run (Config.Extend, extend.go) changes only the entries of its new subspaces:
+//     the old adapter's entries are bit-identical after any number of updates, weight decay
+//     included, and its resume is exact like any other (the checkpoint's settings record the
+//     source adapter's folder, rank and weights hash).
 //   - An output folder is held by one run at a time (OpenOut's lock file); a folder holding an
 //     earlier run is refused unless the run resumes or replaces it; the finished outputs appear
 //     together (OutDir.Commit), and when writing them fails, the finished training is kept as a
