@@ -70,7 +70,7 @@ func (r *results) figure(base string) error {
 					p.Legend.Add(ap, l, s) // the last task's tile is empty left of its one point
 				}
 			}
-			p.Legend.Top, p.Legend.Left, p.Legend.YOffs = true, true, -vg.Millimeter*4
+			p.Legend.Left = true // the last task's tile: empty left of its one point, below the base line
 			plots[mi] = append(plots[mi], p)
 		}
 	}

@@ -51,6 +51,7 @@ type settings struct {
 	lr                           float64
 	seed                         int64
 	reportOnly                   bool
+	also                         []string // other runs' output folders, averaged into the table and figure
 }
 
 // Approaches, in the order the table lists them.
@@ -87,7 +88,14 @@ func main() {
 	flag.IntVar(&s.evalLimit, "eval-limit", 100, "test rows scored per task (the first N of test.jsonl)")
 	flag.IntVar(&s.threads, "threads", 1, "GOMAXPROCS of each moslora process")
 	flag.BoolVar(&s.reportOnly, "report-only", false, "only rewrite the table and the figure from the eval files present")
+	var also string
+	flag.StringVar(&also, "also", "", "comma-separated output folders of other runs of the same sequence (e.g. another --seed): the table and figure then show the mean over all runs, the summary each run too")
 	flag.Parse()
+	for _, d := range strings.Split(also, ",") {
+		if d = strings.TrimSpace(d); d != "" {
+			s.also = append(s.also, d)
+		}
+	}
 	for _, t := range strings.Split(tasks, ",") {
 		if t = strings.TrimSpace(t); t != "" {
 			s.tasks = append(s.tasks, t)
@@ -115,7 +123,18 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	if err := s.write(res); err != nil {
+	runs := []*results{res}
+	for _, d := range s.also {
+		o := s
+		o.out = d
+		r, err := o.collect()
+		if err != nil {
+			log.Fatal(err)
+		}
+		r.Settings = ownSettings(d, r.Settings)
+		runs = append(runs, r)
+	}
+	if err := s.write(runs); err != nil {
 		log.Fatal(err)
 	}
 	fmt.Printf("wrote %s, %s and %s.{png,svg}\n", filepath.Join(s.out, "continual.md"), filepath.Join(s.out, "results.json"), filepath.Join(s.out, "continual"))

@@ -141,11 +141,79 @@ func fnum(v float64, prec int, sign bool) string {
 	return fmt.Sprintf("%.*f", prec, v)
 }
 
-// markdown renders the tables.
-func (r *results) markdown(s *settings) string {
+// ownSettings returns the settings recorded in dir/results.json (a run's own, e.g. its seed), or
+// def when there is none.
+func ownSettings(dir string, def map[string]any) map[string]any {
+	b, err := os.ReadFile(filepath.Join(dir, "results.json"))
+	if err != nil {
+		return def
+	}
+	var r struct {
+		Runs []results `json:"runs"`
+	}
+	if json.Unmarshal(b, &r) != nil || len(r.Runs) == 0 || r.Runs[0].Settings == nil {
+		return def
+	}
+	return r.Runs[0].Settings
+}
+
+// mean averages runs cell by cell: a cell is the mean of its values when every run has it.
+func mean(runs []*results) *results {
+	if len(runs) == 1 {
+		return runs[0]
+	}
+	avg := func(get func(*results) *score) *score {
+		var out score
+		var sn, sa, sb float64
+		for _, r := range runs {
+			sc := get(r)
+			if sc == nil || sc.NLL == nil || sc.Acc == nil || sc.BalAcc == nil {
+				return nil
+			}
+			out.N = sc.N
+			sn, sa, sb = sn+*sc.NLL, sa+*sc.Acc, sb+*sc.BalAcc
+		}
+		k := float64(len(runs))
+		sn, sa, sb = sn/k, sa/k, sb/k
+		out.NLL, out.Acc, out.BalAcc = &sn, &sa, &sb
+		return &out
+	}
+	m := &results{Tasks: runs[0].Tasks, Base: map[string]*score{}, Scores: map[string][]map[string]*score{}}
+	for _, t := range m.Tasks {
+		m.Base[t] = avg(func(r *results) *score { return r.Base[t] })
+	}
+	for _, ap := range approaches {
+		for k := range runs[0].Scores[ap] {
+			row := map[string]*score{}
+			for t := range runs[0].Scores[ap][k] {
+				row[t] = avg(func(r *results) *score { return r.Scores[ap][k][t] })
+			}
+			m.Scores[ap] = append(m.Scores[ap], row)
+		}
+	}
+	return m
+}
+
+// label names a run by its seed.
+func label(r *results) string {
+	return fmt.Sprintf("seed %v", r.Settings["seed"])
+}
+
+// markdown renders the tables: the cells of the mean over runs, and the summary of each run and
+// of the mean.
+func markdown(s *settings, runs []*results) string {
 	var b strings.Builder
+	r := mean(runs)
 	n := len(r.Tasks)
-	fmt.Fprintf(&b, "Tasks in training order: %s. Each cell: completion NLL per token (lower is better) / accuracy %% (balanced accuracy %%) on the first %d test rows of the task.\n\n", strings.Join(r.Tasks, " → "), s.evalLimit)
+	fmt.Fprintf(&b, "Tasks in training order: %s. Each cell: completion NLL per token (lower is better) / accuracy %% (balanced accuracy %%) on the first %d test rows of the task", strings.Join(r.Tasks, " → "), s.evalLimit)
+	if len(runs) > 1 {
+		var ls []string
+		for _, x := range runs {
+			ls = append(ls, label(x))
+		}
+		fmt.Fprintf(&b, ", mean over %d runs (%s)", len(runs), strings.Join(ls, ", "))
+	}
+	b.WriteString(".\n\n")
 	b.WriteString("| approach | after task | adapter rank |")
 	for _, t := range r.Tasks {
 		fmt.Fprintf(&b, " %s NLL | %s acc (bal.) |", t, t)
@@ -184,11 +252,20 @@ func (r *results) markdown(s *settings) string {
 		}
 	}
 	b.WriteString("\nAfter the last task: the mean over all tasks, and forgetting = the mean over the earlier tasks of (score after the last task − score right after training that task); positive NLL forgetting and negative accuracy forgetting are losses.\n\n")
-	b.WriteString("| approach | mean NLL | mean acc | mean bal. acc | NLL forgetting | acc forgetting | bal. acc forgetting |\n|---|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| approach | run | mean NLL | mean acc | mean bal. acc | NLL forgetting | acc forgetting | bal. acc forgetting |\n|---|---|---:|---:|---:|---:|---:|---:|\n")
 	for _, ap := range approaches {
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", ap,
-			fnum(r.final(ap, nll), 3, false), fnum(r.final(ap, acc), 1, false), fnum(r.final(ap, balAcc), 1, false),
-			fnum(r.forgetting(ap, nll), 3, true), fnum(r.forgetting(ap, acc), 1, true), fnum(r.forgetting(ap, balAcc), 1, true))
+		for _, x := range append(runs, r) {
+			name := "mean"
+			if x != r || len(runs) == 1 {
+				name = label(x)
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", ap, name,
+				fnum(x.final(ap, nll), 3, false), fnum(x.final(ap, acc), 1, false), fnum(x.final(ap, balAcc), 1, false),
+				fnum(x.forgetting(ap, nll), 3, true), fnum(x.forgetting(ap, acc), 1, true), fnum(x.forgetting(ap, balAcc), 1, true))
+			if len(runs) == 1 {
+				break
+			}
+		}
 	}
 	b.WriteString("\nApproaches:\n\n")
 	for _, ap := range approaches {
@@ -197,19 +274,20 @@ func (r *results) markdown(s *settings) string {
 	return b.String()
 }
 
-// write saves results.json, continual.md and the figure.
-func (s *settings) write(r *results) error {
-	js, err := json.MarshalIndent(r, "", "  ")
+// write saves results.json (every run, and their mean), continual.md and the figure (of the
+// mean).
+func (s *settings) write(runs []*results) error {
+	js, err := json.MarshalIndent(map[string]any{"runs": runs, "mean": mean(runs)}, "", "  ")
 	if err != nil {
 		return err
 	}
 	if err := writeAtomic(filepath.Join(s.out, "results.json"), append(js, '\n')); err != nil {
 		return err
 	}
-	if err := writeAtomic(filepath.Join(s.out, "continual.md"), []byte(r.markdown(s))); err != nil {
+	if err := writeAtomic(filepath.Join(s.out, "continual.md"), []byte(markdown(s, runs))); err != nil {
 		return err
 	}
-	return r.figure(filepath.Join(s.out, "continual"))
+	return mean(runs).figure(filepath.Join(s.out, "continual"))
 }
 
 func writeAtomic(path string, b []byte) error {

@@ -56,11 +56,11 @@ func TestTableAndForgettingComeFromTheEvalFiles(t *testing.T) {
 	if got := r.final(apSequential, nll); math.Abs(got-(2+2.5+3)/3) > 1e-12 {
 		t.Errorf("sequential mean NLL after the last task %v, want 2.5", got)
 	}
-	md := r.markdown(s)
+	md := markdown(s, []*results{r})
 	for _, want := range []string{
 		"| sequential | 3 (c) | 8 | 2.000 | 70.0 (65.0) | 2.500 | 80.0 (75.0) | 3.000 | 90.0 (85.0) |",
 		"| extend | 3 (c) | 24 |", "| separate | 2 (b) | 2 × 8 | 1.000 | 90.0 (85.0) | 2.000 |",
-		"| sequential | 2.500 | 80.0 | 75.0 | +0.750 | -15.0 | -15.0 |",
+		"| sequential | seed 0 | 2.500 | 80.0 | 75.0 | +0.750 | -15.0 | -15.0 |",
 		"| base model | – | – | 12.000 | 50.0 (45.0) |",
 	} {
 		if !strings.Contains(md, want) {
@@ -98,7 +98,43 @@ func TestMissingEvalFilesLeaveCellsEmpty(t *testing.T) {
 	if !math.IsNaN(r.forgetting(apExtend, nll)) {
 		t.Error("forgetting computed from missing files")
 	}
-	if md := r.markdown(s); !strings.Contains(md, "| extend | 1 (a) | 4 | 1.500 | 80.0 (75.0) | | |") {
+	if md := markdown(s, []*results{r}); !strings.Contains(md, "| extend | 1 (a) | 4 | 1.500 | 80.0 (75.0) | | |") {
 		t.Errorf("table:\n%s", md)
+	}
+}
+
+func TestTwoRunsAreAveragedCellByCell(t *testing.T) {
+	a := &settings{out: t.TempDir(), tasks: []string{"a", "b"}, rank: 4, evalLimit: 10, seed: 0}
+	b := *a
+	b.out, b.seed = t.TempDir(), 1
+	for i, s := range []*settings{a, &b} {
+		v := float64(i) // run 1 is one NLL unit and 10 points higher everywhere
+		for k := 1; k <= 2; k++ {
+			for j := 1; j <= k; j++ {
+				tj := s.tasks[j-1]
+				writeEval(t, s.evalFile(apSequential, k, tj), tj, float64(k)+v, 60+10*v)
+			}
+		}
+	}
+	ra, err := a.collect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb, err := b.collect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := markdown(a, []*results{ra, rb})
+	for _, want := range []string{
+		"mean over 2 runs (seed 0, seed 1)",
+		"| sequential | 2 (b) | 4 | 2.500 | 65.0 (60.0) | 2.500 | 65.0 (60.0) |",
+		"| sequential | seed 0 | 2.000 | 60.0 | 55.0 | +1.000 | +0.0 | +0.0 |",
+		"| sequential | seed 1 | 3.000 | 70.0 | 65.0 | +1.000 | +0.0 | +0.0 |",
+		"| sequential | mean | 2.500 | 65.0 | 60.0 | +1.000 | +0.0 | +0.0 |",
+		"| extend | mean | – |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("table lacks %q:\n%s", want, md)
+		}
 	}
 }
