@@ -142,17 +142,19 @@ func fnum(v float64, prec int, sign bool) string {
 }
 
 // ownSettings returns the settings recorded in dir/results.json (a run's own, e.g. its seed), or
-// def when there is none.
+// def with the seed marked unknown when there is none (run --report-only in dir to write it).
 func ownSettings(dir string, def map[string]any) map[string]any {
-	b, err := os.ReadFile(filepath.Join(dir, "results.json"))
-	if err != nil {
-		return def
-	}
 	var r struct {
 		Runs []results `json:"runs"`
 	}
-	if json.Unmarshal(b, &r) != nil || len(r.Runs) == 0 || r.Runs[0].Settings == nil {
-		return def
+	b, err := os.ReadFile(filepath.Join(dir, "results.json"))
+	if err != nil || json.Unmarshal(b, &r) != nil || len(r.Runs) == 0 || r.Runs[0].Settings == nil {
+		own := map[string]any{}
+		for k, v := range def {
+			own[k] = v
+		}
+		own["seed"] = "unknown (" + dir + ")"
+		return own
 	}
 	return r.Runs[0].Settings
 }
