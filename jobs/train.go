@@ -55,6 +55,7 @@ type TrainFiles struct {
 
 // TrainSummary is what Train reports.
 type TrainSummary struct {
+	Config      train.Config // the run's settings (an extending run's method, rank and alpha are its adapter's)
 	Result      *train.Result
 	Rows        int          // training rows used
 	Skipped     int          // bad training lines skipped
@@ -119,7 +120,7 @@ func Train(ctx context.Context, cfg train.Config, f TrainFiles, w io.Writer) (*T
 		return nil, err
 	}
 	var evalRows []data.Row
-	sum := &TrainSummary{Rows: len(rows), Skipped: skipped, Truncated: truncated}
+	sum := &TrainSummary{Config: cfg, Rows: len(rows), Skipped: skipped, Truncated: truncated}
 	if f.Eval != "" { // read it now so a bad eval file fails before training
 		if evalRows, sum.EvalSkipped, err = data.ReadFile(f.Eval, f.SkipBad); err != nil {
 			return nil, err

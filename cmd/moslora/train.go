@@ -95,7 +95,7 @@ and --eval default name its task set, e.g.
 			}
 			r := s.Result
 			fmt.Fprintf(w, "trained %s: %d updates, final loss %.4f, %d tokens in %s (%.0f tokens/s)\n",
-				cfg.Method, r.Steps, r.FinalLoss, r.Tokens, r.Elapsed.Round(1e9), float64(r.Tokens)/max(1e-9, r.Elapsed.Seconds()))
+				s.Config.Method, r.Steps, r.FinalLoss, r.Tokens, r.Elapsed.Round(1e9), float64(r.Tokens)/max(1e-9, r.Elapsed.Seconds()))
 			fmt.Fprintf(w, "rows %d (skipped %d, truncated to %d tokens: %d), trainable parameters %d\n", s.Rows, s.Skipped, cfg.MaxLen, s.Truncated, s.Trainable)
 			fmt.Fprintf(w, "output: %s\n", f.Out)
 			if s.Eval != nil {

@@ -15,6 +15,14 @@ func TestTrainExtendWritesAnOrdinaryLargerAdapterThatMergesAndExports(t *testing
 	if _, err := trainSmall(t, p, first, "--method", "moslora", "--rank", "4", "--alpha", "8", "--steps", "2", "--warmup", "0"); err != nil {
 		t.Fatal(err)
 	}
+	seq := filepath.Join(dir, "seq")
+	if _, err := trainSmall(t, p, seq, "--method", "lora", "--rank", "4", "--steps", "1", "--warmup", "0"); err != nil {
+		t.Fatal(err)
+	}
+	// The default --method is moslora: the printed method must be the adapter's (lora).
+	if out, err := trainSmall(t, p, filepath.Join(dir, "seq2"), "--extend", seq, "--extend-rank", "0", "--steps", "1", "--warmup", "0"); err != nil || !strings.Contains(out, "trained lora:") {
+		t.Errorf("sequential fine-tuning of a lora adapter printed %q (%v), want \"trained lora:\"", out, err)
+	}
 	second := filepath.Join(dir, "task2")
 	out, err := trainSmall(t, p, second, "--extend", first, "--extend-rank", "2", "--steps", "2", "--warmup", "0", "--weight-decay", "0.1")
 	if err != nil {
