@@ -27,7 +27,9 @@ import (
 // widens a bf16 weight to float32, so a bf16 base would compare bf16 against float32 weights.
 // Rounds alternate the variants (the first variant of a round rotates), and each reported time is
 // the median over the rounds; a ratio is the median over the rounds of the variant's time over the
-// base's time in the same round.
+// base's time in the same round. Each time is measured twice: wall clock, and the process's CPU
+// seconds (getrusage, all threads) — on a machine other processes load, the CPU time of the same
+// work varies far less than its wall time.
 
 // InferenceInitStd is the standard deviation of B and of the mixer tensors of the measured adapters.
 const InferenceInitStd = 0.02
@@ -129,16 +131,20 @@ func InferenceModels(only string) []string {
 
 // InferenceRow is one line of the table. The ratios are times relative to the base (> 1: slower).
 type InferenceRow struct {
-	Model        string  `json:"model"`
-	Variant      string  `json:"variant"`
-	Merged       bool    `json:"merged"`
-	Threads      int     `json:"threads"`
-	Rounds       int     `json:"rounds"`
-	PromptTokens int     `json:"prompt_tokens"` // per forward pass: prompts × tokens
-	PromptTokS   float64 `json:"prompt_tok_s"`
-	PromptRatio  float64 `json:"prompt_time_vs_base"`
-	DecodeTokS   float64 `json:"decode_tok_s"`
-	DecodeRatio  float64 `json:"decode_time_vs_base"`
+	Model          string  `json:"model"`
+	Variant        string  `json:"variant"`
+	Merged         bool    `json:"merged"`
+	Threads        int     `json:"threads"`
+	Rounds         int     `json:"rounds"`
+	PromptTokens   int     `json:"prompt_tokens"` // per forward pass: prompts × tokens
+	PromptTokS     float64 `json:"prompt_tok_s"`
+	PromptRatio    float64 `json:"prompt_time_vs_base"`
+	PromptTokCPUS  float64 `json:"prompt_tok_per_cpu_s"`
+	PromptCPURatio float64 `json:"prompt_cpu_vs_base"`
+	DecodeTokS     float64 `json:"decode_tok_s"`
+	DecodeRatio    float64 `json:"decode_time_vs_base"`
+	DecodeTokCPUS  float64 `json:"decode_tok_per_cpu_s"`
+	DecodeCPURatio float64 `json:"decode_cpu_vs_base"`
 	// MaxAbsDiff is the correctness guard's largest |logit| difference: merged against unmerged for
 	// a merged variant, the adapter against the base otherwise (it must change the logits).
 	MaxAbsDiff float64 `json:"max_abs_logit_diff"`
@@ -152,7 +158,7 @@ func RunInference(ctx context.Context, o InferenceOptions, out, log io.Writer) e
 	}
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(o.Threads))
 	if !o.JSON {
-		fmt.Fprintf(out, "| model | variant | prompt tok/s (%d × %d tokens) | prompt time × base | decode tok/s (%d after %d) | decode time × base |\n|---|---|---|---|---|---|\n",
+		fmt.Fprintf(out, "| model | variant | prompt tok/s (%d × %d tokens) | prompt wall × base | prompt CPU × base | decode tok/s (%d after %d) | decode wall × base | decode CPU × base |\n|---|---|---|---|---|---|---|---|\n",
 			o.Prompts, o.Prompt, o.Decode, o.Prompt)
 	}
 	for _, name := range o.Models {
@@ -174,7 +180,7 @@ func RunInference(ctx context.Context, o InferenceOptions, out, log io.Writer) e
 				fmt.Fprintf(out, "%s\n", b)
 				continue
 			}
-			fmt.Fprintf(out, "| %s | %s | %.0f | %.3f | %.1f | %.3f |\n", r.Model, r.Variant, r.PromptTokS, r.PromptRatio, r.DecodeTokS, r.DecodeRatio)
+			fmt.Fprintf(out, "| %s | %s | %.0f | %.3f | %.3f | %.1f | %.3f | %.3f |\n", r.Model, r.Variant, r.PromptTokS, r.PromptRatio, r.PromptCPURatio, r.DecodeTokS, r.DecodeRatio, r.DecodeCPURatio)
 		}
 	}
 	return nil
@@ -369,8 +375,8 @@ func measureInference(ctx context.Context, m *model.Model, name string, o Infere
 		ids[i] = (7919*i + 13) % m.Config.VocabSize
 	}
 	prompt := ids[:o.Prompt]
-	promptS := make([][]float64, len(ms)) // [variant][round] seconds
-	decodeS := make([][]float64, len(ms))
+	var t timings
+	t.init(len(ms))
 	for r := range o.Rounds {
 		fmt.Fprintf(log, "bench: %s: round %d/%d (%d variants, %d threads)\n", name, r+1, o.Rounds, len(ms), o.Threads)
 		for j := range ms {
@@ -379,44 +385,81 @@ func measureInference(ctx context.Context, m *model.Model, name string, o Infere
 			if err := s.on(); err != nil {
 				return nil, fmt.Errorf("bench: %s: %w", s.v.Name(), err)
 			}
-			t0 := time.Now()
+			t0, c0 := time.Now(), cpuSeconds()
 			if _, err := m.Forward(ids, o.Prompts, o.Prompt, false); err != nil {
 				return nil, err
 			}
-			tp := time.Since(t0).Seconds()
-			_, td, err := timeOurs(m, prompt, o.Decode, o.Threads)
+			t.prompt[i] = append(t.prompt[i], time.Since(t0).Seconds())
+			t.promptCPU[i] = append(t.promptCPU[i], cpuSeconds()-c0)
+			wall, cpu, err := timeDecode(m, prompt, o.Decode)
 			if err != nil {
 				return nil, err
 			}
+			t.decode[i] = append(t.decode[i], wall)
+			t.decodeCPU[i] = append(t.decodeCPU[i], cpu)
 			if err := s.off(); err != nil {
 				return nil, fmt.Errorf("bench: %s: %w", s.v.Name(), err)
 			}
-			promptS[i] = append(promptS[i], tp)
-			decodeS[i] = append(decodeS[i], td)
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
 		}
 	}
-	return inferenceRows(name, o, ms, diffs, promptS, decodeS), nil
+	return inferenceRows(name, o, ms, diffs, t), nil
+}
+
+// timings are the seconds of each variant in each round: [variant][round].
+type timings struct {
+	prompt, promptCPU, decode, decodeCPU [][]float64
+}
+
+func (t *timings) init(n int) {
+	t.prompt, t.promptCPU = make([][]float64, n), make([][]float64, n)
+	t.decode, t.decodeCPU = make([][]float64, n), make([][]float64, n)
+}
+
+// timeDecode runs the prompt through a fresh KV cache (untimed) and then decodes n greedy tokens
+// one at a time, as generate does; it returns the wall and CPU seconds of the decoding.
+func timeDecode(m *model.Model, prompt []int, n int) (wall, cpu float64, err error) {
+	V := m.Config.VocabSize
+	kc := m.NewKVCache(len(prompt) + n + 1)
+	logits, err := m.ForwardCached(prompt, kc)
+	if err != nil {
+		return 0, 0, err
+	}
+	next := argmax(logits[len(logits)-V:])
+	t0, c0 := time.Now(), cpuSeconds()
+	for range n {
+		if logits, err = m.ForwardCached([]int{next}, kc); err != nil {
+			return 0, 0, err
+		}
+		next = argmax(logits[len(logits)-V:])
+	}
+	return time.Since(t0).Seconds(), cpuSeconds() - c0, nil
 }
 
 // inferenceRows turns the per-round seconds into rows: tokens/s from the median time, ratios as
 // the median over rounds of the time over the base's (variant 0) in the same round.
-func inferenceRows(name string, o InferenceOptions, ms []measured, diffs []float64, promptS, decodeS [][]float64) []InferenceRow {
+func inferenceRows(name string, o InferenceOptions, ms []measured, diffs []float64, t timings) []InferenceRow {
 	ratio := func(v, base []float64) float64 {
 		rs := make([]float64, len(v))
 		for r := range v {
+			if base[r] <= 0 { // no CPU clock on this system
+				return 0
+			}
 			rs[r] = v[r] / base[r]
 		}
 		return median(rs)
 	}
+	pt := float64(o.Prompts * o.Prompt)
 	var rows []InferenceRow
 	for i, s := range ms {
 		rows = append(rows, InferenceRow{Model: name, Variant: s.v.Name(), Merged: s.v.Merged, Threads: o.Threads, Rounds: o.Rounds,
 			PromptTokens: o.Prompts * o.Prompt,
-			PromptTokS:   float64(o.Prompts*o.Prompt) / median(promptS[i]), PromptRatio: ratio(promptS[i], promptS[0]),
-			DecodeTokS: float64(o.Decode) / median(decodeS[i]), DecodeRatio: ratio(decodeS[i], decodeS[0]),
+			PromptTokS:   pt / median(t.prompt[i]), PromptRatio: ratio(t.prompt[i], t.prompt[0]),
+			PromptTokCPUS: pt / median(t.promptCPU[i]), PromptCPURatio: ratio(t.promptCPU[i], t.promptCPU[0]),
+			DecodeTokS: float64(o.Decode) / median(t.decode[i]), DecodeRatio: ratio(t.decode[i], t.decode[0]),
+			DecodeTokCPUS: float64(o.Decode) / median(t.decodeCPU[i]), DecodeCPURatio: ratio(t.decodeCPU[i], t.decodeCPU[0]),
 			MaxAbsDiff: diffs[i]})
 	}
 	return rows

@@ -127,14 +127,18 @@ func TestInferenceGuardCatchesAWrongMergeAndAnAdapterOutOfThePath(t *testing.T) 
 func TestInferenceRatiosAreMediansOfPairedRounds(t *testing.T) {
 	o := InferenceOptions{Threads: 1, Prompts: 2, Prompt: 10, Decode: 5, Rounds: 3}
 	ms := []measured{{v: Variant{}}, {v: Variant{Method: "lora"}}}
-	rows := inferenceRows("m", o, ms, []float64{0, 0.5},
-		[][]float64{{1, 4, 4}, {3, 3, 5}}, [][]float64{{1, 2, 4}, {2, 3, 4}})
-	if rows[0].PromptRatio != 1 || rows[0].DecodeRatio != 1 {
-		t.Errorf("base ratios %v, %v; want 1", rows[0].PromptRatio, rows[0].DecodeRatio)
+	p, d := [][]float64{{1, 4, 4}, {3, 3, 5}}, [][]float64{{1, 2, 4}, {2, 3, 4}}
+	// CPU times: the same numbers swapped (prompt CPU = decode wall and the other way round).
+	rows := inferenceRows("m", o, ms, []float64{0, 0.5}, timings{prompt: p, promptCPU: d, decode: d, decodeCPU: p})
+	if rows[0].PromptRatio != 1 || rows[0].DecodeRatio != 1 || rows[0].PromptCPURatio != 1 || rows[0].DecodeCPURatio != 1 {
+		t.Errorf("base ratios %+v; want 1", rows[0])
 	}
 	r := rows[1]
 	if r.PromptRatio != 1.25 || r.DecodeRatio != 1.5 || r.PromptTokS != 20.0/3 || r.DecodeTokS != 5.0/3 || r.MaxAbsDiff != 0.5 || r.Variant != "lora" {
 		t.Errorf("row %+v; want prompt ratio 1.25, decode ratio 1.5, 20/3 and 5/3 tok/s", r)
+	}
+	if r.PromptCPURatio != 1.5 || r.DecodeCPURatio != 1.25 || r.PromptTokCPUS != 20.0/3 || r.DecodeTokCPUS != 5.0/3 {
+		t.Errorf("row %+v; want CPU ratios 1.5 (prompt) and 1.25 (decode), 20/3 and 5/3 tok per CPU-s", r)
 	}
 }
 
@@ -176,7 +180,7 @@ func TestRunInferenceWritesARowPerVariant(t *testing.T) {
 	}
 	for i, r := range rows {
 		ok := func(v float64) bool { return v > 0 && !math.IsInf(v, 0) }
-		if r.Variant != vs[i].Name() || r.Model != ModelBase19M || !ok(r.PromptTokS) || !ok(r.DecodeTokS) || !ok(r.PromptRatio) || !ok(r.DecodeRatio) {
+		if r.Variant != vs[i].Name() || r.Model != ModelBase19M || !ok(r.PromptTokS) || !ok(r.DecodeTokS) || !ok(r.PromptRatio) || !ok(r.DecodeRatio) || !ok(r.PromptCPURatio) || !ok(r.DecodeCPURatio) {
 			t.Errorf("row %d: %+v", i, r)
 		}
 	}

@@ -72,6 +72,14 @@ func TestTopKIsValidatedNamingItsSetting(t *testing.T) {
 		}
 	}
 	given := func(f string) bool { return f == "top-k" }
+	c.TopK = 1
+	if w, err := CheckFlags(c, 1, given); err != nil || len(w) != 1 || !strings.Contains(w[0].Error(), "the router gets no gradient") {
+		t.Errorf("--top-k 1: warnings %q, %v", w, err)
+	}
+	c.TopK = 2
+	if w, err := CheckFlags(c, 1, given); err != nil || len(w) != 0 {
+		t.Errorf("--top-k 2 with gated-topk: warnings %q, %v", w, err)
+	}
 	c.Method, c.TopK = MethodGated, 3
 	if w, err := CheckFlags(c, 1, given); err != nil || len(w) != 1 || !strings.HasPrefix(w[0].Error(), "warning: top-k 3 is ignored: only method gated-topk") {
 		t.Errorf("--top-k with gated: warnings %q, %v", w, err)

@@ -58,6 +58,9 @@ func CheckFlags(c Config, keep int, given func(flag string) bool) (warnings []*s
 	if given("subspaces") && !kind.Subspaces {
 		warnings = append(warnings, setting.Warning("subspaces", c.Subspaces, " is ignored: only %s global, gated and gated-topk split the rank into subspaces, not %s", setting.Ref("method"), c.Method))
 	}
+	if kind.TopK && mixer.TopKFor(c.TopK, c.Subspaces) == 1 {
+		warnings = append(warnings, setting.Warning("top-k", 1, ": each token's single gate is 1 whatever the router says, so the router gets no gradient and never learns (routing stays as initialised); use k ≥ 2 to train it"))
+	}
 	if given("top-k") && !kind.TopK {
 		warnings = append(warnings, setting.Warning("top-k", c.TopK, " is ignored: only %s gated-topk keeps the top k gates, not %s", setting.Ref("method"), c.Method))
 	}

@@ -87,7 +87,8 @@ func (q *TopK) route(row []float32) {
 //	dℓ_{t,m} = g_{t,m}·(dg_{t,m} − Σ_{j∈S_t} g_{t,j}·dg_{t,j})   (0 outside S_t)
 //	dG += dℓᵀ·x    dc += Σ_t dℓ_t    dx += dℓ·G  (returned as a Product)
 //
-// Because g_{t,m} = 0 outside S_t, these are exactly the gated mixer's formulas
+// With k = 1 the one selected gate is 1 whatever ℓ is, so dℓ = 0: the router gets no gradient
+// (train warns). Because g_{t,m} = 0 outside S_t, these are exactly the gated mixer's formulas
 // dℓ_t = g_t ⊙ (dg_t − g_t·dg_t) evaluated at the routed gates, so Gated.Backward computes them.
 func (q *TopK) Backward(dz, h, x []float32, n int) ([]float32, Product) {
 	return q.Gated.Backward(dz, h, x, n)

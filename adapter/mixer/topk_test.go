@@ -181,3 +181,30 @@ func TestTopKInitDrawsARandomRouter(t *testing.T) {
 		t.Error("Init is not a function of the generator")
 	}
 }
+
+// With k = 1 each token's one gate is exactly 1, so the router gets no gradient at all (why
+// train warns about --top-k 1), while the selected block still passes dz through to dh.
+func TestTopKWithKOfOneGivesTheRouterNoGradient(t *testing.T) {
+	q := topkWith(t, 4, 1)
+	x := []float32{0.3, -0.2, 0.1, 0.5, -0.4, 0.2, 0.6, 0.1}
+	h, dz := make([]float32, 16), make([]float32, 16)
+	for i := range h {
+		h[i], dz[i] = float32(i%5)-2, float32(i%3)-0.5
+	}
+	q.Forward(h, x, 2)
+	dh, _ := q.Backward(dz, h, x, 2)
+	if numtest.MaxAbs(q.DG) != 0 || numtest.MaxAbs(q.DC) != 0 {
+		t.Errorf("k = 1: router gradient dG %v, dc %v; want 0", q.DG, q.DC)
+	}
+	// token 0 routes to block 3 (x = 0.5), token 1 to block 2 (x = 0.6): dh = dz there, 0 elsewhere
+	for i := range dh {
+		tok, blk := i/8, (i%8)/2
+		want := float32(0)
+		if blk == []int{3, 2}[tok] {
+			want = dz[i]
+		}
+		if dh[i] != want {
+			t.Errorf("dh[%d] = %v, want %v", i, dh[i], want)
+		}
+	}
+}
