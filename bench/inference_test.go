@@ -123,7 +123,8 @@ func TestInferenceGuardCatchesAWrongMergeAndAnAdapterOutOfThePath(t *testing.T) 
 
 // Ratios pair each round's times. Prompt: base (1, 4, 4) s, variant (3, 3, 5) s: round ratios
 // (3, 0.75, 1.25), median 1.25 (the ratio of the medians would be 3/4). Decode: base (1, 2, 4),
-// variant (2, 3, 4): ratios (2, 1.5, 1), median 1.5. Tokens/s come from the median times.
+// variant (2, 3, 4): ratios (2, 1.5, 1), median 1.5. Tokens/s come from the median times (a decode
+// time is one step's).
 func TestInferenceRatiosAreMediansOfPairedRounds(t *testing.T) {
 	o := InferenceOptions{Threads: 1, Prompts: 2, Prompt: 10, Decode: 5, Rounds: 3}
 	ms := []measured{{v: Variant{}}, {v: Variant{Method: "lora"}}}
@@ -134,11 +135,11 @@ func TestInferenceRatiosAreMediansOfPairedRounds(t *testing.T) {
 		t.Errorf("base ratios %+v; want 1", rows[0])
 	}
 	r := rows[1]
-	if r.PromptRatio != 1.25 || r.DecodeRatio != 1.5 || r.PromptTokS != 20.0/3 || r.DecodeTokS != 5.0/3 || r.MaxAbsDiff != 0.5 || r.Variant != "lora" {
-		t.Errorf("row %+v; want prompt ratio 1.25, decode ratio 1.5, 20/3 and 5/3 tok/s", r)
+	if r.PromptRatio != 1.25 || r.DecodeRatio != 1.5 || r.PromptTokS != 20.0/3 || r.DecodeTokS != 1.0/3 || r.MaxAbsDiff != 0.5 || r.Variant != "lora" {
+		t.Errorf("row %+v; want prompt ratio 1.25, decode ratio 1.5, 20/3 and 1/3 tok/s", r)
 	}
-	if r.PromptCPURatio != 1.5 || r.DecodeCPURatio != 1.25 || r.PromptTokCPUS != 20.0/3 || r.DecodeTokCPUS != 5.0/3 {
-		t.Errorf("row %+v; want CPU ratios 1.5 (prompt) and 1.25 (decode), 20/3 and 5/3 tok per CPU-s", r)
+	if r.PromptCPURatio != 1.5 || r.DecodeCPURatio != 1.25 || r.PromptTokCPUS != 20.0/3 || r.DecodeTokCPUS != 1.0/3 {
+		t.Errorf("row %+v; want CPU ratios 1.5 (prompt) and 1.25 (decode), 20/3 and 1/3 tok per CPU-s", r)
 	}
 }
 
