@@ -93,7 +93,7 @@ func build(cfg Config, m Base, seed int64) (*Adapter, error) {
 		if kind.Subspaces {
 			k = cfg.Subspaces
 		}
-		mx, err := mixer.New(name, mixer.Shape{R: r, In: base.In, K: cfg.Subspaces, Init: cfg.MixerInit})
+		mx, err := mixer.New(name, mixer.Shape{R: r, In: base.In, K: cfg.Subspaces, TopK: cfg.TopK, Init: cfg.MixerInit})
 		if err != nil {
 			return nil, fmt.Errorf("adapter: %s: %w", p, err)
 		}

@@ -18,10 +18,11 @@ import (
 // Names of the built-in mixers (Config.Mixer; package mixer holds the table). The empty string
 // means the plain identity mixer unless lora_use_mixer is set.
 const (
-	MixerIdentity = mixer.IdentityName // plain LoRA
-	MixerDense    = mixer.DenseName    // MoSLoRA: learnable r×r mixer (lora_AB)
-	MixerGlobal   = mixer.GlobalName   // softmax(π) weights per block of r/K
-	MixerGated    = mixer.GatedName    // softmax(G·x + c) weights per token and block
+	MixerIdentity  = mixer.IdentityName  // plain LoRA
+	MixerDense     = mixer.DenseName     // MoSLoRA: learnable r×r mixer (lora_AB)
+	MixerGlobal    = mixer.GlobalName    // softmax(π) weights per block of r/K
+	MixerGated     = mixer.GatedName     // softmax(G·x + c) weights per token and block
+	MixerGatedTopK = mixer.GatedTopKName // gated, keeping the k largest gates per token
 )
 
 // Mixer initialisations (Config.MixerInit) for the dense mixer.
@@ -58,6 +59,7 @@ type Config struct {
 	MixerInit    string `json:"mixer_init,omitempty"`        // kaiming (default), orthogonal, identity
 	Mixer        string `json:"moslora_mixer,omitempty"`     // identity, dense, global, gated
 	Subspaces    int    `json:"moslora_subspaces,omitempty"` // K: number of blocks of r/K (global, gated)
+	TopK         int    `json:"moslora_top_k,omitempty"`     // k of K gates kept per token (gated-topk; 0: mixer.TopKFor)
 
 	BaseModel string `json:"base_model_name_or_path,omitempty"` // the model trained on (folder or hub name), informational
 }
@@ -202,6 +204,7 @@ func jsonFieldNames() map[string]bool {
 		"exclude_modules": true, "layers_to_transform": true, "layers_pattern": true,
 		"rank_pattern": true, "alpha_pattern": true, "init_lora_weights": true,
 		"lora_use_mixer": true, "mixer_init": true, "moslora_mixer": true, "moslora_subspaces": true,
+		"moslora_top_k":           true,
 		"base_model_name_or_path": true,
 	}
 }
@@ -291,14 +294,14 @@ func (c *Config) Validate() error {
 	if kind.Official && !c.LoraUseMixer {
 		c.LoraUseMixer = true // the official code needs the flag to build lora_AB
 	}
-	// The mixer validates its own fields (mixer_init, moslora_subspaces) for every rank in use.
+	// The mixer validates its own fields (mixer_init, moslora_subspaces, moslora_top_k) for every rank in use.
 	ranks := []int{c.R}
 	for _, r := range c.RankPattern {
 		ranks = append(ranks, r)
 	}
 	sort.Ints(ranks)
 	for _, r := range ranks {
-		if err := mixer.Check(name, mixer.Shape{R: r, In: 1, K: c.Subspaces, Init: c.MixerInit}); err != nil {
+		if err := mixer.Check(name, mixer.Shape{R: r, In: 1, K: c.Subspaces, TopK: c.TopK, Init: c.MixerInit}); err != nil {
 			return err
 		}
 	}

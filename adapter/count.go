@@ -35,7 +35,7 @@ func TrainableCount(cfg Config, m Base) (int, error) {
 			continue
 		}
 		r, _ := cfg.RankAlpha(l.Path)
-		mx, err := mixer.New(cfg.MixerKind(), mixer.Shape{R: r, In: l.In, K: cfg.Subspaces, Init: cfg.MixerInit})
+		mx, err := mixer.New(cfg.MixerKind(), mixer.Shape{R: r, In: l.In, K: cfg.Subspaces, TopK: cfg.TopK, Init: cfg.MixerInit})
 		if err != nil {
 			return 0, fmt.Errorf("adapter: %s: %w", l.Path, err)
 		}

@@ -14,6 +14,7 @@
 //	global    mix_k = w_k·h_k, w = softmax(π)      π: (K)
 //	gated     mix_k = g_k(x)·h_k, g = softmax(G·x + c)  G: (K, in), c: (K); the gate sees the undropped x
 //	folded    mix = h, with A ← M·A at initialisation   (control: MoSLoRA's initial M folded into A, frozen)
+//	gated-topk  as gated, g = softmax over the moslora_top_k largest logits, 0 elsewhere (MixLoRA routing)
 //
 // A Linear owns A, B, dropout and the scale; its Mixer (package adapter/mixer: one type per file
 // behind one interface, one table of mixers and the training methods that select them) owns
@@ -36,8 +37,8 @@
 //	base_model.model.P.lora_B.weight       (out, r)
 //	base_model.model.P.lora_AB.weight      (r, r)     dense mixer, as the official MoSLoRA code names it
 //	base_model.model.P.lora_global.weight  (K)        global mixer logits π (our name)
-//	base_model.model.P.lora_gate.weight    (K, in)    gated mixer G (our name)
-//	base_model.model.P.lora_gate.bias      (K)        gated mixer c (our name)
+//	base_model.model.P.lora_gate.weight    (K, in)    gated (and gated-topk) mixer G (our name)
+//	base_model.model.P.lora_gate.bias      (K)        gated (and gated-topk) mixer c (our name)
 //
 // A dense or global adapter folds (A' = M·A) into a plain PEFT LoRA adapter with the same ΔW.
 // Params lists every tensor with a Group (lora_A, lora_B, mixer) for per-group optimizer

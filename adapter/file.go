@@ -142,6 +142,11 @@ func (c Config) configJSON() ([]byte, error) {
 	if !kind.Subspaces {
 		c.Subspaces = 0 // K only shapes the mixers that split the rank
 	}
+	if !kind.TopK {
+		c.TopK = 0
+	} else {
+		c.TopK = mixer.TopKFor(c.TopK, c.Subspaces) // written, so a later default cannot change a saved adapter
+	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")

@@ -102,7 +102,7 @@ func TestSaveLoadRoundTripsBitIdentically(t *testing.T) {
 	}
 	ref := openReference(t, filepath.Join(hf, "lora_r4", "reference.safetensors"))
 	for _, js := range []string{`"lora_use_mixer": true, "mixer_init": "orthogonal"`, `"moslora_mixer": "global", "moslora_subspaces": 2`,
-		`"moslora_mixer": "gated", "moslora_subspaces": 4`, `"rank_pattern": {"v_proj": 8}, "use_rslora": true`} {
+		`"moslora_mixer": "gated", "moslora_subspaces": 4`, `"moslora_mixer": "gated-topk", "moslora_subspaces": 4, "moslora_top_k": 3`, `"rank_pattern": {"v_proj": 8}, "use_rslora": true`} {
 		c := mustParse(t, `{"peft_type": "LORA", "task_type": "CAUSAL_LM", "r": 4, "lora_alpha": 8, "target_modules": ["q_proj", "v_proj", "down_proj"], `+js+`}`)
 		a, err := New(c, m, 3)
 		if err != nil {
@@ -271,4 +271,44 @@ func TestLoadDetachedWritesNothingIntoTheModel(t *testing.T) {
 		t.Errorf("attached, the loaded adapter's logits differ from the saved one's (max abs %.3g)", numtest.MaxAbsDiff(got, want))
 	}
 	b.Detach()
+}
+
+// A gated-topk adapter whose config leaves moslora_top_k out is built with the default k and
+// saved with it written, so it reloads with the same k even if the default changes; k is not
+// written for the other mixers.
+func TestTopKIsWrittenAndReloaded(t *testing.T) {
+	b := llamaLikeBase(4)
+	a := trainedAdapter(t, b, `"moslora_mixer": "gated-topk", "moslora_subspaces": 4`)
+	dir := filepath.Join(t.TempDir(), "adapter")
+	if err := a.Save(dir); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, ConfigFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fields map[string]any
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		t.Fatal(err)
+	}
+	if fields["moslora_top_k"] != float64(mixer.DefaultTopK) || fields["moslora_mixer"] != MixerGatedTopK {
+		t.Fatalf("saved config: moslora_mixer %v, moslora_top_k %v; want gated-topk, %d", fields["moslora_mixer"], fields["moslora_top_k"], mixer.DefaultTopK)
+	}
+	a.Detach()
+	re, err := Load(dir, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range re.Linears {
+		if q, ok := l.Mixer.(*mixer.TopK); !ok || q.Top != mixer.DefaultTopK || q.K != 4 {
+			t.Fatalf("%s reloaded with mixer %T %+v", l.Path, l.Mixer, l.Mixer)
+		}
+	}
+	re.Detach()
+
+	g := trainedAdapter(t, llamaLikeBase(4), `"moslora_mixer": "gated", "moslora_subspaces": 2, "moslora_top_k": 1`)
+	js, _ := g.Config.configJSON()
+	if strings.Contains(string(js), "moslora_top_k") {
+		t.Errorf("a gated adapter's config writes moslora_top_k:\n%s", js)
+	}
 }

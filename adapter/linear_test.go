@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sort"
 	"testing"
 
 	"github.com/moslora/moslora/adapter/mixer"
@@ -47,6 +48,26 @@ func softmax64(v []float64) []float64 {
 	return out
 }
 
+// topK64 is the top-k routed softmax of MixLoRA: the k largest logits (the lower index first
+// among equal ones, by a stable sort) get softmax over those k, the others 0.
+func topK64(lg []float64, k int) []float64 {
+	idx := make([]int, len(lg))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return lg[idx[a]] > lg[idx[b]] })
+	sel := make([]float64, k)
+	for i := range sel {
+		sel[i] = lg[idx[i]]
+	}
+	sm := softmax64(sel)
+	g := make([]float64, len(lg))
+	for i := range sel {
+		g[idx[i]] = sm[i]
+	}
+	return g
+}
+
 // refDelta is the naive float64 reference of the update s·B·mix(A·(x⊙mask), x), written token by
 // token straight from the definitions in doc.go. mask nil means no dropout.
 func refDelta(l *Linear, p refParams, x, mask []float64, n int) []float64 {
@@ -66,7 +87,7 @@ func refDelta(l *Linear, p refParams, x, mask []float64, n int) []float64 {
 			}
 		}
 		z := make([]float64, r)
-		switch l.Mixer.(type) { // the float64 reference of each built-in mixer, from doc.go
+		switch mx := l.Mixer.(type) { // the float64 reference of each built-in mixer, from doc.go
 		case *mixer.Identity:
 			copy(z, h)
 		case *mixer.Dense:
@@ -89,6 +110,18 @@ func refDelta(l *Linear, p refParams, x, mask []float64, n int) []float64 {
 				}
 			}
 			g := softmax64(lg)
+			for j := 0; j < r; j++ {
+				z[j] = g[j/bs] * h[j]
+			}
+		case *mixer.TopK:
+			lg := make([]float64, k)
+			for m := 0; m < k; m++ {
+				lg[m] = p.C[m]
+				for i := 0; i < in; i++ {
+					lg[m] += p.G[m*in+i] * xt[i]
+				}
+			}
+			g := topK64(lg, mx.Top)
 			for j := 0; j < r; j++ {
 				z[j] = g[j/bs] * h[j]
 			}
@@ -123,7 +156,7 @@ func randomVec(rng *rand.Rand, n int) []float32 {
 }
 
 func TestForwardMatchesFloat64Reference(t *testing.T) {
-	for _, mixer := range []string{MixerIdentity, MixerDense, MixerGlobal, MixerGated} {
+	for _, mixer := range []string{MixerIdentity, MixerDense, MixerGlobal, MixerGated, MixerGatedTopK} {
 		l := randomLinear(mixer, 11, 9, 6, 3, 1)
 		rng := rand.New(rand.NewPCG(2, 3))
 		const n = 5
@@ -181,7 +214,7 @@ func TestIdentityMixerEqualsPlainLoRA(t *testing.T) {
 }
 
 func TestZeroBAddsNothing(t *testing.T) {
-	for _, mixer := range []string{MixerIdentity, MixerDense, MixerGlobal, MixerGated} {
+	for _, mixer := range []string{MixerIdentity, MixerDense, MixerGlobal, MixerGated, MixerGatedTopK} {
 		l := randomLinear(mixer, 6, 8, 4, 2, 9)
 		clear(l.B)
 		rng := rand.New(rand.NewPCG(1, 1))
@@ -215,7 +248,7 @@ func numGrad(p []float64, f func() float64) []float64 {
 
 func TestBackwardMatchesFiniteDifferences(t *testing.T) {
 	for _, dropout := range []float32{0, 0.3} {
-		for _, mixer := range []string{MixerIdentity, MixerDense, MixerGlobal, MixerGated} {
+		for _, mixer := range []string{MixerIdentity, MixerDense, MixerGlobal, MixerGated, MixerGatedTopK} {
 			name := fmt.Sprintf("%s/dropout=%v", mixer, dropout)
 			l := randomLinear(mixer, 7, 5, 6, 3, 11)
 			l.Dropout = dropout

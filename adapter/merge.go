@@ -45,7 +45,7 @@ func (a *Adapter) Fold() error {
 		l.Mixer, _ = mixer.New(plain, mixer.Shape{R: l.R, In: l.In})
 		l.K, l.z = 1, nil
 	}
-	a.Config.Mixer, a.Config.LoraUseMixer, a.Config.MixerInit, a.Config.Subspaces = "", false, "", 0
+	a.Config.Mixer, a.Config.LoraUseMixer, a.Config.MixerInit, a.Config.Subspaces, a.Config.TopK = "", false, "", 0, 0
 	return nil
 }
 

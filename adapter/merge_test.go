@@ -120,12 +120,14 @@ func weights(b *fakeBase) [][]float32 {
 }
 
 func TestGatedCannotMergeOrFold(t *testing.T) {
-	b := llamaLikeBase(4)
-	a := trainedAdapter(t, b, `"moslora_mixer": "gated", "moslora_subspaces": 2`)
-	for name, f := range map[string]func() error{"merge": a.Merge, "fold": a.Fold} {
-		err := f()
-		if err == nil || !strings.Contains(err.Error(), "gated") || !strings.Contains(err.Error(), "input") {
-			t.Errorf("%s of a gated adapter: want an error explaining the input dependence, got %v", name, err)
+	for _, js := range []string{`"moslora_mixer": "gated", "moslora_subspaces": 2`, `"moslora_mixer": "gated-topk", "moslora_subspaces": 4, "moslora_top_k": 2`} {
+		b := llamaLikeBase(4)
+		a := trainedAdapter(t, b, js)
+		for name, f := range map[string]func() error{"merge": a.Merge, "fold": a.Fold} {
+			err := f()
+			if err == nil || !strings.Contains(err.Error(), "gated") || !strings.Contains(err.Error(), "input") {
+				t.Errorf("%s: %s: want an error explaining the input dependence, got %v", js, name, err)
+			}
 		}
 	}
 }

@@ -60,6 +60,17 @@
 // work done whatever share of the cores other processes took, but blind to cores left idle
 // (serial sections count only as longer wall time).
 //
+// # Inference cost (--inference)
+//
+// RunInference (inference.go) times, for base-19m and the random 135M shape, the base model and
+// adapters of lora, moslora, global, gated and gated-topk (r 16 on the seven projections; K 4,
+// k 2), unmerged and — where the mixer has a fixed matrix — merged: prompt tokens/s (a batch of
+// prompts through Forward, as eval runs it) and decode tokens/s (KV-cached greedy decoding, as
+// generate runs it). Weights are float32 for every variant (a merge widens bf16 weights); B and the
+// mixers are random (B ≠ 0: cost does not depend on trained values). Before timing, a guard checks
+// that each unmerged adapter changes the logits and each merged one reproduces them. The variants
+// alternate in rounds; times are medians, ratios the median of per-round ratios to the base.
+//
 // # Invariants
 //
 //   - Measurements are printed, never asserted: tests cover FLOP counting and case selection only.

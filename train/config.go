@@ -12,11 +12,12 @@ import (
 // Training methods: full fine-tuning, or an adapter whose mixer the method selects (the rows of
 // the mixer table, package adapter/mixer; the names below are the built-in rows').
 const (
-	MethodLoRA    = "lora"    // identity mixer
-	MethodMoSLoRA = "moslora" // dense r×r mixer (lora_AB)
-	MethodGlobal  = "global"  // softmax(π) block weights
-	MethodGated   = "gated"   // input-dependent block gates
-	MethodFull    = "full"    // every base parameter, no adapter
+	MethodLoRA      = "lora"       // identity mixer
+	MethodMoSLoRA   = "moslora"    // dense r×r mixer (lora_AB)
+	MethodGlobal    = "global"     // softmax(π) block weights
+	MethodGated     = "gated"      // input-dependent block gates
+	MethodGatedTopK = "gated-topk" // gated, keeping the top_k largest gates per token (MixLoRA)
+	MethodFull      = "full"       // every base parameter, no adapter
 )
 
 // Methods lists the methods ("lora, moslora, global, gated or full"), for messages and help.
@@ -31,11 +32,14 @@ func Methods() string {
 // Config holds the settings that determine a training run's result. A resumed run must use the
 // same Config (checked against the checkpoint).
 type Config struct {
-	Method    string   `json:"method"`
-	Rank      int      `json:"rank"`
-	Alpha     float64  `json:"alpha"`
-	Subspaces int      `json:"subspaces"` // K for global / gated (and recorded for moslora)
-	Targets   []string `json:"targets"`   // short names q,k,v,o,gate,up,down or module names
+	Method    string  `json:"method"`
+	Rank      int     `json:"rank"`
+	Alpha     float64 `json:"alpha"`
+	Subspaces int     `json:"subspaces"` // K for global / gated (and recorded for moslora)
+	// TopK is k, the subspaces each token keeps, for gated-topk (0: mixer.DefaultTopK = 2, or
+	// K when K is smaller; see Canonical).
+	TopK      int      `json:"top_k,omitempty"`
+	Targets   []string `json:"targets"` // short names q,k,v,o,gate,up,down or module names
 	MixerInit string   `json:"mixer_init,omitempty"`
 
 	LR          float64 `json:"lr"`
@@ -188,6 +192,9 @@ func (c *Config) AdapterConfig() adapter.Config {
 	if kind.Subspaces {
 		ac.Subspaces = c.Subspaces
 	}
+	if kind.TopK {
+		ac.TopK = c.TopK
+	}
 	return ac
 }
 
@@ -198,8 +205,14 @@ func (c *Config) NewAdapter(m adapter.Base) (*adapter.Adapter, error) {
 }
 
 // Canonical returns c with the per-group ratios of 1 written as 0 (the same run, and the
-// train_config.json / checkpoint form of runs from before the ratios existed).
+// train_config.json / checkpoint form of runs from before the ratios existed), and top_k only
+// for a method it shapes (there 0 becomes the k it means).
 func (c Config) Canonical() Config {
+	if kind, ok := mixer.ByMethod(c.Method); !ok || !kind.TopK {
+		c.TopK = 0
+	} else {
+		c.TopK = mixer.TopKFor(c.TopK, c.Subspaces)
+	}
 	if c.LRRatioB == 1 {
 		c.LRRatioB = 0
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/moslora/moslora/adapter"
+	"github.com/moslora/moslora/adapter/mixer"
 	"github.com/moslora/moslora/internal/setting"
 )
 
@@ -31,6 +32,12 @@ func (c *Config) validateRanges() error {
 	if c.Steps < 0 || c.Epochs < 0 {
 		return setting.Errorf("train", "steps", c.Steps, " / %s %d: expected numbers ≥ 0", setting.Ref("epochs"), c.Epochs)
 	}
+	if kind, ok := mixer.ByMethod(c.Method); ok && kind.TopK {
+		k := mixer.TopKFor(c.TopK, c.Subspaces)
+		if c.TopK < 0 || k > max(c.Subspaces, 1) {
+			return setting.Errorf("train", "top-k", k, ": expected k from 1 to %s %d (the subspaces each token keeps, of the K subspaces; 0: 2, or K when K < 2)", setting.Ref("subspaces"), c.Subspaces)
+		}
+	}
 	switch c.MixerInit {
 	case "", adapter.InitKaiming, adapter.InitOrthogonal, adapter.InitIdentity:
 	default:
@@ -47,8 +54,15 @@ func CheckFlags(c Config, keep int, given func(flag string) bool) (warnings []*s
 	if given("keep") && keep < 1 {
 		return nil, setting.Errorf("train", "keep", keep, ": expected a number ≥ 1 (the newest checkpoint is always kept)")
 	}
-	if given("subspaces") && c.Method != MethodGlobal && c.Method != MethodGated {
-		warnings = append(warnings, setting.Warning("subspaces", c.Subspaces, " is ignored: only %s global and gated split the rank into subspaces, not %s", setting.Ref("method"), c.Method))
+	kind, _ := mixer.ByMethod(c.Method)
+	if given("subspaces") && !kind.Subspaces {
+		warnings = append(warnings, setting.Warning("subspaces", c.Subspaces, " is ignored: only %s global, gated and gated-topk split the rank into subspaces, not %s", setting.Ref("method"), c.Method))
+	}
+	if kind.TopK && mixer.TopKFor(c.TopK, c.Subspaces) == 1 {
+		warnings = append(warnings, setting.Warning("top-k", 1, ": each token's single gate is 1 whatever the router says, so the router gets no gradient and never learns (routing stays as initialised); use k ≥ 2 to train it"))
+	}
+	if given("top-k") && !kind.TopK {
+		warnings = append(warnings, setting.Warning("top-k", c.TopK, " is ignored: only %s gated-topk keeps the top k gates, not %s", setting.Ref("method"), c.Method))
 	}
 	if given("mixer-init") && c.Method != MethodMoSLoRA {
 		warnings = append(warnings, setting.Warning("mixer-init", c.MixerInit, " is ignored: only %s moslora has a dense mixer to initialise, not %s", setting.Ref("method"), c.Method))
@@ -86,7 +100,7 @@ func (c *Config) CheckAgainstModel(m adapter.Base) error {
 		switch c.Method {
 		case MethodMoSLoRA:
 			floats += r * r
-		case MethodGated:
+		case MethodGated, MethodGatedTopK:
 			floats += float64(c.Subspaces) * float64(l.In+1)
 		}
 	}

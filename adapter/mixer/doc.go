@@ -6,6 +6,7 @@
 //	global    mix_k = w_k·h_k, w = softmax(π), π: (K)     (blocks of r/K)
 //	gated     mix_k = g_k(x)·h_k, g = softmax(G·x + c)   G: (K, in), c: (K); x is the undropped input
 //	folded    mix = h, after A ← M·A once at Init        (control: MoSLoRA's initial M folded, frozen)
+//	gated-topk  as gated, with g = softmax over the k largest logits, 0 elsewhere   (MixLoRA routing)
 //
 // Each mixer is one type in one file implementing Mixer — forward, backward, the folded r×r
 // matrix when one exists (merge, fold, export), its tensors with their adapter-file key names, its

@@ -41,6 +41,14 @@ func newGated(s Shape) Mixer {
 func (*Gated) Name() string { return GatedName }
 
 func (q *Gated) Forward(h, x []float32, n int) []float32 {
+	return q.forward(h, x, n, softmaxRow)
+}
+
+func softmaxRow(row []float32) { Softmax(row, row) }
+
+// forward computes z with the gates route(ℓ_t) of each token's logits (in place in the row):
+// softmax here, the top-k routed softmax in TopK.
+func (q *Gated) forward(h, x []float32, n int, route func(row []float32)) []float32 {
 	r, k, in := q.R, q.K, q.In
 	q.g = grow(q.g, n*k)
 	gemm.Sgemm(false, true, n, k, in, 1, x, in, q.G, in, 0, q.g, k) // logits = x·Gᵀ
@@ -49,7 +57,7 @@ func (q *Gated) Forward(h, x []float32, n int) []float32 {
 		for m := range row {
 			row[m] += q.C[m] // + c
 		}
-		Softmax(row, row)
+		route(row)
 	}
 	if q.usage != nil {
 		for i := 0; i < n; i++ {

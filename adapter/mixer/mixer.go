@@ -53,10 +53,11 @@ type Product struct {
 }
 
 // Shape is what a mixer is built for: rank R, the layer's input width In, and the config fields
-// that shape a mixer (K = moslora_subspaces, Init = mixer_init).
+// that shape a mixer (K = moslora_subspaces, TopK = moslora_top_k, Init = mixer_init).
 type Shape struct {
 	R, In int
 	K     int    // subspaces (0: not set)
+	TopK  int    // subspaces kept per token by a routed gate (0: not set)
 	Init  string // mixer_init ("": the kind's default)
 }
 

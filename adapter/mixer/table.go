@@ -14,6 +14,8 @@ const (
 	GlobalName   = "global"   // softmax(π) weights per block of r/K
 	GatedName    = "gated"    // softmax(G·x + c) weights per token and block
 	FoldedName   = "folded"   // MoSLoRA's initial mixer folded into A and frozen (a control)
+	// GatedTopKName is the gated mixer routed to the k largest gates per token (MixLoRA).
+	GatedTopKName = "gated-topk"
 )
 
 // mixer_init values of the dense mixer.
@@ -35,6 +37,9 @@ type Kind struct {
 	Official bool
 	// Subspaces marks a mixer shaped by K = moslora_subspaces (required, ≥ 1, dividing every rank).
 	Subspaces bool
+	// TopK marks a mixer that keeps k of its K subspaces per token: shaped by k = moslora_top_k
+	// (1 ≤ k ≤ K; when not set DefaultTopK, or K when K is smaller).
+	TopK bool
 	// Inits are the mixer_init values it draws by, the default first (nil: it has none; only the
 	// generic "kaiming" is then accepted, and nothing is written).
 	Inits []string
@@ -53,6 +58,8 @@ var table = []Kind{
 	{Name: GatedName, Method: "gated", Subspaces: true, New: newGated, Doc: "input-dependent softmax gate over K subspaces"},
 	{Name: FoldedName, Method: "moslora-folded", Inits: []string{InitKaiming, InitOrthogonal},
 		New: newFolded, Doc: "control: MoSLoRA's initial mixer folded into A and frozen (LoRA from A' = M·A)"},
+	{Name: GatedTopKName, Method: "gated-topk", Subspaces: true, TopK: true, New: newTopK,
+		Doc: "MixLoRA-style routing: the gated mixer keeping the k largest of K gates per token (softmax over those k)"},
 }
 
 var tableMu sync.RWMutex
@@ -174,6 +181,14 @@ func check(name string, s Shape) (Kind, Shape, error) {
 		}
 	} else {
 		s.K = 1
+	}
+	if k.TopK {
+		s.TopK = TopKFor(s.TopK, s.K)
+		if s.TopK < 1 || s.TopK > s.K {
+			return Kind{}, s, fmt.Errorf("field \"moslora_top_k\": want k from 1 to K = %d (moslora_subspaces) for the %s mixer, got %d", s.K, k.Name, s.TopK)
+		}
+	} else {
+		s.TopK = 0
 	}
 	if s.Init == "" && len(k.Inits) > 0 {
 		s.Init = k.Inits[0]

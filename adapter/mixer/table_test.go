@@ -9,7 +9,7 @@ import (
 )
 
 func TestTableMapsEachMethodToOneMixer(t *testing.T) {
-	want := map[string]string{"lora": IdentityName, "moslora": DenseName, "global": GlobalName, "gated": GatedName}
+	want := map[string]string{"lora": IdentityName, "moslora": DenseName, "global": GlobalName, "gated": GatedName, "gated-topk": GatedTopKName}
 	for method, name := range want {
 		k, ok := ByMethod(method)
 		if !ok || k.Name != name {
@@ -36,6 +36,8 @@ func TestNewErrorsNameTheConfigField(t *testing.T) {
 		{"fancy", Shape{R: 4}, "moslora_mixer"},
 		{GlobalName, Shape{R: 4}, "moslora_subspaces"},
 		{GatedName, Shape{R: 4, K: 3}, "moslora_subspaces"},
+		{GatedTopKName, Shape{R: 4}, "moslora_subspaces"},
+		{GatedTopKName, Shape{R: 4, K: 2, TopK: 4}, "moslora_top_k"},
 		{GlobalName, Shape{R: 4, K: -1}, "moslora_subspaces"},
 		{DenseName, Shape{R: 4, Init: "xavier"}, "mixer_init"},
 		{GlobalName, Shape{R: 4, K: 2, Init: InitOrthogonal}, "mixer_init"},

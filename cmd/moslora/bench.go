@@ -14,6 +14,7 @@ func init() {
 	var o bench.Options
 	var child bool
 	var lc llamaCppFlags
+	var inf inferenceFlags
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Measure GEMM GFLOP/s, training and forward tokens/s, peak RSS and MFU (optionally beside PyTorch)",
@@ -23,7 +24,12 @@ forward case in a child process so its peak RSS is its own. MFU is the step's mo
 over the machine peak measured in the same run (see the bench package documentation).
 
 Cases: gemm/NT/2048x1536x576 (or gemm/2048x576x1536 for every form of M×N×K), base-19m/lora,
-base-19m/moslora, base-19m/full, base-19m/forward, 135m/lora, …; groups: gemm, base-19m, 135m.`,
+base-19m/moslora, base-19m/full, base-19m/forward, 135m/lora, …; groups: gemm, base-19m, 135m.
+
+--inference instead measures the inference cost of base, lora, moslora, global, gated and
+gated-topk adapters (r 16 on q,k,v,o,gate,up,down; unmerged and, where possible, merged) relative to
+the base model: prompt tokens/s and KV-cached greedy decode tokens/s, alternating the variants in
+--rounds rounds on --threads threads (--only base-19m,135m picks the models).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if root := sharedpath.Root(); root != "" { // the defaults, looked up only when bench runs
@@ -39,6 +45,9 @@ base-19m/moslora, base-19m/full, base-19m/forward, 135m/lora, …; groups: gemm,
 			}
 			if o.Compare == "llamacpp" {
 				return lc.run(cmd, o.ModelDir, o.JSON)
+			}
+			if inf.on {
+				return inf.run(cmd, o, lc)
 			}
 			o.ChildArgs = func(name string) []string {
 				a := []string{"bench", "--child", "--only", name, "--model", o.ModelDir,
@@ -67,6 +76,7 @@ base-19m/moslora, base-19m/full, base-19m/forward, 135m/lora, …; groups: gemm,
 	fl.BoolVar(&o.JSON, "json", false, "print one JSON object per measurement")
 	fl.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of each training / forward case's timed steps to PREFIX.<case>.pprof")
 	lc.register(cmd)
+	inf.register(cmd)
 	fl.BoolVar(&child, "child", false, "internal: run the one case named by --only and print its JSON result")
 	_ = fl.MarkHidden("child")
 	rootCmd.AddCommand(cmd)

@@ -27,10 +27,10 @@ func (f *llamaCppFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringVar(&f.o.Dir, "llamacpp-dir", def, "--compare llamacpp: folder with run.mjs and node-llama-cpp installed (DIR/install.sh)")
 	fl.StringVar(&f.outtypes, "llamacpp-outtypes", "f32,q8_0", "--compare llamacpp: GGUF types to run in llama.cpp")
-	fl.IntVar(&f.o.Threads, "threads", runtime.GOMAXPROCS(0), "--compare llamacpp: threads of both engines")
-	fl.IntVar(&f.o.Prompt, "prompt-tokens", 128, "--compare llamacpp: prompt length")
-	fl.IntVar(&f.o.Decode, "decode-tokens", 64, "--compare llamacpp: tokens decoded after the prompt")
-	fl.IntVar(&f.o.Rounds, "rounds", 5, "--compare llamacpp: alternating rounds (medians reported)")
+	fl.IntVar(&f.o.Threads, "threads", runtime.GOMAXPROCS(0), "--compare llamacpp: threads of both engines; --inference: threads of every variant")
+	fl.IntVar(&f.o.Prompt, "prompt-tokens", 128, "--compare llamacpp and --inference: prompt length")
+	fl.IntVar(&f.o.Decode, "decode-tokens", 64, "--compare llamacpp and --inference: tokens decoded after the prompt")
+	fl.IntVar(&f.o.Rounds, "rounds", 5, "--compare llamacpp and --inference: alternating rounds (medians reported)")
 }
 
 func (f *llamaCppFlags) run(cmd *cobra.Command, modelDir string, asJSON bool) error {

@@ -114,6 +114,7 @@ and --eval default name its task set, e.g.
 	fl.IntVar(&cfg.Rank, "rank", cfg.Rank, "adapter rank r")
 	fl.Float64Var(&cfg.Alpha, "alpha", cfg.Alpha, "lora_alpha (scaling alpha/r)")
 	fl.IntVar(&cfg.Subspaces, "subspaces", cfg.Subspaces, "K subspaces of r/K for the global and gated mixers")
+	fl.IntVar(&cfg.TopK, "top-k", 0, "gated-topk: each token keeps the k largest of its --subspaces K gates, 1 ≤ k ≤ K (0: MixLoRA's 2, or K when K < 2)")
 	fl.StringVar(&targets, "targets", strings.Join(cfg.Targets, ","), "modules to adapt: q,k,v,o,gate,up,down, module names, or all-linear (every linear layer but the output head)")
 	fl.StringVar(&cfg.MixerInit, "mixer-init", "", "moslora mixer initialisation: kaiming (default), orthogonal, identity")
 	fl.Float64Var(&cfg.LR, "lr", cfg.LR, "peak learning rate (default 1e-3; 3e-4 for --method full)")

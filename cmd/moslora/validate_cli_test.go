@@ -201,7 +201,7 @@ func TestLibraryErrorsNameSettingsAndTheCLIPrintsFlags(t *testing.T) {
 		t.Fatal("--alpha 0 accepted")
 	}
 	for _, want := range []string{
-		"warning: --subspaces 2 is ignored: only --method global and gated split the rank into subspaces, not lora\n",
+		"warning: --subspaces 2 is ignored: only --method global, gated and gated-topk split the rank into subspaces, not lora\n",
 		"moslora: train: --alpha 0: expected a positive finite number (the adapter's scale is alpha/rank)\n",
 	} {
 		if !strings.Contains(stderr.String(), want) {
