@@ -7,6 +7,7 @@ import (
 
 	"github.com/moslora/moslora/adapter"
 	"github.com/moslora/moslora/adapter/mixer"
+	"github.com/moslora/moslora/model"
 )
 
 // Training methods: full fine-tuning, or an adapter whose mixer the method selects (the rows of
@@ -65,6 +66,9 @@ type Config struct {
 	// method's trainable parameter count is nearest that method's at Rank (equal-parameter
 	// LoRA: method lora, match_params moslora). Resolved on the model (ResolveRank).
 	MatchParams string `json:"match_params,omitempty"`
+	// Compute is the arithmetic of the products with the frozen base (model.ParseCompute): f32
+	// (canonically "", not written) or bf16 (bf16 inputs, float32 accumulation).
+	Compute string `json:"compute,omitempty"`
 }
 
 // DefaultConfig is the quality-parity protocol of the project (DESIGN/issue 5): MoSLoRA on all
@@ -194,9 +198,15 @@ func (c *Config) NewAdapter(m adapter.Base) (*adapter.Adapter, error) {
 	return adapter.New(c.AdapterConfig(), m, c.Seed)
 }
 
-// Canonical returns c with the per-group ratios of 1 written as 0 (the same run, and the
-// train_config.json / checkpoint form of runs from before the ratios existed).
+// Canonical returns c with the per-group ratios of 1 written as 0 and compute f32 as "" (the same
+// run, and the train_config.json / checkpoint form of runs from before these settings existed).
 func (c Config) Canonical() Config {
+	if cp, err := model.ParseCompute(c.Compute); err == nil {
+		c.Compute = string(cp)
+		if cp == model.ComputeF32 {
+			c.Compute = ""
+		}
+	}
 	if c.LRRatioB == 1 {
 		c.LRRatioB = 0
 	}

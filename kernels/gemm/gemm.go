@@ -36,7 +36,8 @@ type Term struct {
 }
 
 // SgemmSum computes C (m, n) = t1.Alpha·op(t1.A)·op(t1.B) + t2.Alpha·op(t2.A)·op(t2.B) + beta·C
-// in one pass over C (t1's B may be bfloat16, t1.B16; t2's is float32): the two products run as
+// in one pass over C (t1's B may be bfloat16, t1.B16, and t1 may run on bf16 inputs, t1.BF16;
+// t2 is a float32 product): the two products run as
 // one over the concatenated k (t1.K + t2.K), with
 // t2's B scaled by t2.Alpha/t1.Alpha while it is packed. A frozen layer plus its low-rank update
 // (x·Wᵀ + s·z·Bᵀ, or dy·W + dh·A) then costs no second, memory-bound pass over C.
