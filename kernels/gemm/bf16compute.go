@@ -7,20 +7,22 @@ import (
 
 // bf16 compute: C = alpha·op(A)·op(B) + beta·C with both operands rounded to bfloat16 and the
 // products accumulated in float32, as PyTorch's CPU autocast runs a linear layer and as the
-// AVX512-BF16 instruction VDPBF16PS computes it. The blocked driver runs it with k taken in pairs:
+// AVX512-BF16 instruction VDPBF16PS computes it. The blocked driver runs it with k taken in pairs,
+// each 32-bit word holding two bfloat16 values (an odd k pads the last pair with a zero):
 //
-//	packed A panel (MR rows, kw = ⌈kc/2⌉ words):  word[q*MR + r]  = bf16(A(r, 2q)) | bf16(A(r, 2q+1))<<16
-//	packed B panel (NR columns, ⌈k/2⌉ words):     word[q*NR + jj] = bf16(B(2q, jj)) | bf16(B(2q+1, jj))<<16
+//	packed A block (rows of kw = ⌈kc/2⌉ words):  word[r*kw + q]   = bf16(A(r, 2q)) | bf16(A(r, 2q+1))<<16
+//	packed B panel (NR columns, ⌈k/2⌉ words):    word[q*NR + jj]  = bf16(B(2q, jj)) | bf16(B(2q+1, jj))<<16
 //
-// (an odd k pads the last pair with a zero), i.e. the float32 panel layouts with half as many
-// steps, each 32-bit slot holding two bfloat16 values. The micro-kernel's one step is VDPBF16PS:
+// B panels are the float32 layout with half as many steps; A stays row by row (a row is rounded
+// with one instruction per 32 values and stored as it comes, no interleaving), read by the
+// micro-kernel through a row stride. The micro-kernel's step is VDPBF16PS:
 //
 //	acc = ftz(acc + A(r, 2q+1)·B(2q+1, j));  acc = ftz(acc + A(r, 2q)·B(2q, j))
 //
 // each product exact (8-bit significands), each sum rounded to nearest even, subnormal inputs
-// read as zero (rounding flushes them while packing) and subnormal sums flushed to zero (FTZ).
-// kernelBF16Go emulates it step for step, so the portable build gives the same bits as the
-// assembly (kernel_bf16_amd64.s), only slower.
+// read as zero (DAZ) and subnormal sums flushed to zero (FTZ). kernelBF16Go emulates it step for
+// step, so the portable build gives the same bits as the assembly (kernel_bf16_amd64.s), only
+// slower.
 
 // SgemmBF16Compute computes C = alpha·op(A)·op(B) + beta·C on bfloat16-rounded inputs with float32
 // accumulation (see above). B is given as float32 (b, rounded while packed) or as bfloat16 bit
@@ -91,7 +93,7 @@ func RoundBF16(f float32) uint16 {
 }
 
 // flushBF16 is a bfloat16 with a subnormal value replaced by zero of the same sign (what
-// VDPBF16PS reads it as).
+// VDPBF16PS reads it as: DAZ).
 func flushBF16(h uint16) uint16 {
 	if h&0x7f80 == 0 {
 		return h & 0x8000
@@ -115,111 +117,115 @@ func words(d []float32) []uint32 {
 	return unsafe.Slice((*uint32)(unsafe.Pointer(&d[0])), len(d))
 }
 
-// packABF16 packs rows [i0, i0+mc) × steps [p0, p0+kc) of op(A), rounded to bfloat16, into
-// ceil(mc/MR) consecutive panels of ⌈kc/2⌉·MR words (layout above; rows past mc and the half
-// past an odd kc are zero).
+// packABF16 packs rows [i0, i0+mc) × steps [p0, p0+kc) of op(A), rounded to bfloat16, into rows
+// of kw = ⌈kc/2⌉ words, row r at word r·kw (layout above; the half past an odd kc is zero).
 func packABF16(dst []float32, a []float32, lda int, transA bool, i0, mc, p0, kc int) {
 	kw := (kc + 1) / 2
 	d := words(dst)
-	for ir := 0; ir < mc; ir += MR {
-		pd := d[(ir/MR)*kw*MR : (ir/MR+1)*kw*MR]
-		rows := min(MR, mc-ir)
-		if rows < MR {
-			clear(pd)
+	for r := 0; r < mc; r++ {
+		i, row := i0+r, d[r*kw:(r+1)*kw]
+		if !transA {
+			s := a[i*lda+p0 : i*lda+p0+kc]
+			if n := kc &^ 31; packRowBF16 != nil && n > 0 {
+				packRowBF16(&row[0], &s[0], n)
+				row, s = row[n/2:], s[n:]
+			}
+			packRowGo(row, s)
+			continue
 		}
-		for r := 0; r < rows; r++ {
-			i := i0 + ir + r
-			if !transA {
-				s := a[i*lda+p0 : i*lda+p0+kc]
-				if packRowBF16 != nil && kc >= 32 {
-					n := kc &^ 31
-					packRowBF16(&pd[r], MR, &s[0], n)
-					if n < kc {
-						packRowGo(pd[n/2*MR+r:], s[n:])
-					}
-					continue
-				}
-				packRowGo(pd[r:], s)
-				continue
+		for q := range row {
+			var hi uint16
+			if 2*q+1 < kc {
+				hi = RoundBF16(a[(p0+2*q+1)*lda+i])
 			}
-			for q := 0; q < kw; q++ {
-				lo := RoundBF16(a[(p0+2*q)*lda+i])
-				var hi uint16
-				if 2*q+1 < kc {
-					hi = RoundBF16(a[(p0+2*q+1)*lda+i])
-				}
-				pd[q*MR+r] = pairWord(lo, hi)
-			}
+			row[q] = pairWord(RoundBF16(a[(p0+2*q)*lda+i]), hi)
 		}
 	}
 }
 
-// packRowGo packs one contiguous row s (len(s) steps) into every MR-th word of d: d[q·MR] =
-// pair (s[2q], s[2q+1]), rounded (the reference of packRowBF16).
+// packRowGo packs one contiguous row s into d: d[q] = pair (s[2q], s[2q+1]) rounded, a zero past
+// an odd end (the reference of packRowBF16).
 func packRowGo(d []uint32, s []float32) {
 	for q := 0; 2*q < len(s); q++ {
 		var hi uint16
 		if 2*q+1 < len(s) {
 			hi = RoundBF16(s[2*q+1])
 		}
-		d[q*MR] = pairWord(RoundBF16(s[2*q]), hi)
+		d[q] = pairWord(RoundBF16(s[2*q]), hi)
 	}
 }
 
-// packRowBF16 is packRowGo for n (a positive multiple of 32) steps with a stride of ld words,
-// in assembly (VCVTNE2PS2BF16); nil where the CPU has no AVX512-BF16.
-var packRowBF16 func(d *uint32, ld int, s *float32, n int)
+// packRowBF16 is packRowGo for n (a positive multiple of 32) values, in assembly
+// (VCVTNE2PS2BF16); nil where the CPU has no AVX512-BF16.
+var packRowBF16 func(d *uint32, s *float32, n int)
+
+// packPairsBF16 sets d[q*NR + jj] = b[2q·ldb + jj] | b[(2q+1)·ldb + jj]<<16 for q < kw, jj < NR
+// (two rows of an untransposed bf16 B interleaved), in assembly; nil where there is none (the
+// loop in packBBF16 is its reference).
+var packPairsBF16 func(d *uint32, b *uint16, ldb int, kw int)
 
 // packBBF16 packs the panel of op(B) with columns [j, j+cols) (cols ≤ NR) over all k steps into
-// d (⌈k/2⌉·NR words), rounded to bfloat16 from b or taken from b16 (subnormals flushed).
+// d (⌈k/2⌉·NR words), rounded to bfloat16 from b or taken from b16 as they are.
 func packBBF16(dst []float32, b []float32, b16 []uint16, ldb int, transB bool, j, cols, k int) {
 	kw := (k + 1) / 2
 	d := words(dst)[:kw*NR]
 	if cols < NR {
 		clear(d)
 	}
-	get := func(p, jj int) uint16 { // op(B)(p, j+jj) as bfloat16; 0 past k
-		if p >= k {
-			return 0
-		}
-		i := p*ldb + j + jj
-		if transB {
-			i = (j+jj)*ldb + p
-		}
-		if b16 != nil {
-			return flushBF16(b16[i])
-		}
-		return RoundBF16(b[i])
-	}
 	switch {
 	case b16 != nil && transB:
-		// A column of op(B) is a row of b16: its pairs are consecutive.
+		// A column of op(B) is a row of b16: its pairs are consecutive words when the row
+		// starts on a word, so whole blocks of 8 words of 16 rows are two 8×8 transposes.
+		q8 := 0
+		if transpose8 != nil && cols == NR && ldb%2 == 0 && k >= 16 && uintptr(unsafe.Pointer(&b16[j*ldb]))%4 == 0 {
+			q8 = k / 2 &^ 7
+			_ = b16[(j+NR-1)*ldb+2*q8-1] // bounds for the assembly
+			src := (*float32)(unsafe.Pointer(&b16[j*ldb]))
+			transpose8(&dst[0], NR, src, ldb/2, q8)
+			transpose8(&dst[8], NR, (*float32)(unsafe.Add(unsafe.Pointer(src), 8*ldb*2)), ldb/2, q8)
+		}
 		for jj := 0; jj < cols; jj++ {
 			s := b16[(j+jj)*ldb : (j+jj)*ldb+k]
-			for q := 0; q < k/2; q++ {
-				d[q*NR+jj] = pairWord(flushBF16(s[2*q]), flushBF16(s[2*q+1]))
-			}
-			if k%2 == 1 {
-				d[(kw-1)*NR+jj] = pairWord(flushBF16(s[k-1]), 0)
+			for q := q8; q < kw; q++ {
+				var hi uint16
+				if 2*q+1 < k {
+					hi = s[2*q+1]
+				}
+				d[q*NR+jj] = pairWord(s[2*q], hi)
 			}
 		}
 	case b16 != nil:
 		// Two rows of b16 interleaved.
-		for q := 0; q < kw; q++ {
+		q0 := 0
+		if packPairsBF16 != nil && cols == NR && k >= 2 {
+			q0 = k / 2
+			_ = b16[(2*q0-1)*ldb+j+NR-1] // bounds for the assembly
+			packPairsBF16(&d[0], &b16[j], ldb, q0)
+		}
+		for q := q0; q < kw; q++ {
 			r0 := b16[2*q*ldb+j : 2*q*ldb+j+cols]
 			dq := d[q*NR : q*NR+cols]
 			if 2*q+1 < k {
 				r1 := b16[(2*q+1)*ldb+j : (2*q+1)*ldb+j+cols]
 				for jj := range dq {
-					dq[jj] = pairWord(flushBF16(r0[jj]), flushBF16(r1[jj]))
+					dq[jj] = pairWord(r0[jj], r1[jj])
 				}
 				continue
 			}
 			for jj := range dq {
-				dq[jj] = pairWord(flushBF16(r0[jj]), 0)
+				dq[jj] = pairWord(r0[jj], 0)
 			}
 		}
 	default:
+		get := func(p, jj int) uint16 { // op(B)(p, j+jj) rounded; 0 past k
+			if p >= k {
+				return 0
+			}
+			if transB {
+				return RoundBF16(b[(j+jj)*ldb+p])
+			}
+			return RoundBF16(b[p*ldb+j+jj])
+		}
 		for q := 0; q < kw; q++ {
 			for jj := 0; jj < cols; jj++ {
 				d[q*NR+jj] = pairWord(get(2*q, jj), get(2*q+1, jj))
@@ -229,24 +235,26 @@ func packBBF16(dst []float32, b []float32, b16 []uint16, ldb int, transB bool, j
 }
 
 // kernelBF16Go is the portable bf16 micro-kernel and the reference of the assembly one: over kc
-// word steps of packed panels (the strides are those of packed panels and ignored), step q adds
-// into the set q%2 of accumulators (the assembly keeps two sets in flight) exactly as VDPBF16PS
-// does — odd element of the pair first, each sum rounded and flushed — then
+// word steps of a packed B panel (rsb = NR, ignored) and A words a(r, q) = a[r·rsa + q·csa], step
+// q adds into the set q%2 of accumulators (the assembly keeps two sets in flight) exactly as
+// VDPBF16PS does — inputs' subnormals read as zero, odd element of the pair first, each sum
+// rounded and flushed — then
 //
 //	C = alpha·(set0 + set1)                          (beta == 0, C not read)
 //	C = alpha·(set0 + set1) + beta·C                 (each product rounded, then the sum)
-func kernelBF16Go(kc int, a *float32, _, _ int, b *float32, _ int, c *float32, ldc int, alpha, beta float32) {
-	pa := unsafe.Slice((*uint32)(unsafe.Pointer(a)), kc*MR)
+func kernelBF16Go(kc int, a *float32, rsa, csa int, b *float32, _ int, c *float32, ldc int, alpha, beta float32) {
+	pa := unsafe.Slice((*uint32)(unsafe.Pointer(a)), (MR-1)*rsa+(kc-1)*csa+1)
 	pb := unsafe.Slice((*uint32)(unsafe.Pointer(b)), kc*NR)
 	var acc [2][MR][NR]float32
 	for q := 0; q < kc; q++ {
 		set := &acc[q&1]
-		aq, bq := pa[q*MR:q*MR+MR:q*MR+MR], pb[q*NR:q*NR+NR:q*NR+NR]
+		bq := pb[q*NR : q*NR+NR : q*NR+NR]
 		for r := range MR {
-			a0, a1 := BF16ToFloat32(uint16(aq[r])), BF16ToFloat32(uint16(aq[r]>>16))
+			w := pa[r*rsa+q*csa]
+			a0, a1 := BF16ToFloat32(flushBF16(uint16(w))), BF16ToFloat32(flushBF16(uint16(w>>16)))
 			row := &set[r]
 			for jj, w := range bq {
-				b0, b1 := BF16ToFloat32(uint16(w)), BF16ToFloat32(uint16(w>>16))
+				b0, b1 := BF16ToFloat32(flushBF16(uint16(w))), BF16ToFloat32(flushBF16(uint16(w>>16)))
 				s := ftz(row[jj] + float32(a1*b1))
 				row[jj] = ftz(s + float32(a0*b0))
 			}

@@ -113,7 +113,7 @@ func bf16Configs(kernel kernelFunc) []struct {
 // TestRoundBF16RoundsLikeTheHardware checks RoundBF16 on the cases VCVTNE2PS2BF16 defines: ties to
 // even (down and up), a carry into the exponent, overflow to Inf, Inf, NaN quieted, subnormals to
 // signed zero; packRowBF16 (the instruction itself) is compared with it on random bits in
-// TestPackRowBF16MatchesTheGoLoop.
+// TestBF16PackingMatchesTheScalarLoops.
 func TestRoundBF16RoundsLikeTheHardware(t *testing.T) {
 	cases := []struct {
 		in   uint32
@@ -266,7 +266,8 @@ func TestBF16ComputeRowsDoNotDependOnTheirBatch(t *testing.T) {
 
 // TestBF16KernelMatchesItsGoReference checks the micro-kernel alone against kernelBF16Go bit for
 // bit on random packed panels: kc from 1 to 9 word steps (every tail of the 4-step loop) and
-// longer, every scalar pair, values spread over 2^±20 so that sums round (and cancel) often.
+// longer, every scalar pair, values spread over 2^±20 so that sums round (and cancel) often, and
+// subnormal inputs.
 func TestBF16KernelMatchesItsGoReference(t *testing.T) {
 	if defaultConfig.bf16Name == "go" {
 		t.Skip("no AVX512-BF16 on this CPU: the Go kernel is the only one (nothing to compare)")
@@ -274,11 +275,13 @@ func TestBF16KernelMatchesItsGoReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(37, 38))
 	val := func() uint16 { return RoundBF16(float32(rng.NormFloat64() * math.Ldexp(1, rng.IntN(41)-20))) }
 	for _, kc := range []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 31, 384} {
-		a, b := make([]float32, kc*MR), make([]float32, kc*NR)
+		rsa := kc + 3 // A rows with a stride, as the driver's rows of kc words
+		a, b := make([]float32, MR*rsa), make([]float32, kc*NR)
 		for _, d := range [][]float32{a, b} {
 			for i, w := 0, words(d); i < len(w); i++ {
 				w[i] = pairWord(val(), val())
 			}
+			words(d)[0] = pairWord(0x0001, 0x8040) // subnormals (a bf16 B is packed as it is): read as zero
 		}
 		for _, sc := range scalars {
 			const ldc = NR + 5
@@ -287,8 +290,8 @@ func TestBF16KernelMatchesItsGoReference(t *testing.T) {
 				c0[i] = float32(rng.NormFloat64())
 			}
 			got, want := slices.Clone(c0), slices.Clone(c0)
-			defaultConfig.bf16(kc, &a[0], 1, MR, &b[0], NR, &got[0], ldc, sc.alpha, sc.beta)
-			kernelBF16Go(kc, &a[0], 1, MR, &b[0], NR, &want[0], ldc, sc.alpha, sc.beta)
+			defaultConfig.bf16(kc, &a[0], rsa, 1, &b[0], NR, &got[0], ldc, sc.alpha, sc.beta)
+			kernelBF16Go(kc, &a[0], rsa, 1, &b[0], NR, &want[0], ldc, sc.alpha, sc.beta)
 			if i := firstDiff(got, want); i >= 0 {
 				t.Fatalf("kc=%d alpha=%v beta=%v: C[%d] = %v (%#08x), Go reference %v (%#08x)", kc, sc.alpha, sc.beta, i, got[i], math.Float32bits(got[i]), want[i], math.Float32bits(want[i]))
 			}
@@ -296,30 +299,58 @@ func TestBF16KernelMatchesItsGoReference(t *testing.T) {
 	}
 }
 
-// TestPackRowBF16MatchesTheGoLoop checks the assembly row packer (VCVTNE2PS2BF16) against
-// packRowGo (RoundBF16) on random bit patterns — NaNs, infinities and subnormals included — and
-// that it writes only every MR-th word.
-func TestPackRowBF16MatchesTheGoLoop(t *testing.T) {
-	if packRowBF16 == nil {
-		t.Skip("no AVX512-BF16 on this CPU: the Go loop is the only packer")
+// TestBF16PackingMatchesTheScalarLoops checks the assembly packers against the Go loops they
+// replace, word for word: rows of A rounded by VCVTNE2PS2BF16 (packRowBF16) on random bit
+// patterns — NaNs, infinities, subnormals, ties included — and bf16 B panels built by two 8×8
+// transposes of words (transB) or by interleaving two rows (packPairsBF16): even and odd k, even
+// and odd ldb, whole and partial panels.
+func TestBF16PackingMatchesTheScalarLoops(t *testing.T) {
+	if packRowBF16 == nil && packPairsBF16 == nil && transpose8 == nil {
+		t.Skip("no assembly packers on this CPU: the Go loops are the only ones")
 	}
 	rng := rand.New(rand.NewPCG(39, 40))
-	for _, n := range []int{32, 64, 96, 320} {
-		s := make([]float32, n)
-		for i := range s {
-			s[i] = math.Float32frombits(rng.Uint32())
+	noAsm := func(f func()) {
+		pr, pp, tr := packRowBF16, packPairsBF16, transpose8
+		packRowBF16, packPairsBF16, transpose8 = nil, nil, nil
+		defer func() { packRowBF16, packPairsBF16, transpose8 = pr, pp, tr }()
+		f()
+	}
+	for _, kc := range []int{1, 31, 32, 33, 64, 95, 320} {
+		const mc = 7
+		lda := kc + 5
+		a := make([]float32, mc*lda)
+		for i := range a {
+			a[i] = math.Float32frombits(rng.Uint32())
 		}
-		s[0], s[1], s[2] = float32(math.Inf(-1)), math.Float32frombits(0x00000123), math.Float32frombits(0x3f808000)
-		got, want := make([]uint32, n/2*MR), make([]uint32, n/2*MR)
-		for i := range got {
-			got[i], want[i] = 0xdeadbeef, 0xdeadbeef
+		a[0], a[1], a[2] = float32(math.Inf(-1)), math.Float32frombits(0x00000123), math.Float32frombits(0x3f808000)
+		kw := (kc + 1) / 2
+		got, want := make([]float32, mc*kw+1), make([]float32, mc*kw+1)
+		got[mc*kw], want[mc*kw] = 42, 42 // must stay
+		packABF16(got, a, lda, false, 0, mc, 0, kc)
+		noAsm(func() { packABF16(want, a, lda, false, 0, mc, 0, kc) })
+		if !slices.Equal(words(got), words(want)) || got[mc*kw] != 42 {
+			t.Fatalf("A kc=%d: rows packed by the assembly differ from the Go loop (or it wrote past them)", kc)
 		}
-		packRowBF16(&got[1], MR, &s[0], n)
-		packRowGo(want[1:], s)
-		if !slices.Equal(got, want) {
-			for i := range got {
-				if got[i] != want[i] {
-					t.Fatalf("n=%d: word %d = %#08x, Go loop %#08x", n, i, got[i], want[i])
+	}
+	for _, k := range []int{1, 2, 15, 16, 17, 33, 64, 200} {
+		for _, ldb := range []int{k + 2, k + 3} {
+			for _, cols := range []int{NR, 9} {
+				for _, transB := range []bool{false, true} {
+					rows := k + 1
+					if transB {
+						rows = NR + 1
+					}
+					b16 := make([]uint16, rows*ldb+NR)
+					for i := range b16 {
+						b16[i] = uint16(rng.Uint32())
+					}
+					kw := (k + 1) / 2
+					got, want := make([]float32, kw*NR), make([]float32, kw*NR)
+					packBBF16(got, nil, b16, ldb, transB, 1, cols, k)
+					noAsm(func() { packBBF16(want, nil, b16, ldb, transB, 1, cols, k) })
+					if !slices.Equal(words(got), words(want)) {
+						t.Fatalf("B k=%d ldb=%d cols=%d transB=%v: panel packed by the assembly differs from the Go loop", k, ldb, cols, transB)
+					}
 				}
 			}
 		}

@@ -489,6 +489,8 @@ func (g *call) compute(w, it int) {
 				var ap *float32
 				ra, ca := 1, MR
 				switch {
+				case g.bf && pc < g.k1: // rows of kc words (bf16compute.go)
+					ap, ra, ca = &bufA[ir*kc], kc, 1
 				case !g.inA:
 					ap = &bufA[ir/MR*kc*MR]
 				case mr == MR:
