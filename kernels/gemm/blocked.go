@@ -156,7 +156,11 @@ func blockedAll(cfg *config, bf bool, transA, transB bool, m, n, k int, alpha fl
 		small(cfg, transA, transB, m, n, k, alpha, a, lda, b, b16, ldb, beta, c, ldc)
 		return
 	}
-	if ks := kSlice(cfg, n, k); ks < k && t2 == nil {
+	ks := kSlice(cfg, n, k)
+	if bf { // packed bf16 B takes half the bytes: slices of k twice as long
+		ks = min(k, 2*kSlice(cfg, n, (k+1)/2))
+	}
+	if ks < k && t2 == nil {
 		// A long k (the LM head's input gradient, K = vocabulary): packed B for all of k would
 		// not stay in cache between row blocks, so run slices of k one after the other, each
 		// adding into C.
