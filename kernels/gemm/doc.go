@@ -45,7 +45,7 @@
 // BF16 mnemonics, so the two instructions are written as their encodings) does 2·6·16·2 flops per
 // pair of words. Rows of A are rounded with VCVTNE2PS2BF16. Without AVX512-BF16 (or with purego)
 // kernelBF16Go, a step-for-step emulation of the instruction (odd element first, each sum rounded,
-// subnormals flushed), runs instead: the same bits on every machine, some 50× slower. The small-m
+// subnormals flushed), runs instead: the same bits on every machine, at about 2 GFLOP/s. The small-m
 // path is not used, so a row's result does not depend on how many rows come with it.
 //
 // Skinny products (LoRA: N, M or K = r ≤ 64) do not waste the tile or drown in packing: with
