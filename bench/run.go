@@ -32,6 +32,7 @@ type Options struct {
 	CPUProfile  string // child mode: write a CPU profile of the timed steps to this file
 	BaseDtype   string // frozen base storage of the training / forward cases (model.ParseBaseDtype)
 	Recompute   bool   // training cases recompute each block's activations in the backward pass
+	Compute     string // arithmetic of the base products (model.ParseCompute), GEMM cases included
 
 	// ChildArgs returns the arguments that make this program's executable run exactly one
 	// training / forward case in child mode (RunChild), e.g. ["bench", "--only", name, "--child",
@@ -54,6 +55,9 @@ func (o *Options) Validate() error {
 	}
 	if _, err := model.ParseBaseDtype(o.BaseDtype); err != nil {
 		return fmt.Errorf("bench: --base-dtype: %w", err)
+	}
+	if _, err := model.ParseCompute(o.Compute); err != nil {
+		return fmt.Errorf("bench: --compute: %w", err)
 	}
 	if o.Compare != "" && o.Compare != "torch" {
 		return fmt.Errorf("bench: --compare %q: only \"torch\" is supported", o.Compare)
@@ -86,7 +90,11 @@ func RunChild(o Options, w io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("bench: --base-dtype: %w", err)
 	}
-	r, err := RunStep(c, o.ModelDir, base, o.Recompute, o.Warmup, o.Steps, prof)
+	compute, err := model.ParseCompute(o.Compute)
+	if err != nil {
+		return fmt.Errorf("bench: --compute: %w", err)
+	}
+	r, err := RunStep(c, o.ModelDir, base, compute, o.Recompute, o.Warmup, o.Steps, prof)
 	if err != nil {
 		return err
 	}
@@ -121,6 +129,7 @@ func Run(ctx context.Context, o Options, out, log io.Writer) error {
 	fmt.Fprintf(log, "bench: %d threads (GOMAXPROCS), %s/%s, gemm micro-kernel %s, OpenBLAS linked: %v\n",
 		threads, runtime.GOOS, runtime.GOARCH, gemm.KernelName(), openblas.Available)
 
+	compute, _ := model.ParseCompute(o.Compute) // checked by Validate
 	// GEMM shapes.
 	best, bestOB := map[string]gemmTiming{}, map[string]gemmTiming{} // shape name → our / OpenBLAS's timing
 	for _, c := range cases {
@@ -131,7 +140,13 @@ func Run(ctx context.Context, o Options, out, log io.Writer) error {
 		fmt.Fprintf(log, "bench: %s (%.2f GFLOP)\n", c.Name, s.Flops()/1e9)
 		o := newOperands(s)
 		reps, dur := gemmReps(s)
-		tm := timeGemm(s, o, gemm.Sgemm, reps, dur)
+		product := gemm.Sgemm
+		if compute == model.ComputeBF16 { // B rounded while packed
+			product = func(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+				gemm.SgemmBF16Compute(ta, tb, m, n, k, alpha, a, lda, b, nil, ldb, beta, c, ldc)
+			}
+		}
+		tm := timeGemm(s, o, product, reps, dur)
 		ours := tm.GFLOPS(s)
 		emit(Measurement{Name: c.Name, Value: ours, Unit: "GFLOP/s"})
 		emit(Measurement{Name: c.Name + "/per_cpu_s", Value: tm.CPUGFLOPS(s), Unit: "GFLOP/CPU-s"})

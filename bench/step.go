@@ -56,15 +56,22 @@ func loadModel(c Case, modelDir string, base model.BaseDtype) (*model.Model, err
 // backward and one AdamW update with torch's defaults at lr 1e-4, as the PyTorch anchor does;
 // forward: the logits of the batch). Run it in a fresh process so PeakRSSMiB is this case's.
 // With a non-nil profile, the timed steps are CPU-profiled (pprof format) into it.
-func RunStep(c Case, modelDir string, base model.BaseDtype, recompute bool, warmup, steps int, profile io.Writer) (*StepResult, error) {
+//
+// compute sets the arithmetic of the base products (model.SetCompute); with bf16 and base auto the
+// base is held in bf16 (rounded once, as train does).
+func RunStep(c Case, modelDir string, base model.BaseDtype, compute model.Compute, recompute bool, warmup, steps int, profile io.Writer) (*StepResult, error) {
 	if c.Shape != nil || c.Method == "" {
 		return nil, fmt.Errorf("bench: %s is not a training or forward case", c.Name)
+	}
+	if base == model.BaseAuto && compute == model.ComputeBF16 && c.Method != MethodFull {
+		base = model.BaseBF16
 	}
 	m, err := loadModel(c, modelDir, base)
 	if err != nil {
 		return nil, err
 	}
 	m.SetRecompute(recompute)
+	m.SetCompute(compute)
 	var ps []trainable
 	var zero func()
 	switch c.Method {

@@ -15,6 +15,7 @@ type EvalFiles struct {
 	Data       string // JSONL rows
 	SkipBad    bool   // skip bad lines instead of failing
 	BaseDtype  string // how the frozen base is held (model.ParseBaseDtype: auto, f32, bf16, q8)
+	Compute    string // arithmetic of the products with the frozen base (model.ParseCompute: f32, bf16)
 }
 
 // Evaluate loads the rows, the model (and adapter) and the tokenizer from the model folder, and
@@ -34,10 +35,18 @@ func Evaluate(f EvalFiles, opt eval.Options) (*eval.Report, int, error) {
 	if err != nil {
 		return nil, skipped, fmt.Errorf("eval: --base-dtype: %w", err)
 	}
+	compute, err := model.ParseCompute(f.Compute)
+	if err != nil {
+		return nil, skipped, fmt.Errorf("eval: --compute: %w", err)
+	}
+	if base == model.BaseAuto && compute == model.ComputeBF16 {
+		base = model.BaseBF16 // rounded once at load instead of at every product: the same bits
+	}
 	op, err := Open{Model: f.ModelDir, Adapter: f.AdapterDir, Tokenizer: true, Base: base}.Load()
 	if err != nil {
 		return nil, 0, err
 	}
+	op.Model.SetCompute(compute)
 	opt.Pad = op.Tokenizer.EOS()
 	rep, err := eval.Evaluate(eval.ModelLM{M: op.Model}, op.Encoder, rows, opt)
 	return rep, skipped, err

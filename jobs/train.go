@@ -82,6 +82,11 @@ func Train(ctx context.Context, cfg train.Config, f TrainFiles, w io.Writer) (*T
 	if err != nil {
 		return nil, fmt.Errorf("train: --base-dtype: %w", err)
 	}
+	compute, _ := model.ParseCompute(cfg.Compute) // checked by Validate
+	cfg.Compute = string(compute)                 // train_config.json names it, f32 included
+	if base == model.BaseAuto && compute == model.ComputeBF16 && cfg.Method != train.MethodFull {
+		base = model.BaseBF16 // rounded once at load instead of at every product: the same bits
+	}
 	root := mpi.IsRoot(f.Comm) // rank 0 alone reports and writes
 	var od *train.OutDir
 	if root { // the output folder is held (and an earlier run refused) before anything is loaded
@@ -97,6 +102,10 @@ func Train(ctx context.Context, cfg train.Config, f TrainFiles, w io.Writer) (*T
 	}
 	tok, ctok, m := op.Tokenizer, op.Encoder, op.Model
 	m.SetRecompute(f.Recompute)
+	m.SetCompute(compute)
+	if !compute.Native() && root {
+		fmt.Fprintln(w, "note: this CPU has no AVX512-BF16: --compute bf16 runs a portable emulation (the same results, many times slower than f32)")
+	}
 	var old *adapter.Adapter // the adapter an extending run starts from
 	if f.Extend != "" {
 		if cfg, old, err = train.PrepareExtend(cfg, f.Extend, f.ExtendRank, m); err != nil {

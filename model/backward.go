@@ -137,7 +137,7 @@ func (m *Model) lmHeadLoss(a *acts, scale float32, grad bool) (sum float64) {
 			n := a.rows[c0+i]
 			copy(a.hc[i*C:(i+1)*C], a.lnf[n*C:(n+1)*C])
 		}
-		sgemmB(false, true, r, V, C, 1, a.hc, C, m.LMHead.W, m.LMHead.W16, C, 0, a.lc, V)
+		m.headProduct(true, r, V, C, 1, a.hc, C, 0, a.lc, V)
 		softcapRows(a.lc[:r*V], a.lcap, m.lay.logitCap, r)
 		parallelRange(r, 4, func(lo, hi int) {
 			for i := lo; i < hi; i++ {
@@ -158,7 +158,7 @@ func (m *Model) lmHeadLoss(a *acts, scale float32, grad bool) (sum float64) {
 		if !grad {
 			continue
 		}
-		sgemmB(false, false, r, C, V, 1, a.lc, V, m.LMHead.W, m.LMHead.W16, C, 0, a.dhc, C)
+		m.headProduct(false, r, C, V, 1, a.lc, V, 0, a.dhc, C)
 		for i := 0; i < r; i++ {
 			n := a.rows[c0+i]
 			copy(a.dlnf[n*C:(n+1)*C], a.dhc[i*C:(i+1)*C])

@@ -43,6 +43,12 @@
 // Recomputation (SetRecompute, recompute.go) keeps one block's activations instead of L: the
 // backward pass reruns each block's forward from its saved input before the block's backward.
 //
+// bf16 compute (SetCompute(ComputeBF16), compute.go) runs the products with the frozen base —
+// every linear layer's x·Wᵀ and dy·W, the LM head's h·Wᵀ and dlogits·W — on bf16-rounded inputs
+// with float32 accumulation (gemm.SgemmBF16Compute; fused with the adapter's term through
+// gemm.Term.BF16, the term itself float32). Adapters, norms, attention, softmax, the loss and full
+// fine-tuning's weight gradients stay float32; the default (ComputeF32) keeps exact parity.
+//
 // Entry points: Load (a model folder), LoadWith or FromSource; Forward (logits and hidden states) and Loss;
 // ForwardBackward / ForwardBackwardSum (training step: loss and accumulated gradients, the LM head
 // evaluated in row chunks); EnableFullGrads, Params and ZeroGrads (full fine-tuning);

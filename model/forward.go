@@ -34,7 +34,7 @@ func (m *Model) Forward(ids []int, B, T int, hidden bool) (*Output, error) {
 	m.forward(a, ids)
 	c := m.Config
 	out := &Output{Logits: make([]float32, B*T*c.VocabSize)}
-	sgemmB(false, true, a.N, c.VocabSize, c.HiddenSize, 1, a.lnf, c.HiddenSize, m.LMHead.W, m.LMHead.W16, c.HiddenSize, 0, out.Logits, c.VocabSize)
+	m.headProduct(true, a.N, c.VocabSize, c.HiddenSize, 1, a.lnf, c.HiddenSize, 0, out.Logits, c.VocabSize)
 	softcapRows(out.Logits, nil, m.lay.logitCap, a.N)
 	if hidden {
 		L := c.NumHiddenLayers

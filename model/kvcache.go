@@ -83,7 +83,7 @@ func (m *Model) ForwardCached(ids []int, kc *KVCache) ([]float32, error) {
 	}
 	m.Final.forward(kc.la.ln1, nil, nil, kc.x, n, C)
 	logits := make([]float32, n*c.VocabSize)
-	sgemmB(false, true, n, c.VocabSize, C, 1, kc.la.ln1, C, m.LMHead.W, m.LMHead.W16, C, 0, logits, c.VocabSize)
+	m.headProduct(true, n, c.VocabSize, C, 1, kc.la.ln1, C, 0, logits, c.VocabSize)
 	softcapRows(logits, nil, m.lay.logitCap, n)
 	kc.Len += n
 	return logits, nil

@@ -17,4 +17,5 @@ type Linear struct {
 	DBias   []float32 // (Out) bias gradient, nil = frozen
 
 	scratch []float32 // (n, In) product of a masked input-gradient term (training only)
+	bf16    bool      // products with W on bfloat16-rounded inputs (Model.SetCompute)
 }

@@ -24,7 +24,7 @@ func (l *Linear) forwardW(y, x []float32, n int, d Delta, w []float32, w16 []uin
 	if d != nil {
 		ts = append(ts, d.ForwardTerm(x, n))
 	}
-	base := gemm.Term{TransB: true, K: l.In, Alpha: 1, A: x, Lda: l.In, B: w, B16: w16, Ldb: l.In}
+	base := gemm.Term{TransB: true, K: l.In, Alpha: 1, A: x, Lda: l.In, B: w, B16: w16, Ldb: l.In, BF16: l.bf16}
 	l.product(y, base, 0, ts, true, n, l.Out)
 	l.addBias(y, n)
 }
@@ -37,7 +37,7 @@ func (l *Linear) product(dst []float32, base gemm.Term, beta float32, ts []Term,
 		gemm.SgemmSum(n, cols, base, gemmTerm(ts[0], forward, cols), beta, dst, cols)
 		ts = ts[1:]
 	} else {
-		sgemmB(base.TransA, base.TransB, n, cols, base.K, base.Alpha, base.A, base.Lda, base.B, base.B16, base.Ldb, beta, dst, cols)
+		baseProduct(base, n, cols, beta, dst, cols)
 	}
 	for _, t := range ts {
 		l.scratch = AddTerm(dst, t, forward, n, cols, l.scratch)
@@ -111,7 +111,7 @@ func (l *Linear) backward(dx, dy, x []float32, n int, accumulate bool) {
 		if accumulate {
 			beta = 1
 		}
-		base := gemm.Term{K: l.Out, Alpha: 1, A: dy, Lda: l.Out, B: l.W, B16: l.W16, Ldb: l.In}
+		base := gemm.Term{K: l.Out, Alpha: 1, A: dy, Lda: l.Out, B: l.W, B16: l.W16, Ldb: l.In, BF16: l.bf16}
 		if l.WQ != nil {
 			l.withDequantized(func(w []float32) {
 				base.B = w

@@ -55,7 +55,8 @@ type Model struct {
 	acts    *acts       // buffers for the last (batch, seq) shape
 	grads   bool        // EnableFullGrads was called
 
-	recompute bool // SetRecompute: keep only each block's input for the backward pass
+	recompute bool    // SetRecompute: keep only each block's input for the backward pass
+	compute   Compute // SetCompute: arithmetic of the products with the frozen base ("": f32)
 }
 
 // Linears lists every linear layer of the decoder blocks in checkpoint order (block by block;

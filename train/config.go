@@ -7,6 +7,7 @@ import (
 
 	"github.com/moslora/moslora/adapter"
 	"github.com/moslora/moslora/adapter/mixer"
+	"github.com/moslora/moslora/model"
 )
 
 // Training methods: full fine-tuning, or an adapter whose mixer the method selects (the rows of
@@ -72,6 +73,9 @@ type Config struct {
 	// Extend: the run starts from an existing adapter (extend.go, PrepareExtend); Method, Rank,
 	// Alpha, Targets, Subspaces and MixerInit are then the extended adapter's.
 	Extend *ExtendSource `json:"extend,omitempty"`
+	// Compute is the arithmetic of the products with the frozen base (model.ParseCompute): f32
+	// (canonically "", not written) or bf16 (bf16 inputs, float32 accumulation).
+	Compute string `json:"compute,omitempty"`
 }
 
 // DefaultConfig is the quality-parity protocol of the project (DESIGN/issue 5): MoSLoRA on all
@@ -204,14 +208,20 @@ func (c *Config) NewAdapter(m adapter.Base) (*adapter.Adapter, error) {
 	return adapter.New(c.AdapterConfig(), m, c.Seed)
 }
 
-// Canonical returns c with the per-group ratios of 1 written as 0 (the same run, and the
-// train_config.json / checkpoint form of runs from before the ratios existed), and top_k only
-// for a method it shapes (there 0 becomes the k it means).
+// Canonical returns c with the per-group ratios of 1 written as 0 and compute f32 as "" (the same
+// run, and the train_config.json / checkpoint form of runs from before these settings existed),
+// and top_k only for a method it shapes (there 0 becomes the k it means).
 func (c Config) Canonical() Config {
 	if kind, ok := mixer.ByMethod(c.Method); !ok || !kind.TopK {
 		c.TopK = 0
 	} else {
 		c.TopK = mixer.TopKFor(c.TopK, c.Subspaces)
+	}
+	if cp, err := model.ParseCompute(c.Compute); err == nil {
+		c.Compute = string(cp)
+		if cp == model.ComputeF32 {
+			c.Compute = ""
+		}
 	}
 	if c.LRRatioB == 1 {
 		c.LRRatioB = 0

@@ -11,6 +11,7 @@ import (
 	"github.com/moslora/moslora/adapter"
 	"github.com/moslora/moslora/adapter/mixer"
 	"github.com/moslora/moslora/internal/setting"
+	"github.com/moslora/moslora/model"
 )
 
 // This file checks a run's settings before any work: every error names the flag and the values
@@ -42,6 +43,9 @@ func (c *Config) validateRanges() error {
 	case "", adapter.InitKaiming, adapter.InitOrthogonal, adapter.InitIdentity:
 	default:
 		return setting.Errorf("train", "mixer-init", strconv.Quote(c.MixerInit), ": expected kaiming, orthogonal or identity")
+	}
+	if _, err := model.ParseCompute(c.Compute); err != nil {
+		return setting.Errorf("train", "compute", strconv.Quote(c.Compute), ": expected f32 or bf16")
 	}
 	return nil
 }

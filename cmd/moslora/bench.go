@@ -51,7 +51,7 @@ the base model: prompt tokens/s and KV-cached greedy decode tokens/s, alternatin
 			}
 			o.ChildArgs = func(name string) []string {
 				a := []string{"bench", "--child", "--only", name, "--model", o.ModelDir,
-					"--steps", strconv.Itoa(o.Steps), "--warmup", strconv.Itoa(o.Warmup), "--base-dtype", o.BaseDtype}
+					"--steps", strconv.Itoa(o.Steps), "--warmup", strconv.Itoa(o.Warmup), "--base-dtype", o.BaseDtype, "--compute", o.Compute}
 				if o.Recompute {
 					a = append(a, "--recompute")
 				}
@@ -72,6 +72,7 @@ the base model: prompt tokens/s and KV-cached greedy decode tokens/s, alternatin
 	fl.StringVar(&o.Python, "python", "/usr/bin/python3", "Python interpreter with torch, for --compare torch")
 	fl.StringVar(&o.TorchScript, "torch-script", "", "the PyTorch anchor script (default ../shared/bench/torch_anchor.py beside the repository, when found)")
 	fl.StringVar(&o.BaseDtype, "base-dtype", "auto", "memory of the frozen base's matrices in the training / forward cases: auto (base-19m's bf16 stays bf16; the random 135m is float32), f32, bf16, q8 (base-19m only; the 135m stays bf16)")
+	fl.StringVar(&o.Compute, "compute", "f32", "arithmetic of the products with the frozen base in every case (GEMM shapes: SgemmBF16Compute): f32, or bf16 (bf16 inputs, float32 accumulation; the base is then held in bf16 unless --base-dtype says otherwise)")
 	fl.BoolVar(&o.Recompute, "recompute", false, "training cases recompute each decoder block's activations in the backward pass")
 	fl.BoolVar(&o.JSON, "json", false, "print one JSON object per measurement")
 	fl.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of each training / forward case's timed steps to PREFIX.<case>.pprof")

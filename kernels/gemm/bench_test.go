@@ -225,3 +225,39 @@ func BenchmarkPackBTrans(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkBaseProducts compares, on the products with the frozen base in BenchShapes (forward
+// NT and input-gradient NN forms, not the skinny LoRA ones), float32 compute with float32
+// weights (f32), float32 compute with bf16 weights widened while packed (f32-bf16w) and bf16
+// compute (bf16: SgemmBF16Compute with bf16 weights, kernel named by HasBF16). Run with
+//
+//	go test ./kernels/gemm -run '^$' -bench BaseProducts -count 5
+func BenchmarkBaseProducts(b *testing.B) {
+	b.Logf("micro-kernel %s, bf16 kernel %s", KernelName(), activeConfig().bf16Name)
+	for _, s := range BenchShapes {
+		if s.TransA || s.Skinny || (s.Huge && testing.Short()) {
+			continue
+		}
+		a, lda, bf, ldb, c := benchOperands(s)
+		bh := make([]uint16, len(bf))
+		for i, v := range bf {
+			bh[i] = RoundBF16(v)
+		}
+		for _, v := range []string{"f32", "f32-bf16w", "bf16"} {
+			b.Run(s.Name()+"/"+v, func(b *testing.B) {
+				cpu0 := cpuSeconds()
+				for b.Loop() {
+					switch v {
+					case "f32":
+						Sgemm(s.TransA, s.TransB, s.M, s.N, s.K, 1, a, lda, bf, ldb, 0, c, s.N)
+					case "f32-bf16w":
+						SgemmBF16B(s.TransA, s.TransB, s.M, s.N, s.K, 1, a, lda, bh, ldb, 0, c, s.N)
+					default:
+						SgemmBF16Compute(s.TransA, s.TransB, s.M, s.N, s.K, 1, a, lda, nil, bh, ldb, 0, c, s.N)
+					}
+				}
+				report(b, s.Flops(), cpu0)
+			})
+		}
+	}
+}

@@ -28,6 +28,9 @@ type config struct {
 	smallM int
 	dot4   dot4Func
 	axpy32 axpy32Func
+	// bf16: the micro-kernel of products on bf16 inputs (bf16compute.go), packed word panels only.
+	bf16     kernelFunc
+	bf16Name string
 }
 
 var defaultConfig = config{
@@ -41,6 +44,8 @@ var defaultConfig = config{
 	smallM:           smallM,
 	dot4:             dot4Go,
 	axpy32:           axpy32Go,
+	bf16:             kernelBF16Go,
+	bf16Name:         "go",
 }
 
 // active is the configuration Sgemm uses once SetKernel has been called (nil: defaultConfig).
@@ -71,6 +76,10 @@ type call struct {
 	ldb            int
 	c              []float32 // (m, n) with row stride ldc
 	ldc            int
+	// bf: the first product runs on bf16 inputs (bf16compute.go); its k1 steps of the packed
+	// operands are then words of two bf16 values, ke the first product's k in elements.
+	bf bool
+	ke int
 
 	// A second product summed into the same C (SgemmSum): k = k1 + t2.K, steps [k1, k) of the
 	// packed operands come from t2, its B scaled by s2 = t2.Alpha/alpha while packed. k1 == k
@@ -113,22 +122,29 @@ var callPool = sync.Pool{New: func() any { return new(call) }}
 
 // blocked is the driver: exactly one of b and b16 is non-nil. Arguments are already checked.
 func blocked(cfg *config, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, b16 []uint16, ldb int, beta float32, c []float32, ldc int) {
-	blockedSum(cfg, transA, transB, m, n, k, alpha, a, lda, b, b16, ldb, beta, c, ldc, nil)
+	blockedAll(cfg, false, transA, transB, m, n, k, alpha, a, lda, b, b16, ldb, beta, c, ldc, nil)
 }
 
 // blockedSum is blocked plus, when t2 is not nil (float32 B only), t2's product added into the
 // same C in the same pass: its k steps are packed after the first product's, so the kernel sees
 // one product over k + t2.K.
 func blockedSum(cfg *config, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, b16 []uint16, ldb int, beta float32, c []float32, ldc int, t2 *Term) {
+	blockedAll(cfg, false, transA, transB, m, n, k, alpha, a, lda, b, b16, ldb, beta, c, ldc, t2)
+}
+
+// blockedAll is blockedSum with the first product on bf16 inputs when bf (bf16compute.go): both
+// its operands are then packed as bf16 pairs, and the small-m path is not taken (a row's result
+// does not depend on how many rows come with it).
+func blockedAll(cfg *config, bf bool, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, b16 []uint16, ldb int, beta float32, c []float32, ldc int, t2 *Term) {
 	if m == 0 || n == 0 {
 		return
 	}
 	if t2 != nil && (t2.K == 0 || t2.Alpha == 0) {
 		t2 = nil
 	}
-	if t2 != nil && (k == 0 || alpha == 0 || m <= cfg.smallM) {
+	if t2 != nil && (k == 0 || alpha == 0 || (!bf && m <= cfg.smallM)) {
 		// Nothing to share (or the small-m path): two products, the second one adding.
-		blocked(cfg, transA, transB, m, n, k, alpha, a, lda, b, b16, ldb, beta, c, ldc)
+		blockedAll(cfg, bf, transA, transB, m, n, k, alpha, a, lda, b, b16, ldb, beta, c, ldc, nil)
 		blocked(cfg, t2.TransA, t2.TransB, m, n, t2.K, t2.Alpha, t2.A, t2.Lda, t2.B, nil, t2.Ldb, 1, c, ldc)
 		return
 	}
@@ -136,11 +152,15 @@ func blockedSum(cfg *config, transA, transB bool, m, n, k int, alpha float32, a 
 		scale(m, n, beta, c, ldc)
 		return
 	}
-	if m <= cfg.smallM {
+	if !bf && m <= cfg.smallM {
 		small(cfg, transA, transB, m, n, k, alpha, a, lda, b, b16, ldb, beta, c, ldc)
 		return
 	}
-	if ks := kSlice(cfg, n, k); ks < k && t2 == nil {
+	ks := kSlice(cfg, n, k)
+	if bf { // packed bf16 B takes half the bytes: slices of k twice as long
+		ks = min(k, 2*kSlice(cfg, n, (k+1)/2))
+	}
+	if ks < k && t2 == nil {
 		// A long k (the LM head's input gradient, K = vocabulary): packed B for all of k would
 		// not stay in cache between row blocks, so run slices of k one after the other, each
 		// adding into C.
@@ -160,7 +180,7 @@ func blockedSum(cfg *config, transA, transB bool, m, n, k int, alpha float32, a 
 			} else {
 				bs = b[bo:]
 			}
-			blocked(cfg, transA, transB, m, n, kk, alpha, a[ao:], lda, bs, bs16, ldb, beta, c, ldc)
+			blockedAll(cfg, bf, transA, transB, m, n, kk, alpha, a[ao:], lda, bs, bs16, ldb, beta, c, ldc, nil)
 			beta = 1
 		}
 		return
@@ -168,6 +188,10 @@ func blockedSum(cfg *config, transA, transB bool, m, n, k int, alpha float32, a 
 	g := callPool.Get().(*call)
 	*g = call{bufB: g.bufB, bufA: g.bufA, bufAS: g.bufAS, tile: g.tile} // keep the buffers, reset the rest
 	g.cfg = cfg
+	g.bf, g.ke = bf, k
+	if bf {
+		k = (k + 1) / 2 // words of two steps
+	}
 	g.transA, g.transB, g.m, g.n, g.k, g.k1 = transA, transB, m, n, k, k
 	if t2 != nil {
 		g.t2, g.s2 = *t2, t2.Alpha/alpha
@@ -183,7 +207,7 @@ func blockedSum(cfg *config, transA, transB bool, m, n, k int, alpha float32, a 
 	}
 
 	switch {
-	case t2 != nil: // both products are packed
+	case t2 != nil || bf: // both products are packed
 	case cfg.inPlace > 0:
 		g.inA, g.inB = true, b16 == nil && !transB
 	case cfg.inPlace == 0:
@@ -345,6 +369,10 @@ func (g *call) work(w int) {
 		switch g.phase {
 		case packingA:
 			pc := it * g.kc
+			if g.bf {
+				packABF16(g.bufAS[pc*((g.m+MR-1)/MR*MR):], g.a, g.lda, g.transA, 0, g.m, 2*pc, min(2*g.kc, g.ke-2*pc))
+				continue
+			}
 			packA(g.bufAS[pc*((g.m+MR-1)/MR*MR):], g.a, g.lda, g.transA, 0, g.m, pc, min(g.kc, g.k-pc))
 		case packingB:
 			g.packPanels(it)
@@ -371,7 +399,7 @@ func (g *call) packPanels(it int) {
 		t := &g.t2
 		for jp := jp0; jp < jp1; jp++ {
 			j, d := g.j0+jp*NR, g.bufB[jp*g.k*NR:(jp+1)*g.k*NR]
-			packB(d, g.b, g.b16, g.ldb, g.transB, j, min(NR, end-j), g.k1)
+			g.packFirst(d, j, min(NR, end-j))
 			d2 := d[g.k1*NR:]
 			packB(d2, t.B, nil, t.Ldb, t.TransB, j, min(NR, end-j), t.K)
 			if g.s2 != 1 {
@@ -382,15 +410,25 @@ func (g *call) packPanels(it int) {
 		}
 		return
 	}
-	if g.b != nil && !g.transB && g.j0+jp1*NR <= end {
+	if g.b != nil && !g.transB && !g.bf && g.j0+jp1*NR <= end {
 		// Whole panels of an untransposed float32 B: read each row's run once, in order.
 		packBRows(g.bufB[jp0*g.k*NR:], g.b, g.ldb, g.j0+jp0*NR, jp1-jp0, g.k)
 		return
 	}
 	for jp := jp0; jp < jp1; jp++ {
 		j := g.j0 + jp*NR
-		packB(g.bufB[jp*g.k*NR:], g.b, g.b16, g.ldb, g.transB, j, min(NR, end-j), g.k)
+		g.packFirst(g.bufB[jp*g.k*NR:], j, min(NR, end-j))
 	}
+}
+
+// packFirst packs the first product's panel with columns [j, j+cols) into d: k1 steps of float32,
+// or (bf) k1 words of bf16 pairs.
+func (g *call) packFirst(d []float32, j, cols int) {
+	if g.bf {
+		packBBF16(d, g.b, g.b16, g.ldb, g.transB, j, cols, g.ke)
+		return
+	}
+	packB(d, g.b, g.b16, g.ldb, g.transB, j, cols, g.k1)
 }
 
 // compute does one item: rows [i0, i0+mc) of C times the item's chunk of B panels, over all of k.
@@ -421,11 +459,17 @@ func (g *call) compute(w, it int) {
 		if pc > 0 {
 			beta = 1
 		}
+		kern := kern
+		if g.bf && pc < g.k1 {
+			kern = g.cfg.bf16
+		}
 		switch {
 		case g.sharedA:
 			bufA = g.bufAS[pc*((g.m+MR-1)/MR*MR):]
 		case pc >= g.k1:
 			packA(bufA, g.t2.A, g.t2.Lda, g.t2.TransA, i0, mc, pc-g.k1, kc)
+		case g.bf:
+			packABF16(bufA, a, lda, g.transA, i0, mc, 2*pc, min(2*kc, g.ke-2*pc))
 		case !g.inA:
 			packA(bufA, a, lda, g.transA, i0, mc, pc, kc)
 		case full < mc:
@@ -449,6 +493,8 @@ func (g *call) compute(w, it int) {
 				var ap *float32
 				ra, ca := 1, MR
 				switch {
+				case g.bf && pc < g.k1: // rows of kc words (bf16compute.go)
+					ap, ra, ca = &bufA[ir*kc], kc, 1
 				case !g.inA:
 					ap = &bufA[ir/MR*kc*MR]
 				case mr == MR:

@@ -14,6 +14,11 @@
 // so frozen base weights can stay in bf16 (as can SgemmSum's first term, Term.B16). Its results
 // are bit-identical to Sgemm's on the widened B: the same sums in the same order on every path.
 //
+// SgemmBF16Compute (and SgemmSum's first term with Term.BF16) is the other use of bf16: the product
+// itself runs on bf16 inputs with float32 accumulation, as PyTorch's CPU autocast runs a linear
+// layer — A rounded to nearest even while packed, B rounded or given as bf16 — the arithmetic of
+// AVX512-BF16's VDPBF16PS (bf16compute.go). Its results are not Sgemm's, by design.
+//
 // # Implementation
 //
 // The fast path is BLIS-style (blocked.go). For each block of NC columns, B is packed into
@@ -33,6 +38,15 @@
 // (kernel_avx512_amd64.s). CPU features come from golang.org/x/sys/cpu. With AVX2, whole
 // 6-row panels of an untransposed A are packed by an 8×8 register transpose (pack_amd64.s,
 // packA6; about 5× the scalar loop, which stays as its reference and for the edges).
+//
+// bf16 compute packs both operands as pairs of bf16 values along k, one 32-bit word per pair, in
+// the float32 panel layouts with half the steps; the micro-kernel (kernel_bf16_amd64.s: the same
+// 6×16 tile, twelve zmm accumulators, VDPBF16PS with the A word broadcast; the Go assembler has no
+// BF16 mnemonics, so the two instructions are written as their encodings) does 2·6·16·2 flops per
+// pair of words. Rows of A are rounded with VCVTNE2PS2BF16. Without AVX512-BF16 (or with purego)
+// kernelBF16Go, a step-for-step emulation of the instruction (odd element first, each sum rounded,
+// subnormals flushed), runs instead: the same bits on every machine, at about 2 GFLOP/s. The small-m
+// path is not used, so a row's result does not depend on how many rows come with it.
 //
 // Skinny products (LoRA: N, M or K = r ≤ 64) do not waste the tile or drown in packing: with
 // N ≤ 64 the micro-kernel reads A in place through its strides, with M ≤ 64 it reads an
@@ -70,4 +84,7 @@
 //   - Bad dimensions, leading dimensions or short slices are programmer errors and panic with a
 //     "gemm: " message.
 //   - Sgemm and SgemmBF16B are safe for concurrent use and allocate nothing in the steady state.
+//   - SgemmBF16Compute gives the same bits with the assembly and the portable bf16 micro-kernel,
+//     with any number of threads and rows, and differs from NaiveBF16Compute (rounded inputs,
+//     float64 sums) only by float32 accumulation.
 package gemm

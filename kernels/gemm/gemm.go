@@ -30,10 +30,14 @@ type Term struct {
 	B              []float32
 	B16            []uint16 // B as bfloat16 bit patterns instead of B (first term of SgemmSum only)
 	Ldb            int
+	// BF16: the product runs on bfloat16-rounded inputs with float32 accumulation, as
+	// SgemmBF16Compute (first term of SgemmSum only; the second stays float32).
+	BF16 bool
 }
 
 // SgemmSum computes C (m, n) = t1.Alpha·op(t1.A)·op(t1.B) + t2.Alpha·op(t2.A)·op(t2.B) + beta·C
-// in one pass over C (t1's B may be bfloat16, t1.B16; t2's is float32): the two products run as
+// in one pass over C (t1's B may be bfloat16, t1.B16, and t1 may run on bf16 inputs, t1.BF16;
+// t2 is a float32 product): the two products run as
 // one over the concatenated k (t1.K + t2.K), with
 // t2's B scaled by t2.Alpha/t1.Alpha while it is packed. A frozen layer plus its low-rank update
 // (x·Wᵀ + s·z·Bᵀ, or dy·W + dh·A) then costs no second, memory-bound pass over C.
@@ -42,8 +46,8 @@ func SgemmSum(m, n int, t1, t2 Term, beta float32, c []float32, ldc int) {
 	if t1.B16 != nil {
 		lb = len(t1.B16)
 	}
-	if t2.B16 != nil {
-		panic("gemm: SgemmSum's second term must have a float32 B")
+	if t2.B16 != nil || t2.BF16 {
+		panic("gemm: SgemmSum's second term must be a float32 product")
 	}
 	checkArgs(t1.TransA, t1.TransB, m, n, t1.K, len(t1.A), t1.Lda, lb, t1.Ldb, len(c), ldc)
 	checkArgs(t2.TransA, t2.TransB, m, n, t2.K, len(t2.A), t2.Lda, len(t2.B), t2.Ldb, len(c), ldc)
@@ -51,7 +55,7 @@ func SgemmSum(m, n int, t1, t2 Term, beta float32, c []float32, ldc int) {
 	if t1.B16 != nil {
 		b = nil
 	}
-	blockedSum(activeConfig(), t1.TransA, t1.TransB, m, n, t1.K, t1.Alpha, t1.A, t1.Lda, b, t1.B16, t1.Ldb, beta, c, ldc, &t2)
+	blockedAll(activeConfig(), t1.BF16, t1.TransA, t1.TransB, m, n, t1.K, t1.Alpha, t1.A, t1.Lda, b, t1.B16, t1.Ldb, beta, c, ldc, &t2)
 }
 
 // impl is the implementation Sgemm dispatches to: the blocked driver with the best micro-kernel.
