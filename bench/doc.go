@@ -14,6 +14,19 @@
 // case runs in a child process of the same executable, so its peak RSS (VmHWM on Linux, else
 // getrusage's maxrss) is its own and includes loading the model.
 //
+// # Real sizes: --config and --preset
+//
+// With a config model (LoadConfigModel: a Hugging Face config.json, or a named preset embedded in
+// presets/, the shape fields of the public config of the model it names, "_source" saying which)
+// the cases are "<name>/lora", "/moslora", "/full" and "/forward" on random weights
+// (model.NewRandomIn: the frozen base drawn directly in --base-dtype, never in float32 first), at
+// --batch × --seq tokens. Before a case starts, the memory its weights need (the base in its
+// dtype; full fine-tuning 16 bytes a parameter) is compared with the machine's: a case that cannot
+// fit (full fine-tuning of a 7B model) is refused with what to change. Long cases may run one
+// step (--steps 1 --warmup 0); the child reports the random initialisation and every 30 s of a
+// step on standard error. With --recompute, "<case>/hfu" also counts the recomputed block
+// forwards (RecomputeFlops), which MFU leaves out.
+//
 // # Output
 //
 // One Measurement (name, value, unit, optional ratio) per number: "gemm/<shape>" and

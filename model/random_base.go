@@ -24,10 +24,7 @@ const randomChunk = 1 << 16
 // after each tensor with the values drawn so far and the total (never concurrently).
 func NewRandomIn(cfg *Config, seed int64, base BaseDtype, progress func(done, total int64)) (*Model, error) {
 	src := newRandomSource(cfg, seed)
-	declared := safetensors.F32
-	if cfg.WeightDType == "bfloat16" {
-		declared = safetensors.BF16
-	}
+	declared := declaredDType(cfg)
 	opts := LoadOptions{Base: base}
 	m, specs, err := skeleton(cfg, src)
 	if err != nil {
@@ -91,6 +88,15 @@ func NewRandomIn(cfg *Config, seed int64, base BaseDtype, progress func(done, to
 		return nil, fmt.Errorf("model: random initialisation: %w", firstErr)
 	}
 	return m, nil
+}
+
+// declaredDType is the dtype of a checkpoint of cfg for --base-dtype auto: BF16 when the config
+// declares "bfloat16", else F32 (F16 would be widened to float32 as well).
+func declaredDType(cfg *Config) safetensors.DType {
+	if cfg.WeightDType == "bfloat16" {
+		return safetensors.BF16
+	}
+	return safetensors.F32
 }
 
 // held is the in-memory form of one tensor of a spec.

@@ -130,3 +130,27 @@ func TestNewRandomInBF16NeverAllocatesTheFloat32Model(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigBaseBytesIsTheBuiltModels: the memory Config.BaseBytes predicts without building is
+// what the built model holds, for every --base-dtype, and NumParams is the built model's count.
+func TestConfigBaseBytesIsTheBuiltModels(t *testing.T) {
+	for _, js := range []string{randomBaseLlamaJSON, randomBaseGPT2JSON, randomInitLlamaJSON} {
+		cfg, err := ParseConfig([]byte(js))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, base := range []BaseDtype{BaseAuto, BaseF32, BaseBF16, BaseQ8} {
+			m, err := NewRandomIn(cfg, 1, base, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := cfg.BaseBytes(base)
+			if err != nil || got != m.BaseBytes() {
+				t.Errorf("%s %q: Config.BaseBytes = %d, %v; the model holds %d", cfg.Architecture, base, got, err, m.BaseBytes())
+			}
+			if cfg.NumParams() != int64(m.NumParams()) {
+				t.Errorf("%s: Config.NumParams = %d, the model has %d", cfg.Architecture, cfg.NumParams(), m.NumParams())
+			}
+		}
+	}
+}
