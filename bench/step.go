@@ -154,7 +154,7 @@ func RunStep(c Case, o Options, log io.Writer, profile io.Writer) (*StepResult, 
 	return res, nil
 }
 
-// ticker writes "bench: <what>: N s" to log every period until the returned stop is called, so a
+// ticker writes "bench: <what>: N s, peak RSS so far …" to log every period until the returned stop is called, so a
 // step of minutes shows it is alive. Nothing is written for work shorter than one period.
 func ticker(log io.Writer, what string, period time.Duration) (stop func()) {
 	done := make(chan struct{})
@@ -169,7 +169,11 @@ func ticker(log io.Writer, what string, period time.Duration) (stop func()) {
 			case <-done:
 				return
 			case <-t.C:
-				fmt.Fprintf(log, "bench: %s: %.0f s\n", what, time.Since(start).Seconds())
+				rss := ""
+				if mib := peakRSSMiB(); mib > 0 {
+					rss = fmt.Sprintf(", peak RSS so far %.2f GiB", mib/1024)
+				}
+				fmt.Fprintf(log, "bench: %s: %.0f s%s\n", what, time.Since(start).Seconds(), rss)
 			}
 		}
 	}()
