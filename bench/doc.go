@@ -8,8 +8,9 @@
 // "gemm/NT/2048x1536x576" (form, then M×N×K as package gemm names its BenchShapes), and
 // "<model>/<method>" with model base-19m (a model folder) or 135m (random weights of the
 // SmolLM-135M shape) and method lora, moslora, full or forward. Every training case is one step
-// of batch 4 × 512 tokens: forward, backward and one AdamW update (torch defaults, lr 1e-4, no
-// clipping, as the anchor); adapters have r = 16, alpha = 32 on q, k, v, o, gate, up and down.
+// of batch 4 × 512 tokens (--batch, --seq): forward, backward and one AdamW update (torch
+// defaults, lr 1e-4, no clipping, as the anchor); adapters have r = 16, alpha = 32 on q, k, v, o,
+// gate, up and down.
 // Forward cases compute the logits of the same batch with no adapter. Each training / forward
 // case runs in a child process of the same executable, so its peak RSS (VmHWM on Linux, else
 // getrusage's maxrss) is its own and includes loading the model.

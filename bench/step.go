@@ -18,7 +18,7 @@ import (
 // the parent as one JSON line on the child's standard output.
 type StepResult struct {
 	Case       string    `json:"case"`
-	Tokens     int       `json:"tokens"`       // per step: Batch × Seq
+	Tokens     int       `json:"tokens"`       // per step: --batch × --seq
 	Trainable  int       `json:"trainable"`    // trained parameters (0 for forward)
 	StepS      []float64 `json:"step_s"`       // wall seconds of each timed step
 	CPUS       []float64 `json:"cpu_s"`        // CPU seconds (all threads) of each timed step
