@@ -180,3 +180,26 @@ func TestConfigCaseRunsAStep(t *testing.T) {
 		t.Errorf("no progress of the random weights in the log:\n%s", log.String())
 	}
 }
+
+// TestConfigCasesAreNamedAfterTheFileOrFolder: --config DIR/llama.json names its cases "llama/…";
+// DIR/config.json after the folder.
+func TestConfigCasesAreNamedAfterTheFileOrFolder(t *testing.T) {
+	b, err := PresetConfig("smollm2-135m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "SmolLM2-135M")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for file, want := range map[string]string{"llama.json": "llama", "config.json": "SmolLM2-135M"} {
+		p := filepath.Join(dir, file)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cm, err := LoadConfigModel(p, "")
+		if err != nil || cm.Name != want || cm.From != p {
+			t.Errorf("--config %s: %+v, %v; want the name %q", p, cm, err, want)
+		}
+	}
+}

@@ -65,7 +65,12 @@ func LoadConfigModel(file, preset string) (*ConfigModel, error) {
 		}
 		name := strings.TrimSuffix(filepath.Base(file), ".json")
 		if name == "config" || name == "" { // a model folder's config.json: name it after the folder
-			name = filepath.Base(filepath.Dir(file))
+			if abs, err := filepath.Abs(file); err == nil {
+				name = filepath.Base(filepath.Dir(abs))
+			}
+			if name == "" || name == "." || name == string(filepath.Separator) {
+				name = "config"
+			}
 		}
 		return &ConfigModel{Name: name, From: file, Config: c}, nil
 	}
