@@ -16,7 +16,7 @@ import (
 
 // Checkpoint folder layout (inside the output folder):
 //
-//	checkpoint-<step>/state.json             progress, the run's Config and a data digest
+//	checkpoint-<step>/state.json             progress, the run's Config, a data digest, the base values
 //	checkpoint-<step>/params.safetensors     every trainable tensor by name (float32)
 //	checkpoint-<step>/optimizer.safetensors  "<name>.exp_avg", "<name>.exp_avg_sq" (float32)
 //	checkpoint-<step>/adapter_config.json    (adapter runs) with adapter_model.safetensors: the
