@@ -11,10 +11,11 @@ import (
 // Case is one measurement family: a GEMM shape (Shape set) or a training / forward step of a model
 // (Model and Method set).
 type Case struct {
-	Name   string      // "gemm/NT/2048x1536x576", "base-19m/lora", "135m/forward"
-	Shape  *gemm.Shape // GEMM cases
-	Model  string      // ModelBase19M or Model135M
-	Method Method
+	Name   string        // "gemm/NT/2048x1536x576", "base-19m/lora", "135m/forward", "llama-3.2-1b/lora"
+	Shape  *gemm.Shape   // GEMM cases
+	Model  string        // ModelBase19M, Model135M or a ConfigModel's name
+	Method Method        //
+	Config *model.Config // a --config / --preset case: random weights of this config
 }
 
 // The models of the training and forward cases.
@@ -23,7 +24,8 @@ const (
 	Model135M    = "135m"     // the 135M Llama shape with random weights
 )
 
-// The step shape and adapter of every training case: batch 4 × 512 tokens, r = 16, alpha = 32.
+// The default step shape (--batch, --seq) and the adapter of every training case: batch 4 × 512
+// tokens, r = 16, alpha = 32.
 const (
 	Batch = 4
 	Seq   = 512
@@ -63,12 +65,26 @@ func AllCases() []Case {
 	return cs
 }
 
-// Select returns the cases named by only, a comma-separated list (empty: every case). Each entry
-// is a case name ("base-19m/lora", "gemm/NT/2048x1536x576"), a group ("gemm", "base-19m", "135m"),
-// or a GEMM shape without its form, M×N×K ("gemm/2048x576x1536": every form of that shape). Cases
-// keep AllCases's order and appear once.
-func Select(only string) ([]Case, error) {
-	all := AllCases()
+// ConfigCases lists the four cases of a --config / --preset model: "<name>/lora", "/moslora",
+// "/full", "/forward".
+func ConfigCases(cm *ConfigModel) []Case {
+	var cs []Case
+	for _, meth := range methods {
+		cs = append(cs, Case{Name: cm.Name + "/" + string(meth), Model: cm.Name, Method: meth, Config: cm.Config})
+	}
+	return cs
+}
+
+// Select returns the cases named by only, a comma-separated list (empty: every case), among
+// AllCases (SelectFrom).
+func Select(only string) ([]Case, error) { return SelectFrom(AllCases(), only) }
+
+// SelectFrom returns the cases of all named by only, a comma-separated list (empty: every case).
+// Each entry is a case name ("base-19m/lora", "gemm/NT/2048x1536x576"), a group ("gemm",
+// "base-19m", "135m", a preset's name), a method ("lora": that method of every model), or a GEMM
+// shape without its form, M×N×K ("gemm/2048x576x1536": every form of that shape). Cases keep
+// all's order and appear once.
+func SelectFrom(all []Case, only string) ([]Case, error) {
 	if strings.TrimSpace(only) == "" {
 		return all, nil
 	}
@@ -85,7 +101,7 @@ func Select(only string) ([]Case, error) {
 			}
 		}
 		if !found {
-			return nil, fmt.Errorf("bench: --only %q names no case (want e.g. base-19m/lora, 135m/moslora, gemm/2048x576x1536, gemm/NT/2048x1536x576, or a group: gemm, base-19m, 135m)", e)
+			return nil, fmt.Errorf("bench: --only %q names no case (want one of %s, a method: lora, moslora, full, forward, or a GEMM shape such as gemm/2048x576x1536)", e, caseList(all))
 		}
 	}
 	var cs []Case
@@ -99,7 +115,7 @@ func Select(only string) ([]Case, error) {
 
 // matches reports whether the --only entry e names case c.
 func matches(c Case, e string) bool {
-	if c.Name == e || strings.HasPrefix(c.Name, e+"/") {
+	if c.Name == e || strings.HasPrefix(c.Name, e+"/") || (c.Method != "" && string(c.Method) == e) {
 		return true
 	}
 	if c.Shape != nil {
@@ -108,9 +124,25 @@ func matches(c Case, e string) bool {
 	return false
 }
 
-// Lookup returns the case of an exact name (the child process's --only).
-func Lookup(name string) (Case, error) {
-	for _, c := range AllCases() {
+// caseList names the training / forward cases of all and its GEMM group, for messages.
+func caseList(all []Case) string {
+	var ns []string
+	for _, c := range all {
+		if c.Shape == nil {
+			ns = append(ns, c.Name)
+		} else if len(ns) == 0 || ns[0] != "gemm" {
+			ns = append([]string{"gemm"}, ns...)
+		}
+	}
+	return strings.Join(ns, ", ")
+}
+
+// Lookup returns the case of an exact name among AllCases (LookupIn).
+func Lookup(name string) (Case, error) { return LookupIn(AllCases(), name) }
+
+// LookupIn returns the case of all with an exact name (the child process's --only).
+func LookupIn(all []Case, name string) (Case, error) {
+	for _, c := range all {
 		if c.Name == name {
 			return c, nil
 		}

@@ -8,11 +8,25 @@
 // "gemm/NT/2048x1536x576" (form, then M×N×K as package gemm names its BenchShapes), and
 // "<model>/<method>" with model base-19m (a model folder) or 135m (random weights of the
 // SmolLM-135M shape) and method lora, moslora, full or forward. Every training case is one step
-// of batch 4 × 512 tokens: forward, backward and one AdamW update (torch defaults, lr 1e-4, no
-// clipping, as the anchor); adapters have r = 16, alpha = 32 on q, k, v, o, gate, up and down.
+// of batch 4 × 512 tokens (--batch, --seq): forward, backward and one AdamW update (torch
+// defaults, lr 1e-4, no clipping, as the anchor); adapters have r = 16, alpha = 32 on q, k, v, o,
+// gate, up and down.
 // Forward cases compute the logits of the same batch with no adapter. Each training / forward
 // case runs in a child process of the same executable, so its peak RSS (VmHWM on Linux, else
 // getrusage's maxrss) is its own and includes loading the model.
+//
+// # Real sizes: --config and --preset
+//
+// With a config model (LoadConfigModel: a Hugging Face config.json, or a named preset embedded in
+// presets/, the shape fields of the public config of the model it names, "_source" saying which)
+// the cases are "<name>/lora", "/moslora", "/full" and "/forward" on random weights
+// (model.NewRandomIn: the frozen base drawn directly in --base-dtype, never in float32 first), at
+// --batch × --seq tokens. Before a case starts, the memory its weights need (the base in its
+// dtype; full fine-tuning 16 bytes a parameter) is compared with the machine's: a case that cannot
+// fit (full fine-tuning of a 7B model) is refused with what to change. Long cases may run one
+// step (--steps 1 --warmup 0); the child reports the random initialisation and every 30 s of a
+// step on standard error. With --recompute, "<case>/hfu" also counts the recomputed block
+// forwards (RecomputeFlops), which MFU leaves out.
 //
 // # Output
 //

@@ -94,3 +94,19 @@ func Count(c *model.Config, method Method, r, T int) (Flops, error) {
 	}
 	return f, nil
 }
+
+// RecomputeFlops is the extra work per token of a training step with --recompute: the forward of
+// every block but the last (whose activations are still live) is run again in the backward pass,
+// its linears and its attention. MFU leaves it out (it is not the model's work); hfu counts it.
+func RecomputeFlops(c *model.Config, T int) float64 {
+	lins, err := blockLinears(c)
+	if err != nil || c.NumHiddenLayers < 2 {
+		return 0
+	}
+	var weights float64
+	for _, l := range lins {
+		weights += float64(l.in) * float64(l.out)
+	}
+	L := float64(c.NumHiddenLayers - 1)
+	return L * (2*weights + 2*2*causalKeys(T)*float64(c.QDim()))
+}

@@ -197,7 +197,7 @@ func inferenceModel(name, modelDir string) (*model.Model, error) {
 	if name == Model135M {
 		return model.NewRandom(Parse135M(), 1)
 	}
-	return loadModel(Case{Name: name, Model: name}, modelDir, model.BaseF32)
+	return loadModel(Case{Name: name, Model: name}, modelDir, model.BaseF32, io.Discard)
 }
 
 // measured is an adapter variant ready to be switched on and off.

@@ -33,6 +33,9 @@ type Options struct {
 	BaseDtype   string // frozen base storage of the training / forward cases (model.ParseBaseDtype)
 	Recompute   bool   // training cases recompute each block's activations in the backward pass
 	Compute     string // arithmetic of the base products (model.ParseCompute), GEMM cases included
+	ConfigFile  string // --config: a Hugging Face config.json whose cases replace the default ones
+	Preset      string // --preset: a named config (Presets), as ConfigFile
+	Batch, Seq  int    // step shape of the training / forward cases (--batch, --seq; default Batch, Seq)
 
 	// ChildArgs returns the arguments that make this program's executable run exactly one
 	// training / forward case in child mode (RunChild), e.g. ["bench", "--only", name, "--child",
@@ -53,6 +56,9 @@ func (o *Options) Validate() error {
 	if o.Steps < 1 || o.Warmup < 0 {
 		return fmt.Errorf("bench: --steps must be ≥ 1 and --warmup ≥ 0 (got %d, %d)", o.Steps, o.Warmup)
 	}
+	if o.Batch < 1 || o.Seq < 2 {
+		return fmt.Errorf("bench: --batch must be ≥ 1 and --seq ≥ 2 (got %d, %d)", o.Batch, o.Seq)
+	}
 	if _, err := model.ParseBaseDtype(o.BaseDtype); err != nil {
 		return fmt.Errorf("bench: --base-dtype: %w", err)
 	}
@@ -61,6 +67,9 @@ func (o *Options) Validate() error {
 	}
 	if o.Compare != "" && o.Compare != "torch" {
 		return fmt.Errorf("bench: --compare %q: only \"torch\" is supported", o.Compare)
+	}
+	if o.Compare == "torch" && (o.ConfigFile != "" || o.Preset != "" || o.Batch != Batch || o.Seq != Seq) {
+		return fmt.Errorf("bench: --compare torch runs the default cases at 4 × 512 only (not with --config, --preset, --batch or --seq)")
 	}
 	if o.Compare == "torch" {
 		if _, err := os.Stat(o.TorchScript); err != nil {
@@ -72,8 +81,12 @@ func (o *Options) Validate() error {
 
 // RunChild runs the single case named by o.Only in this process and writes its StepResult as one
 // JSON line to w.
-func RunChild(o Options, w io.Writer) error {
-	c, err := Lookup(o.Only)
+func RunChild(o Options, w, log io.Writer) error {
+	all, err := o.Cases()
+	if err != nil {
+		return err
+	}
+	c, err := LookupIn(all, o.Only)
 	if err != nil {
 		return err
 	}
@@ -86,15 +99,7 @@ func RunChild(o Options, w io.Writer) error {
 		defer f.Close()
 		prof = f
 	}
-	base, err := model.ParseBaseDtype(o.BaseDtype)
-	if err != nil {
-		return fmt.Errorf("bench: --base-dtype: %w", err)
-	}
-	compute, err := model.ParseCompute(o.Compute)
-	if err != nil {
-		return fmt.Errorf("bench: --compute: %w", err)
-	}
-	r, err := RunStep(c, o.ModelDir, base, compute, o.Recompute, o.Warmup, o.Steps, prof)
+	r, err := RunStep(c, o, log, prof)
 	if err != nil {
 		return err
 	}
@@ -108,10 +113,15 @@ func Run(ctx context.Context, o Options, out, log io.Writer) error {
 	if err := o.Validate(); err != nil {
 		return err
 	}
-	cases, err := Select(o.Only)
+	all, err := o.Cases()
 	if err != nil {
 		return err
 	}
+	cases, err := SelectFrom(all, o.Only)
+	if err != nil {
+		return err
+	}
+	batch, seq := o.Batch, o.Seq
 	threads := runtime.GOMAXPROCS(0)
 	emit := func(m Measurement) {
 		if o.JSON {
@@ -184,12 +194,17 @@ func Run(ctx context.Context, o Options, out, log io.Writer) error {
 		if err != nil {
 			return err
 		}
-		fl, err := Count(cfg, c.Method, Rank, Seq)
+		fl, err := Count(cfg, c.Method, Rank, seq)
+		if err != nil {
+			return err
+		}
+		need, err := o.checkMemory(c, cfg)
 		if err != nil {
 			return err
 		}
 		perTok := fl.Total()
-		fmt.Fprintf(log, "bench: %s (%.1f MFLOP/token, %d warm-up + %d timed steps, child process)\n", c.Name, perTok/1e6, o.Warmup, o.Steps)
+		fmt.Fprintf(log, "bench: %s (%.1f MFLOP/token, batch %d × %d, base weights %.2f GiB, %d warm-up + %d timed steps, child process)\n",
+			c.Name, perTok/1e6, batch, seq, float64(need)/(1<<30), o.Warmup, o.Steps)
 		r, err := runChild(ctx, o, c, log)
 		if err != nil {
 			return err
@@ -205,6 +220,10 @@ func Run(ctx context.Context, o Options, out, log io.Writer) error {
 		emit(Measurement{Name: c.Name + "/flops_per_token", Value: perTok / 1e6, Unit: "MFLOP/token"})
 		emit(Measurement{Name: c.Name + "/model_flops", Value: tps * perTok / 1e9, Unit: "GFLOP/s"})
 		emit(Measurement{Name: c.Name + "/mfu", Value: mfu(tps), Unit: "%"})
+		if o.Recompute && c.Method != MethodForward {
+			// The recomputed block forwards are work the hardware did but the model's FLOPs omit.
+			emit(Measurement{Name: c.Name + "/hfu", Value: mfu(tps) * (perTok + RecomputeFlops(cfg, seq)) / perTok, Unit: "%"})
+		}
 		if cpu := median(r.CPUS); cpu > 0 && peak.CPUGFLOPS > 0 {
 			emit(Measurement{Name: c.Name + "/cpu_mfu", Value: 100 * float64(r.Tokens) * perTok / cpu / (peak.CPUGFLOPS * 1e9), Unit: "%"})
 		}
@@ -266,6 +285,9 @@ func betterPeak(a, b Peak) Peak {
 // caseConfig is the model config of a training / forward case (the parent counts FLOPs from it
 // without loading weights).
 func caseConfig(c Case, modelDir string) (*model.Config, error) {
+	if c.Config != nil {
+		return c.Config, nil
+	}
 	if c.Model == Model135M {
 		return Parse135M(), nil
 	}

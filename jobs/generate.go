@@ -2,6 +2,8 @@ package jobs
 
 import (
 	"github.com/moslora/moslora/generate"
+	"github.com/moslora/moslora/internal/setting"
+	"github.com/moslora/moslora/model"
 )
 
 // GenerateJob continues a prompt with a model (and adapter, unmerged or merged).
@@ -9,7 +11,9 @@ type GenerateJob struct {
 	Model   string // model argument (see ModelDir)
 	Adapter string // adapter folder, "" for none
 	Merge   bool   // merge the adapter into the weights first (identity, dense, global mixers)
-	Prompt  string // encoded as tokenizer.encode(prompt) does (special tokens included)
+	// BaseDtype is how the frozen base is held (model.ParseBaseDtype: auto, f32, bf16, q8).
+	BaseDtype string
+	Prompt    string // encoded as tokenizer.encode(prompt) does (special tokens included)
 	// Rendered: Prompt is a conversation rendered with the chat template, which writes the
 	// special tokens itself; it is encoded without added ones.
 	Rendered bool
@@ -30,7 +34,11 @@ func Generate(j GenerateJob, onText func(string) error) (*Generated, error) {
 	if err := j.Options.Validate(); err != nil { // before loading or printing anything
 		return nil, err
 	}
-	op, err := Open{Model: j.Model, Adapter: j.Adapter, Merge: j.Merge, Tokenizer: true}.Load()
+	base, err := model.ParseBaseDtype(j.BaseDtype)
+	if err != nil {
+		return nil, setting.Wrap(err, "generate", "base-dtype", j.BaseDtype, ": %v", err)
+	}
+	op, err := Open{Model: j.Model, Adapter: j.Adapter, Merge: j.Merge, Tokenizer: true, Base: base}.Load()
 	if err != nil {
 		return nil, err
 	}

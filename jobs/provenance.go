@@ -39,8 +39,8 @@ func describeFile(path string) (DataFile, error) {
 
 // writeRunInfo records the settings, inputs and outcome of the run in dir/train_config.json:
 // the Config, the model and data files given (data with size and SHA-256), the command line, the
-// moslora build, and the final loss.
-func writeRunInfo(dir string, cfg train.Config, f TrainFiles, s *TrainSummary) error {
+// moslora build, --base-dtype and the base values it gave (BaseValues), and the final loss.
+func writeRunInfo(dir string, cfg train.Config, f TrainFiles, baseValues string, s *TrainSummary) error {
 	var files []DataFile
 	for _, p := range []string{f.Data, f.Eval} {
 		if p == "" {
@@ -59,6 +59,7 @@ func writeRunInfo(dir string, cfg train.Config, f TrainFiles, s *TrainSummary) e
 		"trainable_params": s.Trainable,
 		"base_model":       cmp.Or(f.BaseModelName, f.ModelDir), "base_model_path": abs,
 		"data_files": files, "command_line": f.CommandLine, "moslora_version": version.Read(),
+		"base_dtype": cmp.Or(f.BaseDtype, "auto"), "base_values": baseValues,
 	}
 	b, err := json.MarshalIndent(info, "", "  ")
 	if err != nil {

@@ -34,8 +34,9 @@ type TrainFiles struct {
 	LogEvery   int    // plain-text progress line every N updates (default 10)
 	Limit      int    // use only the first Limit training rows (0: all)
 	EvalLimit  int    // evaluate only the first EvalLimit rows (0: all)
-	// BaseDtype is how the frozen base is held (model.ParseBaseDtype: auto, f32, bf16). For a bf16
-	// checkpoint auto and f32 train the same bits; bf16 on a float32 checkpoint rounds the base.
+	// BaseDtype is how the frozen base is held (model.ParseBaseDtype: auto, f32, bf16, q8). For a
+	// bf16 checkpoint auto and f32 train the same bits; bf16 on a float32 checkpoint rounds the
+	// base. Recorded in train_config.json; --resume refuses other base values (BaseValues).
 	BaseDtype string
 	Recompute bool // recompute each block's activations in the backward pass (same gradients, less memory)
 	// Extend, when set, is an adapter folder the run starts from (train.PrepareExtend): ExtendRank
@@ -148,7 +149,7 @@ func Train(ctx context.Context, cfg train.Config, f TrainFiles, w io.Writer) (*T
 	}
 	job := &train.Job{Config: cfg, Model: m, Examples: exs, Pad: op.Pad(), Out: f.Out, Resume: f.Resume,
 		SaveEvery: f.SaveEvery, Keep: f.Keep, Reporter: rep, Comm: f.Comm, BaseModel: cmp.Or(f.BaseModelName, f.ModelDir),
-		Names: f.Names, Extend: old}
+		Names: f.Names, Extend: old, Base: BaseValues(base, m.Config.WeightDType, f.InitRandom)}
 	job.Finish = func(res *train.Result) error { // rank 0 only: the outputs appear together
 		sum.Result = res
 		if res.Adapter != nil {
@@ -160,7 +161,7 @@ func Train(ctx context.Context, cfg train.Config, f TrainFiles, w io.Writer) (*T
 			if err := train.SaveOutputs(tmp, op.Dir, m, res, cfgJSON); err != nil {
 				return err
 			}
-			return writeRunInfo(tmp, cfg, f, sum)
+			return writeRunInfo(tmp, cfg, f, job.Base, sum)
 		})
 	}
 	if skipped > 0 {

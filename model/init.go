@@ -22,17 +22,22 @@ const InitStd = 0.02
 // 0.02/√(2·layers). Each tensor is drawn from its own stream seeded by (seed, tensor name), so the
 // result does not depend on construction order.
 func NewRandom(cfg *Config, seed int64) (*Model, error) {
+	m, err := FromSource(cfg, newRandomSource(cfg, seed))
+	if err != nil {
+		return nil, fmt.Errorf("model: random initialisation: %w", err)
+	}
+	return m, nil
+}
+
+// newRandomSource is the source of NewRandom's tensors: every tensor of cfg's architecture, float32.
+func newRandomSource(cfg *Config, seed int64) *randomSource {
 	src := &randomSource{seed: seed, infos: map[string]*safetensors.Info{}, layers: cfg.NumHiddenLayers, gpt2: cfg.Family == FamilyGPT2, normOne: 1 - cfg.NormOffset}
 	for _, t := range expectedTensors(cfg) {
 		src.infos[t.name] = &safetensors.Info{Name: t.name, DType: safetensors.F32, Shape: t.shape}
 		src.names = append(src.names, t.name)
 	}
 	sort.Strings(src.names)
-	m, err := FromSource(cfg, src)
-	if err != nil {
-		return nil, fmt.Errorf("model: random initialisation: %w", err)
-	}
-	return m, nil
+	return src
 }
 
 type namedShape struct {
@@ -130,16 +135,32 @@ func (s *randomSource) Float32(name string) ([]float32, *safetensors.Info, error
 			v[i] = s.normOne
 		}
 	default:
-		std := InitStd
-		if s.gpt2 && strings.HasSuffix(name, ".c_proj.weight") {
-			std /= math.Sqrt(2 * float64(s.layers))
-		}
-		h := fnv.New64a()
-		h.Write([]byte(name))
-		r := rand.New(rand.NewPCG(uint64(s.seed), h.Sum64()))
-		for i := range v {
-			v[i] = float32(r.NormFloat64() * std)
-		}
+		s.normal(name).fill(v)
 	}
 	return v, info, nil
+}
+
+// normalStream draws one matrix's values in checkpoint order, N(0, std²) rounded to float32.
+type normalStream struct {
+	r   *rand.Rand
+	std float64
+}
+
+// normal is the stream of the matrix name: its own generator seeded by (seed, name), and the
+// standard deviation of transformers' init (GPT-2's residual projections: 0.02/√(2·layers)).
+func (s *randomSource) normal(name string) normalStream {
+	std := InitStd
+	if s.gpt2 && strings.HasSuffix(name, ".c_proj.weight") {
+		std /= math.Sqrt(2 * float64(s.layers))
+	}
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	return normalStream{r: rand.New(rand.NewPCG(uint64(s.seed), h.Sum64())), std: std}
+}
+
+// fill writes the next len(v) values of the stream into v.
+func (n normalStream) fill(v []float32) {
+	for i := range v {
+		v[i] = float32(n.r.NormFloat64() * n.std)
+	}
 }

@@ -27,8 +27,16 @@ type Q8 struct {
 // QuantizeQ8 quantises w (len a multiple of 32) into Q8_0 blocks.
 func QuantizeQ8(w []float32) *Q8 {
 	q := &Q8{Q: make([]int8, len(w)), D: make([]uint16, len(w)/Q8Block)}
-	for b := range q.D {
-		x := w[b*Q8Block : (b+1)*Q8Block]
+	q.quantizeAt(0, w)
+	return q
+}
+
+// quantizeAt quantises w (len a multiple of 32) into the blocks that start at value off (a
+// multiple of 32), so a weight can be quantised a chunk of rows at a time.
+func (q *Q8) quantizeAt(off int, w []float32) {
+	for i := 0; i < len(w)/Q8Block; i++ {
+		b := off/Q8Block + i
+		x := w[i*Q8Block : (i+1)*Q8Block]
 		var amax float32
 		for _, v := range x {
 			amax = max(amax, float32(math.Abs(float64(v))))
@@ -39,11 +47,10 @@ func QuantizeQ8(w []float32) *Q8 {
 			id = 1 / d
 		}
 		q.D[b] = safetensors.Float32ToF16(d)
-		for i, v := range x {
-			q.Q[b*Q8Block+i] = int8(math.Round(float64(v * id)))
+		for j, v := range x {
+			q.Q[b*Q8Block+j] = int8(math.Round(float64(v * id)))
 		}
 	}
-	return q
 }
 
 // dequantize writes the float32 values f16(D)·Q into dst (len(q.Q)).

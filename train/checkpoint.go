@@ -11,12 +11,13 @@ import (
 	"strings"
 
 	"github.com/moslora/moslora/adapter"
+	"github.com/moslora/moslora/internal/setting"
 	"github.com/moslora/moslora/kernels"
 )
 
 // Checkpoint folder layout (inside the output folder):
 //
-//	checkpoint-<step>/state.json             progress, the run's Config and a data digest
+//	checkpoint-<step>/state.json             progress, the run's Config, a data digest, the base values
 //	checkpoint-<step>/params.safetensors     every trainable tensor by name (float32)
 //	checkpoint-<step>/optimizer.safetensors  "<name>.exp_avg", "<name>.exp_avg_sq" (float32)
 //	checkpoint-<step>/adapter_config.json    (adapter runs) with adapter_model.safetensors: the
@@ -44,6 +45,7 @@ type state struct {
 	Loss     float64 `json:"loss"`        // loss of the last update (the run's final loss once Step = Total)
 	Config   Config  `json:"config"`
 	Data     digest  `json:"data"`
+	Base     string  `json:"base_dtype,omitempty"` // Job.Base: the frozen base's values
 }
 
 // digest identifies the tokenized training set.
@@ -126,8 +128,8 @@ func LatestCheckpoint(out string) string {
 }
 
 // loadCheckpoint restores parameters and optimizer moments from dir and returns its state after
-// checking that it was written by a run with the same Config and data.
-func loadCheckpoint(dir string, cfg Config, dg digest, ps []*trainable) (state, error) {
+// checking that it was written by a run with the same Config, data and base values (Job.Base).
+func loadCheckpoint(dir string, cfg Config, dg digest, base string, ps []*trainable) (state, error) {
 	var st state
 	b, err := os.ReadFile(filepath.Join(dir, stateFile))
 	if err != nil {
@@ -141,6 +143,10 @@ func loadCheckpoint(dir string, cfg Config, dg digest, ps []*trainable) (state, 
 	}
 	if st.Data != dg {
 		return st, fmt.Errorf("train: %s was written for different training data (%d examples, hash %s; now %d, %s)", dir, st.Data.Examples, st.Data.Hash, dg.Examples, dg.Hash)
+	}
+	if st.Base != "" && base != "" && st.Base != base {
+		return st, setting.Errorf("train", "base-dtype", base, ": %s was written by a run whose frozen base computed in %s; resume needs the same base (%s %s)",
+			dir, st.Base, setting.Ref("base-dtype"), st.Base)
 	}
 	params := map[string][]float32{}
 	moments := map[string][]float32{}

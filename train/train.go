@@ -51,6 +51,10 @@ type Job struct {
 	// AfterStep, when set, runs after every update with the 1-based step (e.g. periodic eval); an
 	// error stops training.
 	AfterStep func(step int) error
+	// Base names the values the frozen base computes with ("f32", "bf16", "q8": jobs.BaseValues),
+	// recorded in each checkpoint's state.json; Resume refuses a checkpoint recorded with another
+	// (one recorded with none is accepted). "" records nothing.
+	Base string
 	// Comm, when it has more than one rank, runs the job data-parallel over them (parallel.go):
 	// every rank calls Run with the same Job; rank 0 alone reads checkpoints and writes files.
 	// nil: this process alone.
@@ -174,14 +178,14 @@ func Run(ctx context.Context, job *Job) (*Result, error) {
 		}
 	}
 	dg := dataDigest(job.Examples)
-	st := state{Total: total, Config: cfg, Data: dg}
+	st := state{Total: total, Config: cfg, Data: dg, Base: job.Base}
 	metricsPath := filepath.Join(job.Out, MetricsFile)
 	if err := par.checkSame(cfg, dg); err != nil {
 		return nil, err
 	}
 	if job.Resume && par.writes() {
 		if dir := LatestCheckpoint(job.Out); dir != "" {
-			loaded, err := loadCheckpoint(dir, cfg, dg, ps)
+			loaded, err := loadCheckpoint(dir, cfg, dg, job.Base, ps)
 			if err != nil {
 				return nil, err
 			}

@@ -11,7 +11,7 @@ import (
 )
 
 func init() {
-	var modelDir, adapterDir string
+	var modelDir, adapterDir, baseDtype string
 	var merge, asJSON bool
 	var seed int64
 	var opt generate.Options
@@ -54,7 +54,7 @@ unmerged (any mixer), or merged into the weights with --merge (identity, dense, 
 			if !asJSON {
 				onText = func(s string) error { _, err := io.WriteString(w, s); return err }
 			}
-			res, err := jobs.Generate(jobs.GenerateJob{Model: modelDir, Adapter: adapterDir, Merge: merge, Prompt: prompt, Rendered: rendered, Options: opt}, onText)
+			res, err := jobs.Generate(jobs.GenerateJob{Model: modelDir, Adapter: adapterDir, Merge: merge, BaseDtype: baseDtype, Prompt: prompt, Rendered: rendered, Options: opt}, onText)
 			if err != nil {
 				return err
 			}
@@ -74,6 +74,7 @@ unmerged (any mixer), or merged into the weights with --merge (identity, dense, 
 	f.StringVar(&modelDir, "model", "", "Hugging Face model folder (config.json, safetensors, tokenizer.json)")
 	f.StringVar(&adapterDir, "adapter", "", "PEFT or MoSLoRA adapter folder to apply")
 	f.BoolVar(&merge, "merge", false, "merge the adapter into the weights before generating (not for gated mixers)")
+	f.StringVar(&baseDtype, "base-dtype", "auto", baseDtypeUsage)
 	f.IntVar(&opt.MaxNewTokens, "max-new-tokens", 128, "maximum number of tokens to generate")
 	f.Float64Var(&opt.Temperature, "temperature", 0, "sampling temperature (0 = greedy)")
 	f.IntVar(&opt.TopK, "top-k", 0, "sample only from the K most likely tokens (0 = all)")

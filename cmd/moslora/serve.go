@@ -128,6 +128,7 @@ the network.`,
 	f.StringVar(&host, "host", "127.0.0.1", "interface to listen on")
 	f.IntVar(&port, "port", 8080, "TCP port (0: any free port, printed in the log)")
 	f.StringVar(&opt.APIKey, "api-key", "", `require "Authorization: Bearer KEY" on /v1/ (better from MOSLORA_API_KEY)`)
+	f.StringVar(&opt.BaseDtype, "base-dtype", "auto", baseDtypeUsage)
 	f.BoolVar(&opt.RuntimeLoad, "allow-runtime-lora", false, "enable /v1/load_lora_adapter and /v1/unload_lora_adapter")
 	f.IntVar(&opt.MaxBatch, "max-batch", 32, "sequences decoded together at most (1 = no batching)")
 	f.BoolVar(&noBatching, "no-batching", false, "one sequence at a time (same as --max-batch 1)")
