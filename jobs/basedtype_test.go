@@ -20,16 +20,7 @@ import (
 func TestBF16BaseTrainsByteIdenticalAdapters(t *testing.T) {
 	base := shared.Path(t, "models", "base-19m")
 	dir := t.TempDir()
-	var rows strings.Builder
-	for i := 0; i < 8; i++ {
-		fmt.Fprintf(&rows, `{"prompt": "Count to %d:", "completion": " %s"}`+"\n", i, strings.Repeat("one two three ", i+1))
-	}
-	data := filepath.Join(dir, "train.jsonl")
-	if err := os.WriteFile(data, []byte(rows.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cfg := train.DefaultConfig()
-	cfg.Method, cfg.Rank, cfg.Alpha, cfg.Steps, cfg.Epochs, cfg.Batch, cfg.MaxLen, cfg.Warmup = train.MethodMoSLoRA, 4, 8, 3, 0, 4, 48, 1
+	data, cfg := countingRun(t, dir)
 	var files [][]byte
 	for _, dt := range []string{"auto", "f32"} {
 		out := filepath.Join(dir, "out-"+dt)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/moslora/moslora/internal/numtest"
 	"github.com/moslora/moslora/internal/shared"
-	"github.com/moslora/moslora/train"
 )
 
 // TestComputeBF16TrainsAndIsRecorded trains base-19m for 3 MoSLoRA updates with float32 and with
@@ -25,16 +23,7 @@ import (
 func TestComputeBF16TrainsAndIsRecorded(t *testing.T) {
 	base := shared.Path(t, "models", "base-19m")
 	dir := t.TempDir()
-	var rows strings.Builder
-	for i := 0; i < 8; i++ {
-		fmt.Fprintf(&rows, `{"prompt": "Count to %d:", "completion": " %s"}`+"\n", i, strings.Repeat("one two three ", i+1))
-	}
-	data := filepath.Join(dir, "train.jsonl")
-	if err := os.WriteFile(data, []byte(rows.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cfg := train.DefaultConfig()
-	cfg.Method, cfg.Rank, cfg.Alpha, cfg.Steps, cfg.Epochs, cfg.Batch, cfg.MaxLen, cfg.Warmup = train.MethodMoSLoRA, 4, 8, 3, 0, 4, 48, 1
+	data, cfg := countingRun(t, dir)
 	type result struct {
 		adapter []byte
 		loss    float64
