@@ -15,7 +15,7 @@ type EvalFiles struct {
 	Data       string // JSONL rows
 	SkipBad    bool   // skip bad lines instead of failing
 	BaseDtype  string // how the frozen base is held (model.ParseBaseDtype: auto, f32, bf16, q8)
-	Compute    string // arithmetic of the products with the frozen base (model.ParseCompute: f32, bf16)
+	Compute    string // arithmetic of the products with the frozen base and of attention's (model.ParseCompute: f32, bf16)
 }
 
 // Evaluate loads the rows, the model (and adapter) and the tokenizer from the model folder, and

@@ -30,6 +30,7 @@ type acts struct {
 	scratch   []float32   // (N, C) projection output before the residual add
 	cos, sin  [][]float32 // per rotary setting: (T, D/2) tables for positions 0..T-1
 	attP      [][]float32 // workers × (attnBlock, T) attention probabilities of one block of rows
+	att16     []uint16    // bf16 compute: attention's B operands rounded to bfloat16 (attention16.go)
 	ids       []int       // (N) token ids of the last forward
 	trainable bool        // prepared for training: gradient buffers in use
 	perBlock  bool        // every block keeps its own layerActs (training without recomputation)

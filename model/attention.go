@@ -4,7 +4,6 @@ import (
 	"math"
 
 	"github.com/moslora/moslora/kernels"
-	"github.com/moslora/moslora/kernels/gemm"
 )
 
 // qkv locates the queries, keys and values of one layer: row n of q holds the H heads of token n
@@ -26,6 +25,11 @@ type attnShape struct {
 	ldo      int     // stride of the output rows (H·D)
 
 	tscratch [][]float32 // softcap only, backward: one (attnBlock, T) buffer per worker
+
+	// bf16: the products run on bfloat16-rounded inputs with float32 accumulation (ComputeBF16;
+	// see attention16.go), their B operands rounded once per call into *ops.
+	bf16 bool
+	ops  *[]uint16
 }
 
 // capScores applies attention softcapping in place, x = c·tanh(x/c), in float32 steps as
@@ -68,9 +72,15 @@ var attnSaveBytes = 256 << 20
 // tests can use several blocks on short sequences.)
 var attnBlock = 64
 
-// keys returns the key range [klo, i1) that query rows [i0, i1) can see.
+// keys returns the key range [klo, i1) that query rows [i0, i1) can see. Under bf16 compute klo
+// is rounded down to a multiple of 4 (the extra keys get probability 0): the products then pair
+// the keys and split them between the kernel's two accumulator sets as a decoding step does,
+// whose keys start at 0 (attentionCached), so both give the same bits.
 func (s *attnShape) keys(i0, i1 int) (klo, khi int) {
 	klo, _ = s.span(i0)
+	if s.bf16 {
+		klo &^= 3
+	}
 	return klo, i1
 }
 
@@ -82,11 +92,11 @@ func (s *attnShape) keys(i0, i1 int) (klo, khi int) {
 // where cap is the identity, or with softcapping s ↦ c·tanh(s/c).
 // Only columns [klo, khi) are written. The forward pass and the backward pass (which recomputes
 // P rather than keeping B·H·T² probabilities per layer) call it with the same arguments, so both
-// see bitwise the same P. qb, kb: this (batch, head)'s queries and keys with strides ldq, ldk.
-func probs(P, qb, kb []float32, ldq, ldk int, s *attnShape, i0, i1 int) (klo, khi int) {
+// see bitwise the same P. qb: this (batch, head)'s queries with stride ldq; kb its keys.
+func probs(P, qb []float32, ldq int, kb operand, s *attnShape, i0, i1 int) (klo, khi int) {
 	T := s.T
 	klo, khi = s.keys(i0, i1)
-	gemm.Sgemm(false, true, i1-i0, khi-klo, s.D, s.scale, qb[i0*ldq:], ldq, kb[klo*ldk:], ldk, 0, P[klo:], T)
+	s.product(false, true, i1-i0, khi-klo, s.D, s.scale, qb[i0*ldq:], ldq, kb.row(klo), 0, P[klo:], T)
 	for i := i0; i < i1; i++ {
 		row := P[(i-i0)*T : (i-i0+1)*T]
 		lo, hi := s.span(i)
@@ -107,15 +117,16 @@ func probs(P, qb, kb []float32, ldq, ldk int, s *attnShape, i0, i1 int) (klo, kh
 // out (B·T, H·D). att (B, H, T, T), when not nil, receives P for the backward pass (only the
 // columns [klo, khi) of each block of rows are written); with att nil, P lives one block at a
 // time in pscratch (one (attnBlock, T) buffer per worker) and the backward pass recomputes it.
+// Under bf16 compute (s.bf16) the two products run on bf16-rounded inputs (attention16.go).
 func attentionForward(out, att []float32, x qkv, s *attnShape, pscratch [][]float32) {
 	T, D, rep := s.T, s.D, s.H/s.KV
+	o := s.operands(x, nil, false)
 	// One item per (batch, query head): nothing is shared between them in the forward pass, and
 	// more, smaller items balance cores of unequal speed better.
 	parallelFor(s.B*s.H, s.nw, func(bh, w int) {
 		b, h := bh/s.H, bh%s.H
 		g := h / rep
-		kb := x.k[b*T*x.ldk+g*D:]
-		vb := x.v[b*T*x.ldv+g*D:]
+		kb, vb := o.k.at(b*T, g*D), o.v.at(b*T, g*D)
 		P := pscratch[w]
 		qb := x.q[b*T*x.ldq+h*D:]
 		ob := out[b*T*s.ldo+h*D:]
@@ -124,8 +135,8 @@ func attentionForward(out, att []float32, x qkv, s *attnShape, pscratch [][]floa
 			if att != nil {
 				P = att[((b*s.H+h)*T+i0)*T:]
 			}
-			klo, khi := probs(P, qb, kb, x.ldq, x.ldk, s, i0, i1)
-			gemm.Sgemm(false, false, i1-i0, D, khi-klo, 1, P[klo:], T, vb[klo*x.ldv:], x.ldv, 0, ob[i0*s.ldo:], s.ldo)
+			klo, khi := probs(P, qb, x.ldq, kb, s, i0, i1)
+			s.product(false, false, i1-i0, D, khi-klo, 1, P[klo:], T, vb.row(klo), 0, ob[i0*s.ldo:], s.ldo)
 		}
 	})
 }
@@ -143,12 +154,15 @@ func attentionForward(out, att []float32, x qkv, s *attnShape, pscratch [][]floa
 //
 // d has the layout of x; its k and v parts must be zeroed by the caller (query heads sharing a KV
 // head accumulate into it). Work is split by (batch, KV head) so no two goroutines write the same
-// dK/dV rows. pscratch and dscratch hold one (attnBlock, T) buffer per worker each.
+// dK/dV rows. pscratch and dscratch hold one (attnBlock, T) buffer per worker each. Under bf16
+// compute every product runs on bf16-rounded inputs (attention16.go): P and dS are rounded as
+// they enter them, the softmax backward reads the float32 P.
 func attentionBackward(d qkv, dout, att []float32, x qkv, s *attnShape, pscratch, dscratch [][]float32) {
 	T, D, rep := s.T, s.D, s.H/s.KV
+	o := s.operands(x, dout, true)
 	parallelFor(s.B*s.KV, s.nw, func(bg, w int) {
 		b, g := bg/s.KV, bg%s.KV
-		kb, vb := x.k[b*T*x.ldk+g*D:], x.v[b*T*x.ldv+g*D:]
+		kb, vb := o.k.at(b*T, g*D), o.v.at(b*T, g*D)
 		dkb, dvb := d.k[b*T*d.ldk+g*D:], d.v[b*T*d.ldv+g*D:]
 		P, dP := pscratch[w], dscratch[w]
 		var R []float32
@@ -158,6 +172,7 @@ func attentionBackward(d qkv, dout, att []float32, x qkv, s *attnShape, pscratch
 		for h := g * rep; h < (g+1)*rep; h++ {
 			qb, dqb := x.q[b*T*x.ldq+h*D:], d.q[b*T*d.ldq+h*D:]
 			dob := dout[b*T*s.ldo+h*D:]
+			qo, doo := o.q.at(b*T, h*D), o.do.at(b*T, h*D) // the same rows as B operands
 			for i0 := 0; i0 < T; i0 += attnBlock {
 				i1 := min(T, i0+attnBlock)
 				var klo, khi int
@@ -165,14 +180,14 @@ func attentionBackward(d qkv, dout, att []float32, x qkv, s *attnShape, pscratch
 					P = att[((b*s.H+h)*T+i0)*T:]
 					klo, khi = s.keys(i0, i1)
 				} else {
-					klo, khi = probs(P, qb, kb, x.ldq, x.ldk, s, i0, i1)
+					klo, khi = probs(P, qb, x.ldq, kb, s, i0, i1)
 				}
 				m, nk := i1-i0, khi-klo
 				if R != nil {
-					gemm.Sgemm(false, true, m, nk, D, s.scale, qb[i0*x.ldq:], x.ldq, kb[klo*x.ldk:], x.ldk, 0, R[klo:], T)
+					s.product(false, true, m, nk, D, s.scale, qb[i0*x.ldq:], x.ldq, kb.row(klo), 0, R[klo:], T)
 				}
-				gemm.Sgemm(false, true, m, nk, D, 1, dob[i0*s.ldo:], s.ldo, vb[klo*x.ldv:], x.ldv, 0, dP[klo:], T)
-				gemm.Sgemm(true, false, nk, D, m, 1, P[klo:], T, dob[i0*s.ldo:], s.ldo, 1, dvb[klo*d.ldv:], d.ldv)
+				s.product(false, true, m, nk, D, 1, dob[i0*s.ldo:], s.ldo, vb.row(klo), 0, dP[klo:], T)
+				s.product(true, false, nk, D, m, 1, P[klo:], T, doo.row(i0), 1, dvb[klo*d.ldv:], d.ldv)
 				for i := i0; i < i1; i++ {
 					lo, hi := s.span(i)
 					r := (i - i0) * T
@@ -184,8 +199,8 @@ func attentionBackward(d qkv, dout, att []float32, x qkv, s *attnShape, pscratch
 					clear(row[klo:lo])
 					clear(row[hi:khi])
 				}
-				gemm.Sgemm(false, false, m, D, nk, s.scale, dP[klo:], T, kb[klo*x.ldk:], x.ldk, 0, dqb[i0*d.ldq:], d.ldq)
-				gemm.Sgemm(true, false, nk, D, m, s.scale, dP[klo:], T, qb[i0*x.ldq:], x.ldq, 1, dkb[klo*d.ldk:], d.ldk)
+				s.product(false, false, m, D, nk, s.scale, dP[klo:], T, kb.row(klo), 0, dqb[i0*d.ldq:], d.ldq)
+				s.product(true, false, nk, D, m, s.scale, dP[klo:], T, qo.row(i0), 1, dkb[klo*d.ldk:], d.ldk)
 			}
 		}
 	})

@@ -32,8 +32,9 @@ type Deltas interface {
 // # Invariants
 //
 //   - Batch invariance: a sequence's logits have the same bits whatever other sequences share its
-//     step. Decode rows use gemm.SgemmRowwise for the base and calls of at most gemm.RowwiseM rows
-//     for the updates, elementwise kernels run per sequence; a prefill runs alone.
+//     step. Decode rows use gemm.SgemmRowwise for the base (under bf16 compute the bf16 products,
+//     whose rows never depend on each other) and calls of at most gemm.RowwiseM rows for the
+//     updates, elementwise kernels run per sequence; a prefill runs alone.
 //   - The logits equal ForwardCached's bit for bit for the same tokens and adapter attached: a
 //     decode row is computed as ForwardCached computes one token, a prefill as ForwardCached
 //     computes its prompt (the LM head over the last gemm.RowwiseM+1 rows, whose last row has the
@@ -145,7 +146,11 @@ func (b *Batcher) run(steps []Step, which []int, shared bool) {
 	m.Final.forward(ln, nil, nil, b.x, n, C)
 	if shared {
 		b.head = grow(b.head, n*V)
-		sgemmRowwiseB(n, V, C, ln, m.LMHead.W, m.LMHead.W16, b.head)
+		if m.compute == ComputeBF16 { // rows independent of each other (see heldLinear)
+			m.headProduct(true, n, V, C, 1, ln, C, 0, b.head, V)
+		} else {
+			sgemmRowwiseB(n, V, C, ln, m.LMHead.W, m.LMHead.W16, b.head)
+		}
 		softcapRows(b.head, nil, m.lay.logitCap, n)
 		for k, s := range b.seqs {
 			copy(b.logits[which[k]*V:(which[k]+1)*V], b.head[s.row*V:(s.row+1)*V])
@@ -155,7 +160,7 @@ func (b *Batcher) run(steps []Step, which []int, shared bool) {
 		// whose last row has the bits of the whole prompt's product (ForwardCached's).
 		r := min(n, gemm.RowwiseM+1)
 		b.head = grow(b.head, r*V)
-		sgemmB(false, true, r, V, C, 1, ln[(n-r)*C:], C, m.LMHead.W, m.LMHead.W16, C, 0, b.head, V)
+		m.headProduct(true, r, V, C, 1, ln[(n-r)*C:], C, 0, b.head, V)
 		softcapRows(b.head, nil, m.lay.logitCap, r)
 		copy(b.logits[which[0]*V:(which[0]+1)*V], b.head[(r-1)*V:r*V])
 	}
@@ -174,6 +179,19 @@ func (b *Batcher) run(steps []Step, which []int, shared bool) {
 func (p *pass) heldLinear(l *Linear, y, x []float32) {
 	if !p.rowwise {
 		l.forwardWith(y, x, p.N, deltaFor(p.seqs[0].deltas, l))
+		return
+	}
+	if l.bf16 {
+		// bf16 compute: the base product on bf16 inputs gives each row its own bits whatever
+		// the rows beside it (it never takes the small-m path), so each run of rows with the
+		// same update takes the layer's own product, fused with the update, in calls of at most
+		// RowwiseM rows (the update's first product, x·Aᵀ, then has a row's bits alone too).
+		for _, s := range p.seqs {
+			for r := s.row; r < s.row+s.n; r += gemm.RowwiseM {
+				k := min(gemm.RowwiseM, s.row+s.n-r)
+				l.forwardWith(y[r*l.Out:(r+k)*l.Out], x[r*l.In:(r+k)*l.In], k, deltaFor(s.deltas, l))
+			}
+		}
 		return
 	}
 	if l.WQ != nil {

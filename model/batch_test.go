@@ -3,6 +3,7 @@ package model
 import (
 	"math/rand"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/moslora/moslora/internal/numtest"
@@ -138,11 +139,16 @@ func greedy(l []float32) int {
 
 // TestBatchedStepsMatchEachSequenceAlone: sequences with two different adapters and none, prompts
 // of 1 to 9 tokens joining at different steps (so prefills and decode rows share steps, and more
-// than gemm.RowwiseM rows share an adapter), give the bits ForwardCached gives each alone.
+// than gemm.RowwiseM rows share an adapter), give the bits ForwardCached gives each alone — under
+// float32 compute and, for the tiny models, under bf16 compute (tiny-*-bf16).
 func TestBatchedStepsMatchEachSequenceAlone(t *testing.T) {
-	for _, fam := range []string{"llama", "mistral", "qwen2", "gpt2", "qwen3", "gemma3"} {
+	for _, fam := range []string{"llama", "mistral", "qwen2", "gpt2", "qwen3", "gemma3", "llama-bf16", "mistral-bf16", "qwen2-bf16", "gpt2-bf16", "qwen3-bf16", "gemma3-bf16"} {
 		t.Run("tiny-"+fam, func(t *testing.T) {
+			fam, bf16 := strings.CutSuffix(fam, "-bf16")
 			m := tinyModel(t, fam)
+			if bf16 {
+				m.SetCompute(ComputeBF16)
+			}
 			r := rand.New(rand.NewSource(5))
 			da, db := detachedLoRA(m, r, 2), detachedLoRA(m, r, 3)
 			prompt := func(n int) []int {

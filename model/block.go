@@ -119,7 +119,7 @@ func (m *Model) blockForward(l int, x, out []float32, la *layerActs, p *pass) {
 	for _, s := range p.seqs {
 		sv := v.from(s.row)
 		s.kc.store(l, sv, s.n, c.KVDim())
-		s.kc.s = m.attentionCached(la.attY[s.row*c.QDim():], sv.q, sv.ldq, s.kc.k[l], s.kc.v[l], s.kc.Len, s.n, b.attnScale, b.window, s.kc.s)
+		m.attentionCached(la.attY[s.row*c.QDim():], sv.q, sv.ldq, s.kc, l, s.n, b.attnScale, b.window)
 	}
 	if m.lay.postNorms {
 		p.linear(b.O, la.o, la.attY)
@@ -174,8 +174,15 @@ func (x qkv) from(r int) qkv {
 // attnShape returns the attention geometry of block l for B sequences of T rows.
 func (m *Model) attnShape(l, B, T int) *attnShape {
 	c := m.Config
-	return &attnShape{B: B, T: T, H: c.NumAttentionHeads, KV: c.NumKeyValueHeads, D: c.HeadDim,
+	s := &attnShape{B: B, T: T, H: c.NumAttentionHeads, KV: c.NumKeyValueHeads, D: c.HeadDim,
 		scale: m.Blocks[l].attnScale, softcap: m.lay.attnCap, window: m.Blocks[l].window, nw: workers(), ldo: c.QDim()}
+	if m.compute == ComputeBF16 {
+		s.bf16 = true
+		if m.acts != nil {
+			s.ops = &m.acts.att16
+		}
+	}
+	return s
 }
 
 // rope rotates (inverse: un-rotates) the query and key rows of x in place, row n by row n mod T

@@ -6,18 +6,18 @@ import (
 	"github.com/moslora/moslora/kernels/gemm"
 )
 
-// Compute is the arithmetic of the products with the frozen base: the linear layers' x·Wᵀ and
-// dy·W, the LM head's h·Wᵀ and dlogits·W.
+// Compute is the arithmetic of the products with the frozen base — the linear layers' x·Wᵀ and
+// dy·W, the LM head's h·Wᵀ and dlogits·W — and of attention's products (attention16.go).
 type Compute string
 
 const (
 	// ComputeF32 multiplies in float32 (the default; exact parity with the reference fixtures).
 	ComputeF32 Compute = "f32"
 	// ComputeBF16 rounds both operands of those products to bfloat16 (nearest even) and
-	// accumulates in float32, as PyTorch's CPU autocast runs a linear layer
-	// (gemm.SgemmBF16Compute: AVX512-BF16 where the CPU has it, a bit-identical emulation
-	// elsewhere). Adapter products, norms, attention, softmax, the loss and the optimizer stay
-	// float32; so does the weight gradient of full fine-tuning.
+	// accumulates in float32, as PyTorch's CPU autocast runs linear, bmm and
+	// scaled_dot_product_attention (gemm.SgemmBF16Compute: AVX512-BF16 where the CPU has it, a
+	// bit-identical emulation elsewhere). Adapter products, norms, attention scores, softmax,
+	// the loss and the optimizer stay float32; so does the weight gradient of full fine-tuning.
 	ComputeBF16 Compute = "bf16"
 )
 
@@ -39,9 +39,10 @@ func ParseCompute(s string) (Compute, error) {
 // (without it the products run a portable emulation: the same results, many times slower).
 func (c Compute) Native() bool { return c != ComputeBF16 || gemm.HasBF16() }
 
-// SetCompute sets the arithmetic of the following passes' products with the frozen base (Forward,
-// Loss, ForwardBackward, ForwardCached; the Batcher stays float32): a property of each Linear,
-// set here on all of them (an adapter attached later keeps it), and of the LM head.
+// SetCompute sets the arithmetic of the following passes' products with the frozen base and of
+// their attention (Forward, Loss, ForwardBackward, ForwardCached, the Batcher): a property of
+// each Linear, set here on all of them (an adapter attached later keeps it), of the LM head and
+// of attention.
 func (m *Model) SetCompute(c Compute) {
 	m.compute = c
 	for _, l := range m.Linears() {

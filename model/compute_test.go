@@ -145,7 +145,9 @@ func TestBF16ComputeStaysCloseToFloat32(t *testing.T) {
 }
 
 // TestBase19mUnderBF16ComputeStaysCloseToFloat32 is the same comparison on ../shared's base-19m
-// (bf16 weights: only the activations' rounding differs) at 2×64 tokens.
+// (bf16 weights: only the activations' rounding differs) at 2×64 tokens: logits and loss within
+// numtest.BF16Model, the LoRA gradients within numtest.BF16Grad (3.3% measured with attention's
+// products in bf16 too, 1.7% with the base products alone).
 func TestBase19mUnderBF16ComputeStaysCloseToFloat32(t *testing.T) {
 	dir := shared.Path(t, "models", "base-19m")
 	load := func() *Model {
@@ -159,8 +161,8 @@ func TestBase19mUnderBF16ComputeStaysCloseToFloat32(t *testing.T) {
 	bf := runCompute(t, load(), ComputeBF16, false, 2, 64)
 	le, lo := numtest.RelL2(bf.logits, f32.logits), math.Abs(bf.loss-f32.loss)/f32.loss
 	ge := numtest.RelL2(allGrads(bf), allGrads(f32))
-	if le > numtest.BF16Model || lo > numtest.BF16Model || ge > numtest.BF16Model {
-		t.Errorf("logits relative L2 %.3g, loss relative difference %.3g, gradients relative L2 %.3g: want ≤ %.3g", le, lo, ge, numtest.BF16Model)
+	if le > numtest.BF16Model || lo > numtest.BF16Model || ge > numtest.BF16Grad {
+		t.Errorf("logits relative L2 %.3g, loss relative difference %.3g (want ≤ %.3g), gradients relative L2 %.3g (want ≤ %.3g)", le, lo, numtest.BF16Model, ge, numtest.BF16Grad)
 	}
 	t.Logf("logits %.3g, loss %.6g vs %.6g (%.3g), gradients %.3g", le, bf.loss, f32.loss, lo, ge)
 }

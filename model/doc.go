@@ -44,10 +44,14 @@
 // backward pass reruns each block's forward from its saved input before the block's backward.
 //
 // bf16 compute (SetCompute(ComputeBF16), compute.go) runs the products with the frozen base —
-// every linear layer's x·Wᵀ and dy·W, the LM head's h·Wᵀ and dlogits·W — on bf16-rounded inputs
-// with float32 accumulation (gemm.SgemmBF16Compute; fused with the adapter's term through
-// gemm.Term.BF16, the term itself float32). Adapters, norms, attention, softmax, the loss and full
-// fine-tuning's weight gradients stay float32; the default (ComputeF32) keeps exact parity.
+// every linear layer's x·Wᵀ and dy·W, the LM head's h·Wᵀ and dlogits·W — and attention's
+// products — Q·Kᵀ, P·V and, backward, dO·Vᵀ, Pᵀ·dO, dS·K, dSᵀ·Q (attention16.go) — on bf16-rounded
+// inputs with float32 accumulation (gemm.SgemmBF16Compute; a linear layer's fused with the
+// adapter's term through gemm.Term.BF16, the term itself float32), the ops PyTorch's CPU
+// autocast runs in bf16 (linear, matmul/bmm, scaled_dot_product_attention). Adapters, norms,
+// scores, softmax and its backward, the loss and full fine-tuning's weight gradients stay
+// float32; the default (ComputeF32) keeps exact parity. Forward, ForwardCached and the Batcher
+// all follow the setting, and decoding gives each row the forward's attention bit for bit.
 //
 // Entry points: Load (a model folder), LoadWith or FromSource; Forward (logits and hidden states) and Loss;
 // ForwardBackward / ForwardBackwardSum (training step: loss and accumulated gradients, the LM head
@@ -75,8 +79,8 @@
 //     training step allocates no tensors after the first; Forward and ForwardBackward are therefore
 //     not safe for concurrent use. ForwardCached touches only its KVCache, so calls with distinct
 //     caches may run concurrently when the attached Deltas' Forward is safe for that.
-//   - Every matrix product goes through kernels/gemm (Sgemm, SgemmSum, SgemmBF16B; SgemmRowwise
-//     for the Batcher's shared decode rows).
+//   - Every matrix product goes through kernels/gemm (Sgemm, SgemmSum, SgemmBF16B,
+//     SgemmBF16Compute; SgemmRowwise for the Batcher's shared decode rows under float32 compute).
 //   - Batches are right-padded: position of row t is t and a causal mask suffices; the loss is the
 //     mean cross-entropy of logits[:, t] against labels[:, t+1] over labels ≠ IgnoreIndex.
 package model

@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/moslora/moslora/kernels"
-	"github.com/moslora/moslora/kernels/gemm"
 )
 
 // KVCache holds the keys and values (after rotation) of the tokens a single sequence has seen,
@@ -14,6 +13,11 @@ type KVCache struct {
 	Cap int // maximum number of tokens
 
 	k, v [][]float32 // L × (Cap, KV·D)
+
+	// Under bf16 compute: k and v rounded to bfloat16, rows [0, n16[l]) of layer l valid (as
+	// far as Len: rows from Len on are rewritten by the next store). Allocated on first use.
+	k16, v16 [][]uint16
+	n16      []int
 
 	// Step buffers for up to Cap new rows, grown on demand.
 	x        []float32   // (n, C) residual stream, updated block by block in place
@@ -89,23 +93,34 @@ func (m *Model) ForwardCached(ids []int, kc *KVCache) ([]float32, error) {
 	return logits, nil
 }
 
-// attentionCached computes attention of n new queries (positions p0 … p0+n−1, rows of q with
-// stride ldq) over the cached keys and values (rows 0 … p0+n−1 of kc, vc with stride KV·D), one
-// head at a time:
+// attentionCached computes attention of n new queries (positions p0 … p0+n−1 with p0 = kc.Len,
+// rows of q with stride ldq) over layer l's cached keys and values (rows 0 … p0+n−1), one head
+// at a time, into out (stride H·D):
 //
 //	S = scale·Q_h·K_gᵀ (n, p0+n);  P = softmax over each row's visible span of S (softcapped
 //	when the layout says so), 0 elsewhere;  out_h = P·V_g
 //
-// It returns the grown score buffer.
-func (m *Model) attentionCached(out, q []float32, ldq int, kc, vc []float32, p0, n int, scale float32, window int, s []float32) []float32 {
+// in the model's arithmetic. Under bf16 compute (attention16.go) the products are the ones the
+// training/evaluation forward runs for the same rows (row by row the same bits: the keys start
+// at 0 here and at a multiple of 4 there, see attnShape.keys), so decoding gives the forward's
+// attention bit for bit.
+func (m *Model) attentionCached(out, q []float32, ldq int, kc *KVCache, l, n int, scale float32, window int) {
 	c := m.Config
 	H, D, KVd, Q := c.NumAttentionHeads, c.HeadDim, c.KVDim(), c.QDim()
 	rep := H / c.NumKeyValueHeads
+	p0 := kc.Len
 	T := p0 + n
-	s = grow(s, n*T)
+	kc.s = grow(kc.s, n*T)
+	s := kc.s
+	bf16 := m.compute == ComputeBF16
+	ko, vo := operand{x: kc.k[l], ld: KVd}, operand{x: kc.v[l], ld: KVd}
+	if bf16 {
+		ko.x16, vo.x16 = kc.rounded(l, T, KVd)
+		ko.ld16, vo.ld16 = KVd, KVd
+	}
 	for h := 0; h < H; h++ {
 		g := h / rep
-		gemm.Sgemm(false, true, n, T, D, scale, q[h*D:], ldq, kc[g*D:], KVd, 0, s, T)
+		attnProduct(bf16, false, true, n, T, D, scale, q[h*D:], ldq, ko.at(0, g*D), 0, s, T)
 		for i := 0; i < n; i++ {
 			pos := p0 + i
 			lo := 0
@@ -118,7 +133,24 @@ func (m *Model) attentionCached(out, q []float32, ldq int, kc, vc []float32, p0,
 			kernels.SoftmaxForward(row[lo : pos+1])
 			clear(row[pos+1:])
 		}
-		gemm.Sgemm(false, false, n, D, T, 1, s, T, vc[g*D:], KVd, 0, out[h*D:], Q)
+		attnProduct(bf16, false, false, n, D, T, 1, s, T, vo.at(0, g*D), 0, out[h*D:], Q)
 	}
-	return s
+}
+
+// rounded returns layer l's keys and values rounded to bfloat16, rows [0, T) valid: the rows
+// not rounded yet (those stored since the last call, or all after a Reset) are rounded now.
+func (kc *KVCache) rounded(l, T, kvd int) (k16, v16 []uint16) {
+	if kc.k16 == nil {
+		L := len(kc.k)
+		kc.k16, kc.v16, kc.n16 = make([][]uint16, L), make([][]uint16, L), make([]int, L)
+	}
+	if kc.k16[l] == nil {
+		kc.k16[l], kc.v16[l] = make([]uint16, kc.Cap*kvd), make([]uint16, kc.Cap*kvd)
+	}
+	if from := min(kc.n16[l], kc.Len); from < T {
+		roundRows(kc.k16[l][from*kvd:], kc.k[l][from*kvd:], kvd, kvd, T-from)
+		roundRows(kc.v16[l][from*kvd:], kc.v[l][from*kvd:], kvd, kvd, T-from)
+	}
+	kc.n16[l] = T
+	return kc.k16[l], kc.v16[l]
 }

@@ -3,13 +3,17 @@ package model
 import (
 	"math/rand"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/moslora/moslora/internal/numtest"
 	"github.com/moslora/moslora/internal/shared"
 )
 
 // checkCachedMatchesUncached feeds a prompt in one call, then the rest one token at a time, and
-// compares every step's logits with the uncached forward over the whole sequence.
+// compares every step's logits with the uncached forward over the whole sequence: within
+// tolLogits under float32 compute (decode rows take the small-m GEMM path), bit for bit under
+// bf16 compute (every bf16 product gives a row its own bits, attention's included).
 func checkCachedMatchesUncached(t *testing.T, m *Model, ids []int, prompt int) {
 	t.Helper()
 	V, T := m.Config.VocabSize, len(ids)
@@ -33,6 +37,9 @@ func checkCachedMatchesUncached(t *testing.T, m *Model, ids []int, prompt int) {
 		if !(d <= tolLogits) {
 			t.Errorf("positions %d..%d: cached logits differ by %.3g", p, p+n-1, d)
 		}
+		if m.Compute() == ComputeBF16 && !numtest.SameBits(got, full.Logits[p*V:(p+n)*V]) {
+			t.Errorf("positions %d..%d: under bf16 compute, cached logits differ from the forward's by %.3g", p, p+n-1, d)
+		}
 		p += n
 	}
 	if kc.Len != T {
@@ -46,9 +53,13 @@ func checkCachedMatchesUncached(t *testing.T, m *Model, ids []int, prompt int) {
 
 func TestCachedForwardMatchesUncached(t *testing.T) {
 	smallAttnBlocks(t) // the uncached reference then runs blocked attention
-	for _, fam := range []string{"llama", "mistral", "qwen2", "gpt2", "qwen3", "gemma3"} {
+	for _, fam := range []string{"llama", "mistral", "qwen2", "gpt2", "qwen3", "gemma3", "llama-bf16", "mistral-bf16", "gpt2-bf16", "gemma3-bf16"} {
 		t.Run("tiny-"+fam, func(t *testing.T) {
+			fam, bf16 := strings.CutSuffix(fam, "-bf16")
 			m := tinyModel(t, fam)
+			if bf16 { // every product of both paths, attention's included, on bf16 inputs
+				m.SetCompute(ComputeBF16)
+			}
 			r := rand.New(rand.NewSource(2))
 			attachLoRA(m, r, 2) // adapters apply in the cached path too
 			ids, _ := tinyBatch(r, m.Config.VocabSize, 1, 8)
@@ -69,4 +80,19 @@ func TestCachedForwardMatchesUncached(t *testing.T) {
 			checkCachedMatchesUncached(t, m, ids, 5)
 		})
 	}
+	// base-19m, the base model alone: with an adapter attached, its float32 x·Aᵀ takes the GEMM's
+	// small-m path for a single decoded row (as under float32 compute), and the bf16 rounding
+	// of the next product turns that last-bit difference into one of bf16 size.
+	t.Run("base-19m-bf16", func(t *testing.T) {
+		m, err := Load(shared.Path(t, "models", "base-19m"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.SetCompute(ComputeBF16)
+		ids := make([]int, 70) // past one 64-row attention block
+		for i := range ids {
+			ids[i] = (i*131 + 7) % m.Config.VocabSize
+		}
+		checkCachedMatchesUncached(t, m, ids, 9)
+	})
 }

@@ -73,7 +73,8 @@ type Config struct {
 	// Extend: the run starts from an existing adapter (extend.go, PrepareExtend); Method, Rank,
 	// Alpha, Targets, Subspaces and MixerInit are then the extended adapter's.
 	Extend *ExtendSource `json:"extend,omitempty"`
-	// Compute is the arithmetic of the products with the frozen base (model.ParseCompute): f32
+	// Compute is the arithmetic of the products with the frozen base and of attention's products
+	// (model.ParseCompute): f32
 	// (canonically "", not written) or bf16 (bf16 inputs, float32 accumulation).
 	Compute string `json:"compute,omitempty"`
 }

@@ -122,7 +122,11 @@ func words(d []float32) []uint32 {
 func packABF16(dst []float32, a []float32, lda int, transA bool, i0, mc, p0, kc int) {
 	kw := (kc + 1) / 2
 	d := words(dst)
-	for r := 0; r < mc; r++ {
+	r0 := 0
+	if transA { // whole groups of 8 rows by transposes (bf16round.go), the rest below
+		r0 = packATransBF16(dst, a, lda, i0, mc, p0, kc)
+	}
+	for r := r0; r < mc; r++ {
 		i, row := i0+r, d[r*kw:(r+1)*kw]
 		if !transA {
 			s := a[i*lda+p0 : i*lda+p0+kc]
