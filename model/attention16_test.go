@@ -33,7 +33,7 @@ func newAttnCase(r *rand.Rand, window int, softcap float32) *attnCase {
 
 func (c *attnCase) shape(bf16 bool) *attnShape {
 	return &attnShape{B: c.B, T: c.T, H: c.H, KV: c.KV, D: c.D, scale: float32(1 / math.Sqrt(float64(c.D))),
-		softcap: c.softcap, window: c.window, nw: 2, ldo: c.H * c.D, bf16: bf16}
+		softcap: c.softcap, window: c.window, nw: workers(), ldo: c.H * c.D, bf16: bf16}
 }
 
 func (c *attnCase) x() qkv {
@@ -208,6 +208,39 @@ func TestBF16DecodingGivesTheForwardsAttentionBits(t *testing.T) {
 			if !numtest.SameBits(got, full) {
 				t.Fatal("after Reset: decoded attention differs from the forward's (stale rounded keys or values)")
 			}
+		})
+	}
+}
+
+// BenchmarkAttention is one base-19m layer's attention at batch 4 × 512 (6 heads, 2 KV heads,
+// head dim 64; probabilities saved), forward and backward, float32 and bf16 compute, in GFLOP
+// per CPU-second (the machine is shared): go test ./model -run '^$' -bench Attention.
+func BenchmarkAttention(b *testing.B) {
+	r := rand.New(rand.NewSource(1))
+	c := &attnCase{B: 4, T: 512, H: 6, KV: 2, D: 64}
+	N := c.B * c.T
+	c.q, c.k, c.v = randVec(r, N*c.H*c.D, 1), randVec(r, N*c.KV*c.D, 1), randVec(r, N*c.KV*c.D, 1)
+	c.dout = randVec(r, N*c.H*c.D, 1)
+	out, att := make([]float32, N*c.H*c.D), make([]float32, c.B*c.H*c.T*c.T)
+	d := qkv{q: make([]float32, N*c.H*c.D), k: make([]float32, N*c.KV*c.D), v: make([]float32, N*c.KV*c.D), ldq: c.H * c.D, ldk: c.KV * c.D, ldv: c.KV * c.D}
+	p, dp := growScratch(nil, attnBlock*c.T), growScratch(nil, attnBlock*c.T)
+	for _, bf16 := range []bool{false, true} {
+		name := "f32"
+		if bf16 {
+			name = "bf16"
+		}
+		s := c.shape(bf16)
+		s.ops = new([]uint16)
+		b.Run(name, func(b *testing.B) {
+			cpu0 := cpuSeconds()
+			for b.Loop() {
+				attentionForward(out, att, c.x(), s, p)
+				clear(d.k)
+				clear(d.v)
+				attentionBackward(d, c.dout, att, c.x(), s, p, dp)
+			}
+			fl := 6 * float64(c.B*c.H) * float64(c.T*c.T/2) * float64(2*c.D) // six products over the causal half
+			b.ReportMetric(fl*float64(b.N)/(cpuSeconds()-cpu0)/1e9, "GFLOP/CPU-s")
 		})
 	}
 }
