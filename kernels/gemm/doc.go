@@ -43,7 +43,9 @@
 // the float32 panel layouts with half the steps; the micro-kernel (kernel_bf16_amd64.s: the same
 // 6×16 tile, twelve zmm accumulators, VDPBF16PS with the A word broadcast; the Go assembler has no
 // BF16 mnemonics, so the two instructions are written as their encodings) does 2·6·16·2 flops per
-// pair of words. Rows of A are rounded with VCVTNE2PS2BF16. Without AVX512-BF16 (or with purego)
+// pair of words. Rows of A are rounded with VCVTNE2PS2BF16; a transposed A (attention's Pᵀ, dSᵀ) is
+// first turned into rows by 8×8 transposes (bf16round.go, which also holds RoundBF16s: a row rounded
+// once by the caller and passed as bf16 bits). Without AVX512-BF16 (or with purego)
 // kernelBF16Go, a step-for-step emulation of the instruction (odd element first, each sum rounded,
 // subnormals flushed), runs instead: the same bits on every machine, at about 2 GFLOP/s. The small-m
 // path is not used, so a row's result does not depend on how many rows come with it.
