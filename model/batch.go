@@ -145,7 +145,7 @@ func (b *Batcher) run(steps []Step, which []int, shared bool) {
 	m.Final.forward(ln, nil, nil, b.x, n, C)
 	if shared {
 		b.head = grow(b.head, n*V)
-		sgemmRowwiseB(n, V, C, ln, m.LMHead.W, m.LMHead.W16, b.head)
+		gemm.SgemmRowwiseW(n, V, C, 1, ln, C, m.LMHead.weights(), C, 0, b.head, V)
 		softcapRows(b.head, nil, m.lay.logitCap, n)
 		for k, s := range b.seqs {
 			copy(b.logits[which[k]*V:(which[k]+1)*V], b.head[s.row*V:(s.row+1)*V])
@@ -155,7 +155,7 @@ func (b *Batcher) run(steps []Step, which []int, shared bool) {
 		// whose last row has the bits of the whole prompt's product (ForwardCached's).
 		r := min(n, gemm.RowwiseM+1)
 		b.head = grow(b.head, r*V)
-		sgemmB(false, true, r, V, C, 1, ln[(n-r)*C:], C, m.LMHead.W, m.LMHead.W16, C, 0, b.head, V)
+		gemm.SgemmW(false, true, r, V, C, 1, ln[(n-r)*C:], C, m.LMHead.weights(), C, 0, b.head, V)
 		softcapRows(b.head, nil, m.lay.logitCap, r)
 		copy(b.logits[which[0]*V:(which[0]+1)*V], b.head[(r-1)*V:r*V])
 	}
@@ -176,11 +176,7 @@ func (p *pass) heldLinear(l *Linear, y, x []float32) {
 		l.forwardWith(y, x, p.N, deltaFor(p.seqs[0].deltas, l))
 		return
 	}
-	if l.WQ != nil {
-		l.withDequantized(func(w []float32) { sgemmRowwiseB(p.N, l.Out, l.In, x, w, nil, y) })
-	} else {
-		sgemmRowwiseB(p.N, l.Out, l.In, x, l.W, l.W16, y)
-	}
+	gemm.SgemmRowwiseW(p.N, l.Out, l.In, 1, x, l.In, l.weights(), l.In, 0, y, l.Out)
 	for i := 0; i < len(p.seqs); {
 		ds, lo := p.seqs[i].deltas, p.seqs[i].row
 		for i < len(p.seqs) && p.seqs[i].deltas == ds {

@@ -2,14 +2,32 @@
 
 package gemm
 
+import "golang.org/x/sys/cpu"
+
 // widen8AVX2 sets dst[i] to the float32 of the bfloat16 src[i] for i < n (a positive multiple of
 // 8), eight at a time (widen_amd64.s: VPMOVZXWD + VPSLLD).
 //
 //go:noescape
 func widen8AVX2(dst *float32, src *uint16, n int)
 
+// widenF16x8AVX2 sets dst[i] to the float32 of the IEEE half src[i] for i < n (a positive
+// multiple of 8), eight at a time (widen_amd64.s: VCVTPH2PS, F16C).
+//
+//go:noescape
+func widenF16x8AVX2(dst *float32, src *uint16, n int)
+
+// scaleQ8x8AVX2 sets dst[i] = d·float32(q[i]) for i < n (a positive multiple of 8), eight at a
+// time (widen_amd64.s: VPMOVSXBD, VCVTDQ2PS, VMULPS).
+//
+//go:noescape
+func scaleQ8x8AVX2(dst *float32, q *int8, n int, d float32)
+
 func init() {
 	if hasAVX2 {
 		widen8 = widen8AVX2
+		scaleQ8x8 = scaleQ8x8AVX2
+		if cpu.X86.HasF16C {
+			widenF16x8 = widenF16x8AVX2
+		}
 	}
 }
