@@ -105,18 +105,10 @@ func TestBF16ComputeRoundsStoredBasesFromTheirValues(t *testing.T) {
 		dir := tinyDir(t, fam, nil, nil)
 		for _, base := range []BaseDtype{BaseF16, BaseQ8} {
 			t.Run(fam+"/"+string(base), func(t *testing.T) {
-				held, err := LoadWith(dir, LoadOptions{Base: base})
-				if err != nil {
-					t.Fatal(err)
-				}
+				held, wide := heldAndWidened(t, dir, base)
 				if held.Linears()[0].W != nil {
 					t.Fatalf("--base-dtype %s held a linear weight in float32", base)
 				}
-				wide, err := LoadWith(dir, LoadOptions{Base: base})
-				if err != nil {
-					t.Fatal(err)
-				}
-				wide.Widen()
 				sameRuns(t, runCompute(t, held, ComputeBF16, false, 2, 7), runCompute(t, wide, ComputeBF16, false, 2, 7))
 			})
 		}

@@ -192,11 +192,7 @@ func TestBaseDtypeHalfRoundsAFloat32Checkpoint(t *testing.T) {
 			}
 		}
 		// Widening gives the float32 model of the rounded weights: the same results, bit for bit.
-		w, err := LoadWith(dir, LoadOptions{Base: hv.base})
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.Widen()
+		_, w := heldAndWidened(t, dir, hv.base)
 		if w.Linears()[0].W == nil || w.Embed.Frozen.Len() != 0 {
 			t.Fatalf("Widen left %v storage", hv.h)
 		}
@@ -204,32 +200,31 @@ func TestBaseDtypeHalfRoundsAFloat32Checkpoint(t *testing.T) {
 	}
 }
 
+// heldAndWidened loads the model in dir twice with --base-dtype base: as held, and widened to
+// float32 after loading (Widen: the float32 model of the same values).
+func heldAndWidened(t *testing.T, dir string, base BaseDtype) (held, wide *Model) {
+	t.Helper()
+	var err error
+	if held, err = LoadWith(dir, LoadOptions{Base: base}); err != nil {
+		t.Fatal(err)
+	}
+	if wide, err = LoadWith(dir, LoadOptions{Base: base}); err != nil {
+		t.Fatal(err)
+	}
+	wide.Widen()
+	return held, wide
+}
+
 // TestBase19mHeldIn16BitsGivesBitIdenticalResults: base-19m (a bf16 checkpoint) held in bf16
-// gives the bits of its float32 widening, and held in f16 (--base-dtype f16: rounded from bf16)
-// the bits of that f16 model widened to float32.
+// (the default) or in f16 (--base-dtype f16: rounded from bf16) gives the bits of the same values
+// widened to float32.
 func TestBase19mHeldIn16BitsGivesBitIdenticalResults(t *testing.T) {
 	dir := shared.Path(t, "models", "base-19m")
-	m16, err := Load(dir)
-	if err != nil {
-		t.Fatal(err)
+	for _, hv := range halves {
+		held, wide := heldAndWidened(t, dir, hv.base)
+		checkHeldIn(t, held, hv.h)
+		sameRuns(t, runBF16Case(t, held, 2, 40), runBF16Case(t, wide, 2, 40))
 	}
-	checkHeldIn(t, m16, heldBF16)
-	m32, err := LoadWith(dir, LoadOptions{Base: BaseF32})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sameRuns(t, runBF16Case(t, m16, 2, 40), runBF16Case(t, m32, 2, 40))
-	mh, err := LoadWith(dir, LoadOptions{Base: BaseF16})
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkHeldIn(t, mh, heldF16)
-	mw, err := LoadWith(dir, LoadOptions{Base: BaseF16})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mw.Widen()
-	sameRuns(t, runBF16Case(t, mh, 2, 40), runBF16Case(t, mw, 2, 40))
 }
 
 func TestParseBaseDtype(t *testing.T) {

@@ -211,20 +211,3 @@ func (g *call) smallCols(w, it int) {
 		}
 	}
 }
-
-// widen8 widens n (a positive multiple of 8) bfloat16 values at src into dst; nil where no
-// assembly version exists (widen's loop is its reference).
-var widen8 func(dst *float32, src *uint16, n int)
-
-// widen sets dst[i] to the float32 value of the bfloat16 src[i] (exact).
-func widen(dst []float32, src []uint16) {
-	dst = dst[:len(src)]
-	i := 0
-	if widen8 != nil && len(src) >= 8 {
-		i = len(src) &^ 7
-		widen8(&dst[0], &src[0], i)
-	}
-	for ; i < len(src); i++ {
-		dst[i] = BF16ToFloat32(src[i])
-	}
-}

@@ -142,20 +142,31 @@ func (w Weights) at(i int) float32 {
 	return safetensors.F16ToFloat32(w.Q8.D[(w.off+i)/Q8Block]) * float32(w.Q8.Q[i])
 }
 
+// widen8 widens n (a positive multiple of 8) bfloat16 values at src into dst; nil where no
+// assembly version exists (widen's loop is its reference).
+var widen8 func(dst *float32, src *uint16, n int)
+
+// widen sets dst[i] to the float32 value of the bfloat16 src[i] (exact).
+func widen(dst []float32, src []uint16) { widenWith(dst, src, widen8, BF16ToFloat32) }
+
 // widenF16x8 widens n (a positive multiple of 8) IEEE half values at src into dst; nil where no
 // assembly version exists (widenF16's loop is its reference).
 var widenF16x8 func(dst *float32, src *uint16, n int)
 
 // widenF16 sets dst[i] to the float32 value of the IEEE half src[i] (exact).
-func widenF16(dst []float32, src []uint16) {
+func widenF16(dst []float32, src []uint16) { widenWith(dst, src, widenF16x8, f16ToFloat32) }
+
+// widenWith sets dst[i] = one(src[i]), whole blocks of 8 by x8 where it is not nil (its assembly
+// version), the rest by the loop.
+func widenWith(dst []float32, src []uint16, x8 func(dst *float32, src *uint16, n int), one func(uint16) float32) {
 	dst = dst[:len(src)]
 	i := 0
-	if widenF16x8 != nil && len(src) >= 8 {
+	if x8 != nil && len(src) >= 8 {
 		i = len(src) &^ 7
-		widenF16x8(&dst[0], &src[0], i)
+		x8(&dst[0], &src[0], i)
 	}
 	for ; i < len(src); i++ {
-		dst[i] = f16ToFloat32(src[i])
+		dst[i] = one(src[i])
 	}
 }
 

@@ -64,6 +64,23 @@ func newStoredB(rng *rand.Rand, f form, size int) storedB {
 	return s
 }
 
+// newStoredCase draws op(A) (m, k) and a B held as st for op(B) (k, n) in the layouts transA and
+// transB select, B's rows padded to ldb (for Q8 a multiple of 32, as the model holds them).
+func newStoredCase(rng *rand.Rand, st form, m, n, k int, transA, transB bool) (A operand, B storedB, ldb int) {
+	ar, ac, br, bc := m, k, k, n
+	if transA {
+		ar, ac = k, m
+	}
+	if transB {
+		br, bc = n, k
+	}
+	ldb = bc + 3
+	if st == formQ8 {
+		ldb = (bc + 31) / 32 * 32
+	}
+	return newOperand(rng, ar, ac), newStoredB(rng, st, br*ldb), ldb
+}
+
 // weightConfigs are the driver configurations of the storage tests: each micro-kernel, tiny blocks
 // (KC = 8, one panel per column block, k cut into slices that start inside Q8 blocks) and the
 // default ones, one goroutine and three (forced even for small products).
@@ -113,18 +130,7 @@ func TestWeightsGiveTheBitsOfTheirFloat32Values(t *testing.T) {
 			for fm := 0; fm < 4; fm++ {
 				m, n, k := s[0], s[1], s[2]
 				transA, transB := fm&1 != 0, fm&2 != 0
-				ar, ac, br, bc := m, k, k, n
-				if transA {
-					ar, ac = k, m
-				}
-				if transB {
-					br, bc = n, k
-				}
-				ldb := bc + 3
-				if st == formQ8 {
-					ldb = (bc + 31) / 32 * 32
-				}
-				A, B := newOperand(rng, ar, ac), newStoredB(rng, st, br*ldb)
+				A, B, ldb := newStoredCase(rng, st, m, n, k, transA, transB)
 				c0 := make([]float32, m*n)
 				for i := range c0 {
 					c0[i] = float32(rng.NormFloat64())
@@ -191,15 +197,7 @@ func TestBF16ComputeRoundsStoredWeightsAsFloat32Ones(t *testing.T) {
 			for fm := 0; fm < 4; fm++ {
 				m, n, k := s[0], s[1], s[2]
 				transA, transB := fm&1 != 0, fm&2 != 0
-				ar, ac, br, bc := m, k, k, n
-				if transA {
-					ar, ac = k, m
-				}
-				if transB {
-					br, bc = n, k
-				}
-				ldb := (bc + 31) / 32 * 32
-				A, B := newOperand(rng, ar, ac), newStoredB(rng, st, br*ldb)
+				A, B, ldb := newStoredCase(rng, st, m, n, k, transA, transB)
 				for _, tc := range bf16Configs(defaultConfig.bf16) {
 					want, got := make([]float32, m*n), make([]float32, m*n)
 					blockedAll(&tc.cfg, true, transA, transB, m, n, k, 1, A.f, A.ld, Weights{F32: B.f}, ldb, 0, want, n, nil)
