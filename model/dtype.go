@@ -3,6 +3,7 @@ package model
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 
 	"github.com/moslora/moslora/kernels/gemm"
 	"github.com/moslora/moslora/safetensors"
@@ -108,21 +109,33 @@ type byteSource interface {
 }
 
 // readHalf reads a tensor as the 16-bit patterns of h (heldBF16 or heldF16): a tensor of that
-// dtype's own bits, any other dtype widened to float32 and rounded to nearest even.
+// dtype's own bits, any other dtype's values rounded to nearest even — element by element from
+// the checkpoint's bytes where the source gives them (F32, BF16, F16: no float32 copy of the
+// tensor), else through its float32 values.
 func readHalf(src Source, name string, h held) ([]uint16, error) {
 	dt, round := h.dtype()
-	if info := src.Info(name); info != nil && info.DType == dt {
-		if bs, ok := src.(byteSource); ok {
-			b, _, err := bs.Bytes(name)
-			if err != nil {
-				return nil, err
-			}
-			u := make([]uint16, len(b)/2)
-			for i := range u {
-				u[i] = binary.LittleEndian.Uint16(b[2*i:])
-			}
-			return u, nil
+	info := src.Info(name)
+	bs, ok := src.(byteSource)
+	if ok && info != nil && (info.DType == dt || info.DType == safetensors.BF16 || info.DType == safetensors.F16 || info.DType == safetensors.F32) {
+		b, _, err := bs.Bytes(name)
+		if err != nil {
+			return nil, err
 		}
+		size := info.DType.Size()
+		u := make([]uint16, len(b)/size)
+		for i := range u {
+			switch {
+			case info.DType == dt:
+				u[i] = binary.LittleEndian.Uint16(b[2*i:])
+			case info.DType == safetensors.F32:
+				u[i] = round(math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:])))
+			case info.DType == safetensors.BF16:
+				u[i] = round(safetensors.BF16ToFloat32(binary.LittleEndian.Uint16(b[2*i:])))
+			default:
+				u[i] = round(safetensors.F16ToFloat32(binary.LittleEndian.Uint16(b[2*i:])))
+			}
+		}
+		return u, nil
 	}
 	v, _, err := src.Float32(name)
 	if err != nil {

@@ -167,36 +167,44 @@ func TestHalfCheckpointHeldIn16BitsGivesBitIdenticalResults(t *testing.T) {
 	}
 }
 
-// TestBaseDtypeHalfRoundsAFloat32Checkpoint: --base-dtype bf16 and f16 round a float32 checkpoint
-// to nearest even (Float32ToBF16, Float32ToF16: overflow to ±Inf), Conv1D weights transposed as
-// loaded, and widening the rounded model gives the same results bit for bit.
-func TestBaseDtypeHalfRoundsAFloat32Checkpoint(t *testing.T) {
-	dir := tinyDir(t, "gpt2", nil, nil) // F32 checkpoint, Conv1D weights transposed on load
-	m32, err := Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+// TestBaseDtypeHalfRoundsTheCheckpoint: --base-dtype bf16 and f16 round a float32, bf16 or f16
+// checkpoint's values to nearest even (Float32ToBF16, Float32ToF16: overflow to ±Inf), Conv1D
+// weights transposed as loaded, and widening the rounded model gives the same results bit for bit.
+func TestBaseDtypeHalfRoundsTheCheckpoint(t *testing.T) {
+	dirs := map[string]string{"f32": tinyDir(t, "gpt2", nil, nil)} // Conv1D weights transposed on load
 	for _, hv := range halves {
-		m16, err := LoadWith(dir, LoadOptions{Base: hv.base})
+		dirs[hv.h.String()] = halfDir(t, "gpt2", hv.dt)
+	}
+	for from, dir := range dirs {
+		m32, err := LoadWith(dir, LoadOptions{Base: BaseF32})
 		if err != nil {
 			t.Fatal(err)
 		}
-		checkHeldIn(t, m16, hv.h)
-		_, round := hv.h.dtype()
-		for _, l := range m32.Linears() {
-			h := half16(m16.Linear(l.Path).Frozen, hv.h)
-			for i, v := range l.W {
-				if h[i] != round(v) {
-					t.Fatalf("%v %s[%d]: %#04x, expected round-to-nearest-even of %v = %#04x", hv.h, l.Path, i, h[i], v, round(v))
+		for _, hv := range halves {
+			m16, err := LoadWith(dir, LoadOptions{Base: hv.base})
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkHeldIn(t, m16, hv.h)
+			_, round := hv.h.dtype()
+			for _, l := range m32.Linears() {
+				h := half16(m16.Linear(l.Path).Frozen, hv.h)
+				for i, v := range l.W {
+					if h[i] != round(v) {
+						t.Fatalf("%s checkpoint held in %v: %s[%d] = %#04x, expected round-to-nearest-even of %v = %#04x", from, hv.h, l.Path, i, h[i], v, round(v))
+					}
 				}
 			}
+			if from != "f32" {
+				continue
+			}
+			// Widening gives the float32 model of the rounded weights: the same results, bit for bit.
+			_, w := heldAndWidened(t, dir, hv.base)
+			if w.Linears()[0].W == nil || w.Embed.Frozen.Len() != 0 {
+				t.Fatalf("Widen left %v storage", hv.h)
+			}
+			sameRuns(t, runBF16Case(t, m16, 2, 7), runBF16Case(t, w, 2, 7))
 		}
-		// Widening gives the float32 model of the rounded weights: the same results, bit for bit.
-		_, w := heldAndWidened(t, dir, hv.base)
-		if w.Linears()[0].W == nil || w.Embed.Frozen.Len() != 0 {
-			t.Fatalf("Widen left %v storage", hv.h)
-		}
-		sameRuns(t, runBF16Case(t, m16, 2, 7), runBF16Case(t, w, 2, 7))
 	}
 }
 
