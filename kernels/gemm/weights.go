@@ -185,11 +185,22 @@ func f16ToFloat32(h uint16) float32 {
 // assembly version exists (dequantQ8's loop is its reference).
 var scaleQ8x8 func(dst *float32, q *int8, n int, d float32)
 
+// q8Blocks sets dst[32b+i] = f16(d[b])·float32(q[32b+i]) for nb ≥ 1 whole blocks, in assembly;
+// nil where there is none (dequantQ8's loop is its reference).
+var q8Blocks func(dst *float32, q *int8, d *uint16, nb int)
+
 // dequantQ8 sets dst to the values of elements [i, i+len(dst)) of q, whose Q starts at element
 // off of its blocks: f16(D[(off+e)/32])·Q[e], the product rounded once.
 func dequantQ8(dst []float32, q Q8, off, i int) {
 	for len(dst) > 0 {
 		b := (off + i) / Q8Block
+		if nb := len(dst) / Q8Block; q8Blocks != nil && nb > 0 && (off+i)%Q8Block == 0 {
+			// Whole blocks: one call.
+			_, _ = q.D[b+nb-1], q.Q[i+nb*Q8Block-1] // bounds for the assembly
+			q8Blocks(&dst[0], &q.Q[i], &q.D[b], nb)
+			dst, i = dst[nb*Q8Block:], i+nb*Q8Block
+			continue
+		}
 		n := min(len(dst), (b+1)*Q8Block-off-i)
 		d := safetensors.F16ToFloat32(q.D[b])
 		s := q.Q[i : i+n]

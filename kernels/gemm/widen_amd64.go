@@ -22,12 +22,18 @@ func widenF16x8AVX2(dst *float32, src *uint16, n int)
 //go:noescape
 func scaleQ8x8AVX2(dst *float32, q *int8, n int, d float32)
 
+// q8BlocksAVX2 sets dst[32b+i] = f16(d[b])·float32(q[32b+i]) for b < nb (nb ≥ 1), i < 32
+// (widen_amd64.s: VCVTPH2PS for the scale, then as scaleQ8x8AVX2).
+//
+//go:noescape
+func q8BlocksAVX2(dst *float32, q *int8, d *uint16, nb int)
+
 func init() {
 	if hasAVX2 {
 		widen8 = widen8AVX2
 		scaleQ8x8 = scaleQ8x8AVX2
 		if cpu.X86.HasF16C {
-			widenF16x8 = widenF16x8AVX2
+			widenF16x8, q8Blocks = widenF16x8AVX2, q8BlocksAVX2
 		}
 	}
 }

@@ -55,3 +55,41 @@ loopq8:
 	JNZ       loopq8
 	VZEROUPPER
 	RET
+
+// func q8BlocksAVX2(dst *float32, q *int8, d *uint16, nb int)
+// dst[32b+i] = f16(d[b]) · float32(q[32b+i]) for b < nb (nb ≥ 1), i < 32: each block's scale
+// widened by VCVTPH2PS (F16C) and broadcast, its 32 quants by VPMOVSXBD + VCVTDQ2PS (exact),
+// one VMULPS each, rounded as the scalar product is.
+TEXT ·q8BlocksAVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ q+8(FP), SI
+	MOVQ d+16(FP), DX
+	MOVQ nb+24(FP), CX
+loopblk:
+	MOVWLZX      (DX), AX
+	VMOVD        AX, X1
+	VCVTPH2PS    X1, X1
+	VBROADCASTSS X1, Y1
+	VPMOVSXBD    (SI), Y0
+	VPMOVSXBD    8(SI), Y2
+	VPMOVSXBD    16(SI), Y3
+	VPMOVSXBD    24(SI), Y4
+	VCVTDQ2PS    Y0, Y0
+	VCVTDQ2PS    Y2, Y2
+	VCVTDQ2PS    Y3, Y3
+	VCVTDQ2PS    Y4, Y4
+	VMULPS       Y1, Y0, Y0
+	VMULPS       Y1, Y2, Y2
+	VMULPS       Y1, Y3, Y3
+	VMULPS       Y1, Y4, Y4
+	VMOVUPS      Y0, (DI)
+	VMOVUPS      Y2, 32(DI)
+	VMOVUPS      Y3, 64(DI)
+	VMOVUPS      Y4, 96(DI)
+	ADDQ         $2, DX
+	ADDQ         $32, SI
+	ADDQ         $128, DI
+	DECQ         CX
+	JNZ          loopblk
+	VZEROUPPER
+	RET
