@@ -172,9 +172,7 @@ func (g *call) smallCols(w, it int) {
 		strip := g.bufA[w][:32*k]
 		j := j0
 		for ; j+32 <= j1; j += 32 {
-			for p := 0; p < k; p++ {
-				g.b.Decode(strip[p*32:p*32+32], p*ldb+j)
-			}
+			g.b.decodeStrip(strip, j, ldb, k)
 			for i := 0; i < m; i++ {
 				axpy(k, a[i*lda:i*lda+k], 1, strip, 32, tmp)
 				for r, s := range tmp {

@@ -129,6 +129,39 @@ func (w Weights) Decode(dst []float32, i int) {
 	}
 }
 
+// stripBF16 and stripF16 set dst[32p+i] to the float32 of src[p·lds+i] for p < rows (≥ 1),
+// i < 32 (a 32-column strip of a bf16 or f16 matrix) in assembly; nil where there is none
+// (decodeStrip's Decode per row is their reference).
+var stripBF16, stripF16 func(dst *float32, src *uint16, rows int, lds int)
+
+// decodeStrip sets dst[p*32 : p*32+32] to elements [p·ldb + j, p·ldb + j + 32) for p < k: a
+// 32-column strip of an untransposed B (the small-m path). One assembly call for a bf16 or f16
+// strip, and for a Q8 one whose rows are whole blocks; otherwise a Decode per row.
+func (w Weights) decodeStrip(dst []float32, j, ldb, k int) {
+	if k > 0 {
+		_ = dst[32*k-1]
+	}
+	switch f := w.form(); {
+	case k == 0:
+	case f == formBF16 && stripBF16 != nil:
+		_ = w.BF16[(k-1)*ldb+j+31] // bounds for the assembly
+		stripBF16(&dst[0], &w.BF16[j], k, ldb)
+		return
+	case f == formF16 && stripF16 != nil:
+		_ = w.F16[(k-1)*ldb+j+31]
+		stripF16(&dst[0], &w.F16[j], k, ldb)
+		return
+	case f == formQ8 && q8Blocks != nil && (w.off+j)%Q8Block == 0 && ldb%Q8Block == 0:
+		q := w.Q8
+		_, _ = q.Q[(k-1)*ldb+j+31], q.D[(w.off+(k-1)*ldb+j)/Q8Block]
+		q8Blocks(&dst[0], &q.Q[j], &q.D[(w.off+j)/Q8Block], k, ldb)
+		return
+	}
+	for p := 0; p < k; p++ {
+		w.Decode(dst[p*32:p*32+32], p*ldb+j)
+	}
+}
+
 // at is the float32 value of element i (Decode of one element).
 func (w Weights) at(i int) float32 {
 	switch {
@@ -185,9 +218,10 @@ func f16ToFloat32(h uint16) float32 {
 // assembly version exists (dequantQ8's loop is its reference).
 var scaleQ8x8 func(dst *float32, q *int8, n int, d float32)
 
-// q8Blocks sets dst[32b+i] = f16(d[b])·float32(q[32b+i]) for nb ≥ 1 whole blocks, in assembly;
-// nil where there is none (dequantQ8's loop is its reference).
-var q8Blocks func(dst *float32, q *int8, d *uint16, nb int)
+// q8Blocks sets dst[32b+i] = f16(d[b·ld/32])·float32(q[b·ld+i]) for nb ≥ 1 whole blocks, ld a
+// multiple of 32 (32: consecutive blocks; a row stride: a 32-column strip), in assembly; nil where
+// there is none (dequantQ8's loop is its reference).
+var q8Blocks func(dst *float32, q *int8, d *uint16, nb int, ld int)
 
 // dequantQ8 sets dst to the values of elements [i, i+len(dst)) of q, whose Q starts at element
 // off of its blocks: f16(D[(off+e)/32])·Q[e], the product rounded once.
@@ -197,7 +231,7 @@ func dequantQ8(dst []float32, q Q8, off, i int) {
 		if nb := len(dst) / Q8Block; q8Blocks != nil && nb > 0 && (off+i)%Q8Block == 0 {
 			// Whole blocks: one call.
 			_, _ = q.D[b+nb-1], q.Q[i+nb*Q8Block-1] // bounds for the assembly
-			q8Blocks(&dst[0], &q.Q[i], &q.D[b], nb)
+			q8Blocks(&dst[0], &q.Q[i], &q.D[b], nb, Q8Block)
 			dst, i = dst[nb*Q8Block:], i+nb*Q8Block
 			continue
 		}

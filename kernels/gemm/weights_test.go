@@ -251,15 +251,16 @@ func TestWidenF16IsExactOnEveryBitPattern(t *testing.T) {
 }
 
 // TestDecodeMatchesTheScalarLoops checks Weights.Decode with the assembly (widen8, widenF16x8,
-// scaleQ8x8, q8Blocks) against the same with the portable loops, every length 0…70 from every start 0…40
+// scaleQ8x8, q8Blocks; the strip decoders stripBF16, stripF16, q8Blocks with a row stride) against
+// the same with the portable loops, every length 0…70 from every start 0…40
 // (runs that start and end inside Q8 blocks, tails of 8), Q8 offsets into its blocks (a slice of
 // k, from) included, and Weights.at on every element.
 func TestDecodeMatchesTheScalarLoops(t *testing.T) {
 	rng := rand.New(rand.NewPCG(47, 48))
 	noAsm := func(f func()) {
-		w8, f8, q8, qb := widen8, widenF16x8, scaleQ8x8, q8Blocks
-		widen8, widenF16x8, scaleQ8x8, q8Blocks = nil, nil, nil, nil
-		defer func() { widen8, widenF16x8, scaleQ8x8, q8Blocks = w8, f8, q8, qb }()
+		w8, f8, q8, qb, sb, sf := widen8, widenF16x8, scaleQ8x8, q8Blocks, stripBF16, stripF16
+		widen8, widenF16x8, scaleQ8x8, q8Blocks, stripBF16, stripF16 = nil, nil, nil, nil, nil, nil
+		defer func() { widen8, widenF16x8, scaleQ8x8, q8Blocks, stripBF16, stripF16 = w8, f8, q8, qb, sb, sf }()
 		f()
 	}
 	for _, st := range storages {
@@ -285,6 +286,23 @@ func TestDecodeMatchesTheScalarLoops(t *testing.T) {
 						if math.Float32bits(got[j]) != math.Float32bits(B.f[off+i+j]) || math.Float32bits(w.at(i+j)) != math.Float32bits(B.f[off+i+j]) {
 							t.Fatalf("%s off=%d: element %d decoded as %v (at: %v), stands for %v", st, off, i+j, got[j], w.at(i+j), B.f[off+i+j])
 						}
+					}
+				}
+			}
+		}
+		// Strips of 32 columns of a (k, ldb) matrix, ldb 64: k rows from column j.
+		for _, j := range []int{0, 32, 5} {
+			for _, k := range []int{1, 2} {
+				got, want := make([]float32, 32*k+1), make([]float32, 32*k+1)
+				got[32*k], want[32*k] = 42, 42
+				B.w.decodeStrip(got[:32*k], j, 64, k)
+				noAsm(func() { B.w.decodeStrip(want[:32*k], j, 64, k) })
+				if i := firstDiff(got, want); i >= 0 {
+					t.Fatalf("%s strip j=%d k=%d: element %d decoded as %v, the portable loop %v", st, j, k, i, got[i], want[i])
+				}
+				for p := 0; p < k; p++ {
+					if i := firstDiff(got[32*p:32*p+32], B.f[p*64+j:p*64+j+32]); i >= 0 {
+						t.Fatalf("%s strip j=%d row %d: column %d decoded as %v, stands for %v", st, j, p, j+i, got[32*p+i], B.f[p*64+j+i])
 					}
 				}
 			}

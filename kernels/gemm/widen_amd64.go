@@ -22,18 +22,27 @@ func widenF16x8AVX2(dst *float32, src *uint16, n int)
 //go:noescape
 func scaleQ8x8AVX2(dst *float32, q *int8, n int, d float32)
 
-// q8BlocksAVX2 sets dst[32b+i] = f16(d[b])·float32(q[32b+i]) for b < nb (nb ≥ 1), i < 32
-// (widen_amd64.s: VCVTPH2PS for the scale, then as scaleQ8x8AVX2).
+// q8BlocksAVX2 sets dst[32b+i] = f16(d[b·ld/32])·float32(q[b·ld+i]) for b < nb (nb ≥ 1),
+// i < 32, ld a multiple of 32 (widen_amd64.s: VCVTPH2PS for the scale, then as scaleQ8x8AVX2).
 //
 //go:noescape
-func q8BlocksAVX2(dst *float32, q *int8, d *uint16, nb int)
+func q8BlocksAVX2(dst *float32, q *int8, d *uint16, nb int, ld int)
+
+// stripBF16AVX2 and stripF16AVX2 set dst[32p+i] to the float32 of src[p·lds+i] (bfloat16, IEEE
+// half) for p < rows (≥ 1), i < 32 (widen_amd64.s).
+//
+//go:noescape
+func stripBF16AVX2(dst *float32, src *uint16, rows int, lds int)
+
+//go:noescape
+func stripF16AVX2(dst *float32, src *uint16, rows int, lds int)
 
 func init() {
 	if hasAVX2 {
-		widen8 = widen8AVX2
+		widen8, stripBF16 = widen8AVX2, stripBF16AVX2
 		scaleQ8x8 = scaleQ8x8AVX2
 		if cpu.X86.HasF16C {
-			widenF16x8, q8Blocks = widenF16x8AVX2, q8BlocksAVX2
+			widenF16x8, q8Blocks, stripF16 = widenF16x8AVX2, q8BlocksAVX2, stripF16AVX2
 		}
 	}
 }

@@ -56,15 +56,19 @@ loopq8:
 	VZEROUPPER
 	RET
 
-// func q8BlocksAVX2(dst *float32, q *int8, d *uint16, nb int)
-// dst[32b+i] = f16(d[b]) · float32(q[32b+i]) for b < nb (nb ≥ 1), i < 32: each block's scale
-// widened by VCVTPH2PS (F16C) and broadcast, its 32 quants by VPMOVSXBD + VCVTDQ2PS (exact),
-// one VMULPS each, rounded as the scalar product is.
-TEXT ·q8BlocksAVX2(SB), NOSPLIT, $0-32
+// func q8BlocksAVX2(dst *float32, q *int8, d *uint16, nb int, ld int)
+// dst[32b+i] = f16(d[b·ld/32]) · float32(q[b·ld+i]) for b < nb (nb ≥ 1), i < 32 (ld a multiple
+// of 32: 32 for consecutive blocks, a row stride for a column strip): each block's scale widened
+// by VCVTPH2PS (F16C) and broadcast, its 32 quants by VPMOVSXBD + VCVTDQ2PS (exact), one VMULPS
+// each, rounded as the scalar product is.
+TEXT ·q8BlocksAVX2(SB), NOSPLIT, $0-40
 	MOVQ dst+0(FP), DI
 	MOVQ q+8(FP), SI
 	MOVQ d+16(FP), DX
 	MOVQ nb+24(FP), CX
+	MOVQ ld+32(FP), R8
+	MOVQ R8, R9
+	SHRQ $4, R9          // scale stride in bytes: ld/32 scales of 2 bytes
 loopblk:
 	MOVWLZX      (DX), AX
 	VMOVD        AX, X1
@@ -86,10 +90,63 @@ loopblk:
 	VMOVUPS      Y2, 32(DI)
 	VMOVUPS      Y3, 64(DI)
 	VMOVUPS      Y4, 96(DI)
-	ADDQ         $2, DX
-	ADDQ         $32, SI
+	ADDQ         R9, DX
+	ADDQ         R8, SI
 	ADDQ         $128, DI
 	DECQ         CX
 	JNZ          loopblk
+	VZEROUPPER
+	RET
+
+// func stripBF16AVX2(dst *float32, src *uint16, rows int, lds int)
+// dst[32p+i] = the float32 of the bfloat16 src[p·lds+i] for p < rows (≥ 1), i < 32: a 32-column
+// strip of a row-major bf16 matrix (VPMOVZXWD + VPSLLD).
+TEXT ·stripBF16AVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ rows+16(FP), CX
+	MOVQ lds+24(FP), R8
+	SHLQ $1, R8
+loopsb:
+	VPMOVZXWD (SI), Y0
+	VPMOVZXWD 16(SI), Y1
+	VPMOVZXWD 32(SI), Y2
+	VPMOVZXWD 48(SI), Y3
+	VPSLLD    $16, Y0, Y0
+	VPSLLD    $16, Y1, Y1
+	VPSLLD    $16, Y2, Y2
+	VPSLLD    $16, Y3, Y3
+	VMOVDQU   Y0, (DI)
+	VMOVDQU   Y1, 32(DI)
+	VMOVDQU   Y2, 64(DI)
+	VMOVDQU   Y3, 96(DI)
+	ADDQ      R8, SI
+	ADDQ      $128, DI
+	DECQ      CX
+	JNZ       loopsb
+	VZEROUPPER
+	RET
+
+// func stripF16AVX2(dst *float32, src *uint16, rows int, lds int)
+// dst[32p+i] = the float32 of the IEEE half src[p·lds+i] for p < rows (≥ 1), i < 32 (VCVTPH2PS).
+TEXT ·stripF16AVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ rows+16(FP), CX
+	MOVQ lds+24(FP), R8
+	SHLQ $1, R8
+loopsf:
+	VCVTPH2PS (SI), Y0
+	VCVTPH2PS 16(SI), Y1
+	VCVTPH2PS 32(SI), Y2
+	VCVTPH2PS 48(SI), Y3
+	VMOVUPS   Y0, (DI)
+	VMOVUPS   Y1, 32(DI)
+	VMOVUPS   Y2, 64(DI)
+	VMOVUPS   Y3, 96(DI)
+	ADDQ      R8, SI
+	ADDQ      $128, DI
+	DECQ      CX
+	JNZ       loopsf
 	VZEROUPPER
 	RET
