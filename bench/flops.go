@@ -97,14 +97,19 @@ func Count(c *model.Config, method Method, r, T int) (Flops, error) {
 
 // RecomputeFlops is the extra work per token of a training step with --recompute: the forward of
 // every block but the last (whose activations are still live) is run again in the backward pass,
-// its linears and its attention. MFU leaves it out (it is not the model's work); hfu counts it.
+// its attention and its linears but o_proj and down_proj, whose outputs the rerun does not need
+// (model.SetRecompute; post-norm layouts rerun all seven). MFU leaves it out (it is not the
+// model's work); hfu counts it.
 func RecomputeFlops(c *model.Config, T int) float64 {
 	lins, err := blockLinears(c)
 	if err != nil || c.NumHiddenLayers < 2 {
 		return 0
 	}
 	var weights float64
-	for _, l := range lins {
+	for i, l := range lins {
+		if !c.PostNorms && (i == 3 || i == 6) { // o, down: skipped by the rerun
+			continue
+		}
 		weights += float64(l.in) * float64(l.out)
 	}
 	L := float64(c.NumHiddenLayers - 1)

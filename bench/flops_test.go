@@ -3,6 +3,7 @@ package bench
 import (
 	"math"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/moslora/moslora/adapter"
@@ -136,5 +137,40 @@ func TestCountErrors(t *testing.T) {
 	}
 	if _, err := Count(gpt2, MethodLoRA, Rank, Seq); err == nil {
 		t.Error("GPT-2 config: no error")
+	}
+}
+
+// TestRecomputeFlopsCountTheRerunWithoutOAndDown: the rerun of every block but the last repeats
+// the block's linears except o_proj and down_proj (enumerated from a built model's layer paths)
+// and its attention; a post-norm layout reruns all seven.
+func TestRecomputeFlopsCountTheRerunWithoutOAndDown(t *testing.T) {
+	cfg, err := model.ParseConfig([]byte(tinyConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const T = 9
+	m, err := model.NewRandom(cfg, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rerun, all float64 // weights of the rerun products, of all products, in one block
+	for _, l := range m.Linears() {
+		if !strings.HasPrefix(l.Path, "model.layers.0.") {
+			continue
+		}
+		all += float64(l.In * l.Out)
+		if !strings.HasSuffix(l.Path, "o_proj") && !strings.HasSuffix(l.Path, "down_proj") {
+			rerun += float64(l.In * l.Out)
+		}
+	}
+	keys := float64(T+1) / 2
+	attn := 2 * 2 * keys * float64(cfg.NumAttentionHeads*cfg.HeadDim)
+	L := float64(cfg.NumHiddenLayers - 1)
+	if got, want := RecomputeFlops(cfg, T), L*(2*rerun+attn); math.Abs(got-want) > 1e-9*want || rerun >= all {
+		t.Errorf("RecomputeFlops = %v, want %v (rerun weights %v of %v per block)", got, want, rerun, all)
+	}
+	cfg.PostNorms = true
+	if got, want := RecomputeFlops(cfg, T), L*(2*all+attn); math.Abs(got-want) > 1e-9*want {
+		t.Errorf("post-norm RecomputeFlops = %v, want %v", got, want)
 	}
 }

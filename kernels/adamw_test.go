@@ -3,6 +3,7 @@ package kernels
 import (
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 
 	"github.com/moslora/moslora/internal/numtest"
@@ -110,5 +111,80 @@ func TestClipGradNormMatchesReference(t *testing.T) {
 	c := []float32{0.1, 0.2}
 	if n := ClipGradNorm([][]float32{c}, 10); c[0] != 0.1 || c[1] != 0.2 || math.Abs(n-math.Sqrt(0.05)) > numtest.F32 {
 		t.Fatalf("unclipped gradients changed: %v (norm %v)", c, n)
+	}
+}
+
+// withProcs runs fn with GOMAXPROCS set to n.
+func withProcs(n int, fn func()) {
+	old := runtime.GOMAXPROCS(n)
+	defer runtime.GOMAXPROCS(old)
+	fn()
+}
+
+// TestAdamWStepGivesTheSerialLoopsBitsAtAnyThreadCount: an update split across goroutines equals
+// the serial loop (adamWRange over the whole tensor) bit for bit, at 1, 2 and 5 threads.
+func TestAdamWStepGivesTheSerialLoopsBitsAtAnyThreadCount(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	const n = 3*parallelGrain + 17
+	p0, _ := adamwRandom(r, n, 1)
+	g, _ := adamwRandom(r, n, 0.1)
+	c := AdamWConfig{LR: 1e-2, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WeightDecay: 0.01}
+	want := append([]float32(nil), p0...)
+	ws := NewAdamWState(n)
+	for step := 1; step <= 2; step++ {
+		adamWRange(want, g, ws.M, ws.V, adamWScalars(c, step))
+	}
+	for _, procs := range []int{1, 2, 5} {
+		p := append([]float32(nil), p0...)
+		st := NewAdamWState(n)
+		withProcs(procs, func() {
+			AdamWStep(p, g, st, c)
+			AdamWStep(p, g, st, c)
+		})
+		for i := range p {
+			if math.Float32bits(p[i]) != math.Float32bits(want[i]) || st.M[i] != ws.M[i] || st.V[i] != ws.V[i] {
+				t.Fatalf("%d threads: p[%d] = %v, serial %v", procs, i, p[i], want[i])
+			}
+		}
+	}
+}
+
+// TestClipGradNormDoesNotDependOnThreadCount: the total norm and the clipped gradients are the
+// same bits at 1, 2 and 7 threads (a fixed summation order), for tensors of many chunks beside
+// small ones.
+func TestClipGradNormDoesNotDependOnThreadCount(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	sizes := []int{5, 9*normChunk + 3, 1, 2*parallelGrain + 11, normChunk}
+	var orig [][]float32
+	for _, n := range sizes {
+		g, _ := adamwRandom(r, n, 1)
+		orig = append(orig, g)
+	}
+	var ref float64
+	var refGrads [][]float32
+	for i, procs := range []int{1, 2, 7} {
+		grads := make([][]float32, len(orig))
+		for j, g := range orig {
+			grads[j] = append([]float32(nil), g...)
+		}
+		var total float64
+		withProcs(procs, func() { total = ClipGradNorm(grads, 3) })
+		if i == 0 {
+			ref, refGrads = total, grads
+			if total < 3 {
+				t.Fatalf("total %v: the test needs clipping to happen", total)
+			}
+			continue
+		}
+		if math.Float64bits(total) != math.Float64bits(ref) {
+			t.Fatalf("%d threads: total %v, 1 thread %v", procs, total, ref)
+		}
+		for j := range grads {
+			for k := range grads[j] {
+				if math.Float32bits(grads[j][k]) != math.Float32bits(refGrads[j][k]) {
+					t.Fatalf("%d threads: clipped grad %d[%d] = %v, 1 thread %v", procs, j, k, grads[j][k], refGrads[j][k])
+				}
+			}
+		}
 	}
 }

@@ -24,6 +24,10 @@
 //   - Each op is tested against a float64 naive reference (forward) and against finite differences
 //     of that reference (backward) on random, odd-sized inputs.
 //   - Programmer errors (short slices) panic with a "kernels:" prefix.
+//   - The optimizer update and the gradient norm (adamw.go) split large tensors across
+//     GOMAXPROCS goroutines (pieces.go) without changing a bit: updates are per element, and the
+//     norm's sum of squares has a fixed order (per chunk, then chunks in order) whatever the
+//     number of threads. Every other op here is single-threaded; callers parallelise over rows.
 package kernels
 
 func checkLen(name string, s []float32, n int) {

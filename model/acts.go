@@ -30,6 +30,8 @@ type acts struct {
 	scratch   []float32   // (N, C) projection output before the residual add
 	cos, sin  [][]float32 // per rotary setting: (T, D/2) tables for positions 0..T-1
 	attP      [][]float32 // workers × (attnBlock, T) attention probabilities of one block of rows
+	mid       [][]float32 // (L) × (N, C) with recomputation: each block's res2 (keepMid); nil otherwise
+	useMid    bool        // a training pass with mid in use: block l's res2 is mid[l]
 	ids       []int       // (N) token ids of the last forward
 	trainable bool        // prepared for training: gradient buffers in use
 	perBlock  bool        // every block keeps its own layerActs (training without recomputation)
@@ -69,7 +71,11 @@ func (a *acts) layer(l int) *layerActs {
 	if a.perBlock {
 		return &a.layers[l]
 	}
-	return &a.layers[0]
+	la := &a.layers[0]
+	if a.useMid { // recomputation: res2 is the block's own (recompute.go)
+		la.res2 = a.mid[l]
+	}
+	return la
 }
 
 // grow returns buf resliced to n elements, reallocating only when its capacity is too small.
@@ -119,6 +125,20 @@ func (m *Model) prepare(B, T int, training bool) *acts {
 		kept = 1
 	}
 	saveAtt := training && 4*B*c.NumAttentionHeads*T*T*kept <= attnSaveBytes
+	// Recomputation keeps each block's res2 (recompute.go); an evaluation between training steps
+	// leaves the buffers allocated, the stored path releases them (its blocks keep their own).
+	a.useMid = m.keepMid(training)
+	switch {
+	case a.useMid:
+		if a.mid == nil {
+			a.mid = make([][]float32, c.NumHiddenLayers)
+		}
+		for i := range a.mid {
+			a.mid[i] = grow(a.mid[i], N*C)
+		}
+	case !m.keepMid(true):
+		a.mid = nil
+	}
 	for i := range a.layers {
 		if i > 0 && !a.perBlock {
 			break // inference and recomputation reuse block 0's buffers for every block (see layer)
@@ -131,6 +151,9 @@ func (m *Model) prepare(B, T int, training bool) *acts {
 		}
 		if m.lay.postNorms {
 			l.rstdO, l.rstdD = grow(l.rstdO, N), grow(l.rstdD, N)
+		}
+		if a.useMid {
+			l.res2 = a.mid[0] // (the shared buffers' res2 is each block's own: layer)
 		}
 		m.growQKV(l, N)
 		if saveAtt {

@@ -20,6 +20,9 @@ type pass struct {
 	// updates attached to the layers. rowwise: every product gives each row the bits it gets
 	// alone (gemm.SgemmRowwise; updates in calls of at most gemm.RowwiseM rows) — batch invariance.
 	held, rowwise bool
+	// replay: a recomputation with the block's mid residual res2 kept (replayBlock): the O and
+	// Down products, whose outputs only feed res2 and the block's output, are skipped.
+	replay bool
 }
 
 // seqRows is one sequence's rows [row, row+n) of a decoding pass, at positions kc.Len …: they
@@ -92,6 +95,7 @@ func (m *Model) embed(x []float32, ids []int, p *pass) {
 // layers' attached updates, or per-sequence updates held as data with row-wise products for the
 // Batcher. Elementwise kernels run over each sequence's rows apart (p.runs). la's norm statistics
 // are written only where allocated; out may alias x when x is not needed afterwards (decoding).
+// A replay pass (p.replay, recompute.go) stops short of res2 and out, which it finds kept.
 func (m *Model) blockForward(l int, x, out []float32, la *layerActs, p *pass) {
 	c, b := m.Config, &m.Blocks[l]
 	N, C, I, D := p.N, c.HiddenSize, c.IntermediateSize, c.HeadDim
@@ -121,13 +125,17 @@ func (m *Model) blockForward(l int, x, out []float32, la *layerActs, p *pass) {
 		s.kc.store(l, sv, s.n, c.KVDim())
 		s.kc.s = m.attentionCached(la.attY[s.row*c.QDim():], sv.q, sv.ldq, s.kc.k[l], s.kc.v[l], s.kc.Len, s.n, b.attnScale, b.window, s.kc.s)
 	}
-	if m.lay.postNorms {
+	switch {
+	case p.replay: // recomputation: res2 is kept, O's output is not needed (replayBlock)
+		b.O.keepState(la.attY, N)
+	case m.lay.postNorms:
 		p.linear(b.O, la.o, la.attY)
 		b.PostAttn.forward(p.scratch, nil, la.rstdO, la.o, N, C)
-	} else {
+		addInto(la.res2, x, p.scratch)
+	default:
 		p.linear(b.O, p.scratch, la.attY)
+		addInto(la.res2, x, p.scratch)
 	}
-	addInto(la.res2, x, p.scratch)
 	b.Norm2.forward(la.ln2, la.mean2, la.rstd2, la.res2, N, C)
 	if m.lay.gatedMLP {
 		p.linear(b.Gate, la.a, la.ln2)
@@ -140,6 +148,10 @@ func (m *Model) blockForward(l int, x, out []float32, la *layerActs, p *pass) {
 		h, a, u := la.h[row*I:(row+n)*I], la.a[row*I:(row+n)*I], part(la.u, row*I, (row+n)*I)
 		parallelRange(n*I, actGrain, func(lo, hi int) { act(h[lo:hi], a[lo:hi], part(u, lo, hi), hi-lo) })
 	})
+	if p.replay { // nor is Down's: the block's output res[l+1] is kept
+		b.Down.keepState(la.h, N)
+		return
+	}
 	if m.lay.postNorms {
 		p.linear(b.Down, la.dn, la.h)
 		b.PostFF.forward(p.scratch, nil, la.rstdD, la.dn, N, C)

@@ -42,7 +42,9 @@
 // exists. Norms, biases and positions stay float32; full fine-tuning and merging widen.
 //
 // Recomputation (SetRecompute, recompute.go) keeps one block's activations instead of L: the
-// backward pass reruns each block's forward from its saved input before the block's backward.
+// backward pass reruns each block's forward from its saved input before the block's backward,
+// stopping short of the O and Down products (each block's mid residual is kept, so their outputs
+// are not needed).
 //
 // bf16 compute (SetCompute(ComputeBF16), compute.go) runs the products with the frozen base —
 // every linear layer's x·Wᵀ and dy·W, the LM head's h·Wᵀ and dlogits·W — on bf16-rounded inputs

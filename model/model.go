@@ -182,10 +182,11 @@ func (m *Model) EnableFullGrads() {
 	}
 }
 
-// ZeroGrads sets every allocated base gradient to zero (adapter gradients are the adapter's).
+// ZeroGrads sets every allocated base gradient to zero (adapter gradients are the adapter's),
+// large tensors in parallel pieces.
 func (m *Model) ZeroGrads() {
 	for _, p := range m.Params() {
-		clear(p.DW)
+		parallelRange(len(p.DW), 4*actGrain, func(lo, hi int) { clear(p.DW[lo:hi]) })
 	}
 }
 

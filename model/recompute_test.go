@@ -77,3 +77,67 @@ func TestRecomputeKeepsOneBlocksActivations(t *testing.T) {
 		}
 	}
 }
+
+// TestReplayRebuildsWhatBackwardReadsWithoutTheOAndDownProducts: a block's rerun (replayBlock)
+// leaves the projection scratch and the block's output untouched — the O and Down products are
+// skipped — and still rebuilds, bit for bit, every buffer the stored path's blockBackward reads.
+func TestReplayRebuildsWhatBackwardReadsWithoutTheOAndDownProducts(t *testing.T) {
+	smallAttnBlocks(t)
+	for _, fam := range []string{"llama", "qwen3"} {
+		const B, T = 2, 7
+		stored, replayed := tinyModel(t, fam), tinyModel(t, fam)
+		replayed.SetRecompute(true)
+		attachLoRA(stored, rand.New(rand.NewSource(4)), 3)
+		attachLoRA(replayed, rand.New(rand.NewSource(4)), 3)
+		ids, labels := tinyBatch(rand.New(rand.NewSource(8)), stored.Config.VocabSize, B, T)
+		as, err := stored.prepareTargets(ids, labels, B, T, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored.forward(as, ids)
+		a, err := replayed.prepareTargets(ids, labels, B, T, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		replayed.forward(a, ids)
+		if !a.useMid {
+			t.Fatalf("%s: recomputation does not keep the mid residuals", fam)
+		}
+		nan := float32(math.NaN())
+		for i := range a.scratch {
+			a.scratch[i] = nan
+		}
+		out := append([]float32(nil), a.res[1]...)
+		for i := range a.res[1] {
+			a.res[1][i] = nan
+		}
+		replayed.replayBlock(0, a)
+		for i, v := range a.scratch {
+			if v == v {
+				t.Fatalf("%s: the rerun wrote the projection scratch at %d (an O or Down product ran)", fam, i)
+			}
+		}
+		for i, v := range a.res[1] {
+			if v == v {
+				t.Fatalf("%s: the rerun wrote the block's output at %d", fam, i)
+			}
+		}
+		copy(a.res[1], out)
+		ls, lr := as.layer(0), a.layer(0)
+		for _, b := range []struct {
+			name string
+			s, r []float32
+		}{{"ln1", ls.ln1, lr.ln1}, {"rstd1", ls.rstd1, lr.rstd1}, {"q", ls.q, lr.q}, {"k", ls.k, lr.k}, {"v", ls.v, lr.v},
+			{"qRaw", ls.qRaw, lr.qRaw}, {"attY", ls.attY, lr.attY}, {"res2", ls.res2, lr.res2}, {"ln2", ls.ln2, lr.ln2},
+			{"rstd2", ls.rstd2, lr.rstd2}, {"a", ls.a, lr.a}, {"u", ls.u, lr.u}, {"h", ls.h, lr.h}} {
+			if len(b.s) != len(b.r) {
+				t.Fatalf("%s: %s has %d values replayed, %d stored", fam, b.name, len(b.r), len(b.s))
+			}
+			for i := range b.s {
+				if math.Float32bits(b.s[i]) != math.Float32bits(b.r[i]) {
+					t.Fatalf("%s: %s[%d] = %v replayed, %v stored", fam, b.name, i, b.r[i], b.s[i])
+				}
+			}
+		}
+	}
+}
