@@ -31,7 +31,7 @@ func enumerate(t *testing.T, cfg *model.Config, method Method, r, T int) float64
 	for _, l := range m.Linears() {
 		p += float64(l.In * l.Out)
 	}
-	p += float64(len(m.LMHead.W) + len(m.LMHead.W16))
+	p += float64(len(m.LMHead.W) + m.LMHead.Frozen.Len())
 	keys := 0.0
 	for pos := 0; pos < T; pos++ {
 		keys += float64(pos + 1)

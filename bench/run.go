@@ -153,7 +153,7 @@ func Run(ctx context.Context, o Options, out, log io.Writer) error {
 		product := gemm.Sgemm
 		if compute == model.ComputeBF16 { // B rounded while packed
 			product = func(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-				gemm.SgemmBF16Compute(ta, tb, m, n, k, alpha, a, lda, b, nil, ldb, beta, c, ldc)
+				gemm.SgemmBF16Compute(ta, tb, m, n, k, alpha, a, lda, gemm.Weights{F32: b}, ldb, beta, c, ldc)
 			}
 		}
 		tm := timeGemm(s, o, product, reps, dur)

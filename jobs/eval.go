@@ -14,7 +14,7 @@ type EvalFiles struct {
 	AdapterDir string // PEFT adapter folder, "" for the base model
 	Data       string // JSONL rows
 	SkipBad    bool   // skip bad lines instead of failing
-	BaseDtype  string // how the frozen base is held (model.ParseBaseDtype: auto, f32, bf16, q8)
+	BaseDtype  string // how the frozen base is held (model.ParseBaseDtype: auto, f32, bf16, f16, q8)
 	Compute    string // arithmetic of the products with the frozen base and of attention's (model.ParseCompute: f32, bf16)
 }
 

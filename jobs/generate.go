@@ -11,7 +11,7 @@ type GenerateJob struct {
 	Model   string // model argument (see ModelDir)
 	Adapter string // adapter folder, "" for none
 	Merge   bool   // merge the adapter into the weights first (identity, dense, global mixers)
-	// BaseDtype is how the frozen base is held (model.ParseBaseDtype: auto, f32, bf16, q8).
+	// BaseDtype is how the frozen base is held (model.ParseBaseDtype: auto, f32, bf16, f16, q8).
 	BaseDtype string
 	Prompt    string // encoded as tokenizer.encode(prompt) does (special tokens included)
 	// Rendered: Prompt is a conversation rendered with the chat template, which writes the

@@ -34,9 +34,9 @@ type TrainFiles struct {
 	LogEvery   int    // plain-text progress line every N updates (default 10)
 	Limit      int    // use only the first Limit training rows (0: all)
 	EvalLimit  int    // evaluate only the first EvalLimit rows (0: all)
-	// BaseDtype is how the frozen base is held (model.ParseBaseDtype: auto, f32, bf16, q8). For a
-	// bf16 checkpoint auto and f32 train the same bits; bf16 on a float32 checkpoint rounds the
-	// base. Recorded in train_config.json; --resume refuses other base values (BaseValues).
+	// BaseDtype is how the frozen base is held (model.ParseBaseDtype: auto, f32, bf16, f16, q8).
+	// For a bf16 (f16) checkpoint auto and f32 train the same bits; bf16 or f16 on a float32
+	// checkpoint rounds the base. Recorded in train_config.json; --resume refuses other base values (BaseValues).
 	BaseDtype string
 	Recompute bool // recompute each block's activations in the backward pass (same gradients, less memory)
 	// Extend, when set, is an adapter folder the run starts from (train.PrepareExtend): ExtendRank

@@ -40,7 +40,7 @@ func (o operand) row(r int) operand { return o.at(r, 0) }
 // bf16, on bfloat16-rounded inputs with float32 accumulation (b.x16 as bits).
 func attnProduct(bf16, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b operand, beta float32, c []float32, ldc int) {
 	if bf16 {
-		gemm.SgemmBF16Compute(transA, transB, m, n, k, alpha, a, lda, nil, b.x16, b.ld16, beta, c, ldc)
+		gemm.SgemmBF16Compute(transA, transB, m, n, k, alpha, a, lda, gemm.Weights{BF16: b.x16}, b.ld16, beta, c, ldc)
 		return
 	}
 	gemm.Sgemm(transA, transB, m, n, k, alpha, a, lda, b.x, b.ld, beta, c, ldc)

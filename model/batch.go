@@ -149,7 +149,7 @@ func (b *Batcher) run(steps []Step, which []int, shared bool) {
 		if m.compute == ComputeBF16 { // rows independent of each other (see heldLinear)
 			m.headProduct(true, n, V, C, 1, ln, C, 0, b.head, V)
 		} else {
-			sgemmRowwiseB(n, V, C, ln, m.LMHead.W, m.LMHead.W16, b.head)
+			gemm.SgemmRowwiseW(n, V, C, 1, ln, C, m.LMHead.weights(), C, 0, b.head, V)
 		}
 		softcapRows(b.head, nil, m.lay.logitCap, n)
 		for k, s := range b.seqs {
@@ -194,11 +194,7 @@ func (p *pass) heldLinear(l *Linear, y, x []float32) {
 		}
 		return
 	}
-	if l.WQ != nil {
-		l.withDequantized(func(w []float32) { sgemmRowwiseB(p.N, l.Out, l.In, x, w, nil, y) })
-	} else {
-		sgemmRowwiseB(p.N, l.Out, l.In, x, l.W, l.W16, y)
-	}
+	gemm.SgemmRowwiseW(p.N, l.Out, l.In, 1, x, l.In, l.weights(), l.In, 0, y, l.Out)
 	for i := 0; i < len(p.seqs); {
 		ds, lo := p.seqs[i].deltas, p.seqs[i].row
 		for i < len(p.seqs) && p.seqs[i].deltas == ds {

@@ -63,7 +63,7 @@ func (m *Model) embed(x []float32, ids []int, p *pass) {
 	C, s := m.Config.HiddenSize, m.lay.embedScale
 	for n, id := range ids {
 		row := x[n*C : (n+1)*C]
-		embedRow(row, m.Embed.W, m.Embed.W16, id, C)
+		embedRow(row, m.Embed, id, C)
 		if s != 1 {
 			for j := range row {
 				row[j] *= s

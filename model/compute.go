@@ -58,20 +58,21 @@ func (m *Model) Compute() Compute {
 	return m.compute
 }
 
-// headProduct is a product with the LM head's weight W (V, C) as B (float32 or bfloat16 storage),
+// headProduct is a product with the LM head's weight W (V, C) as B (in whatever storage),
 // in the model's arithmetic: c = alpha·op(a)·op(W) + beta·c.
 func (m *Model) headProduct(transB bool, rows, n, k int, alpha float32, a []float32, lda int, beta float32, c []float32, ldc int) {
 	w := m.LMHead
 	C := m.Config.HiddenSize
-	baseProduct(gemm.Term{TransB: transB, K: k, Alpha: alpha, A: a, Lda: lda, B: w.W, B16: w.W16, Ldb: C, BF16: m.compute == ComputeBF16}, rows, n, beta, c, ldc)
+	baseProduct(gemm.Term{TransB: transB, K: k, Alpha: alpha, A: a, Lda: lda, B: w.weights(), Ldb: C, BF16: m.compute == ComputeBF16}, rows, n, beta, c, ldc)
 }
 
 // baseProduct computes c (rows, n) = t.Alpha·op(t.A)·op(t.B) + beta·c for a product with a frozen
-// weight: float32 (B or B16, bit-identical) or, with t.BF16, on bfloat16-rounded inputs.
+// weight: float32 arithmetic (whatever the storage of t.B, bit-identical) or, with t.BF16, on
+// bfloat16-rounded inputs.
 func baseProduct(t gemm.Term, rows, n int, beta float32, c []float32, ldc int) {
 	if t.BF16 {
-		gemm.SgemmBF16Compute(t.TransA, t.TransB, rows, n, t.K, t.Alpha, t.A, t.Lda, t.B, t.B16, t.Ldb, beta, c, ldc)
+		gemm.SgemmBF16Compute(t.TransA, t.TransB, rows, n, t.K, t.Alpha, t.A, t.Lda, t.B, t.Ldb, beta, c, ldc)
 		return
 	}
-	sgemmB(t.TransA, t.TransB, rows, n, t.K, t.Alpha, t.A, t.Lda, t.B, t.B16, t.Ldb, beta, c, ldc)
+	gemm.SgemmW(t.TransA, t.TransB, rows, n, t.K, t.Alpha, t.A, t.Lda, t.B, t.Ldb, beta, c, ldc)
 }

@@ -36,10 +36,11 @@ func TestBF16ComputeRoundsTheBaseProductOnly(t *testing.T) {
 	layer := func(w16 bool, bf16 bool) (y, dx []float32) {
 		l := &Linear{In: in, Out: out, W: W, bf16: bf16}
 		if w16 {
-			l.W, l.W16 = nil, make([]uint16, len(W))
+			h := make([]uint16, len(W))
 			for i, v := range W {
-				l.W16[i] = gemm.RoundBF16(v)
+				h[i] = gemm.RoundBF16(v)
 			}
+			l.W, l.Frozen = nil, gemm.Weights{BF16: h}
 		}
 		l.Delta = newLoRA(in, out, rank, 0.5, A, B)
 		y, dx = make([]float32, n*out), make([]float32, n*in)
@@ -53,12 +54,12 @@ func TestBF16ComputeRoundsTheBaseProductOnly(t *testing.T) {
 	h := make([]float32, n*rank)
 	gemm.Naive(false, true, n, rank, in, 1, x, in, A, in, 0, h, rank)
 	wantY := make([]float32, n*out)
-	gemm.NaiveBF16Compute(false, true, n, out, in, 1, x, in, W, nil, in, 0, wantY, out)
+	gemm.NaiveBF16Compute(false, true, n, out, in, 1, x, in, gemm.Weights{F32: W}, in, 0, wantY, out)
 	gemm.Naive(false, true, n, out, rank, 0.5, h, rank, B, rank, 1, wantY, out)
 	dh := make([]float32, n*rank)
 	gemm.Naive(false, false, n, rank, out, 0.5, dy, out, B, rank, 0, dh, rank)
 	wantDX := make([]float32, n*in)
-	gemm.NaiveBF16Compute(false, false, n, in, out, 1, dy, out, W, nil, in, 0, wantDX, in)
+	gemm.NaiveBF16Compute(false, false, n, in, out, 1, dy, out, gemm.Weights{F32: W}, in, 0, wantDX, in)
 	gemm.Naive(false, false, n, in, rank, 1, dh, rank, A, in, 1, wantDX, in)
 	for _, c := range []struct {
 		name      string
@@ -85,13 +86,32 @@ func TestBF16ComputeRoundsTheBaseProductOnly(t *testing.T) {
 	l := &Linear{In: in, Out: out, W: W, bf16: true}
 	l.forward(y, x, n)
 	l.backward(dx, dy, x, n, false)
-	gemm.NaiveBF16Compute(false, true, n, out, in, 1, x, in, W, nil, in, 0, wantY, out)
-	gemm.NaiveBF16Compute(false, false, n, in, out, 1, dy, out, W, nil, in, 0, wantDX, in)
+	gemm.NaiveBF16Compute(false, true, n, out, in, 1, x, in, gemm.Weights{F32: W}, in, 0, wantY, out)
+	gemm.NaiveBF16Compute(false, false, n, in, out, 1, dy, out, gemm.Weights{F32: W}, in, 0, wantDX, in)
 	if d, tol := numtest.MaxAbsDiff(y, wantY), numtest.F32*numtest.MaxAbs(wantY); d > tol {
 		t.Errorf("y without adapter: max |bf16 compute − reference| = %.3g > %.3g", d, tol)
 	}
 	if d, tol := numtest.MaxAbsDiff(dx, wantDX), numtest.F32*numtest.MaxAbs(wantDX); d > tol {
 		t.Errorf("dx without adapter: max |bf16 compute − reference| = %.3g > %.3g", d, tol)
+	}
+}
+
+// TestBF16ComputeRoundsStoredBasesFromTheirValues: under --compute bf16 a base held in f16 or
+// Q8_0 is rounded to bfloat16 from its float32 values while packed, as a float32 base is — logits,
+// loss and every LoRA gradient have the bits of the same model widened to float32 (Widen).
+func TestBF16ComputeRoundsStoredBasesFromTheirValues(t *testing.T) {
+	smallAttnBlocks(t)
+	for _, fam := range []string{"llama", "gpt2"} {
+		dir := tinyDir(t, fam, nil, nil)
+		for _, base := range []BaseDtype{BaseF16, BaseQ8} {
+			t.Run(fam+"/"+string(base), func(t *testing.T) {
+				held, wide := heldAndWidened(t, dir, base)
+				if held.Linears()[0].W != nil {
+					t.Fatalf("--base-dtype %s held a linear weight in float32", base)
+				}
+				sameRuns(t, runCompute(t, held, ComputeBF16, false, 2, 7), runCompute(t, wide, ComputeBF16, false, 2, 7))
+			})
+		}
 	}
 }
 

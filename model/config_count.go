@@ -27,7 +27,7 @@ func (c *Config) BaseBytes(base BaseDtype) (int64, error) {
 		switch opts.heldAs(s, declared) {
 		case heldQ8:
 			n += v + 2*v/Q8Block
-		case heldBF16:
+		case heldBF16, heldF16:
 			n += 2 * v
 		default:
 			n += 4 * v

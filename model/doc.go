@@ -32,13 +32,14 @@
 // Adapters attach by Linear.Path, the Hugging Face module path PEFT uses
 // ("model.layers.0.self_attn.q_proj", "transformer.h.0.attn.c_attn").
 //
-// Frozen base matrices (linear weights, token embedding, LM head) are held in bfloat16 when the
-// checkpoint is bf16 (LoadOptions: --base-dtype auto, the default; bf16 rounds a float32
-// checkpoint to nearest even; f32 widens everything as before) and widened exactly while the GEMM
-// packs them (gemm.SgemmBF16B, dtype.go): results are bit-identical to float32 storage of the
-// same values. --base-dtype q8 holds the linear weights in GGUF's Q8_0 blocks (q8.go: 32 int8 and
-// one f16 scale each), dequantised into a pooled float32 buffer before each product (not yet while
-// packing). Norms, biases and positions stay float32; full fine-tuning and merging widen.
+// Frozen base matrices (linear weights, token embedding, LM head) are held in bfloat16 or IEEE
+// half when the checkpoint is bf16 or f16 (LoadOptions: --base-dtype auto, the default; bf16 and
+// f16 round any checkpoint to nearest even; f32 widens everything as before), as one
+// gemm.Weights operand (Linear.Frozen, Param.Frozen) that the GEMM widens exactly while it packs
+// it (gemm.SgemmW, dtype.go): results are bit-identical to float32 storage of the same values.
+// --base-dtype q8 holds the linear weights in GGUF's Q8_0 blocks (q8.go: 32 int8 and one f16
+// scale each), which the GEMM dequantises while packing as well: no float32 copy of a layer
+// exists. Norms, biases and positions stay float32; full fine-tuning and merging widen.
 //
 // Recomputation (SetRecompute, recompute.go) keeps one block's activations instead of L: the
 // backward pass reruns each block's forward from its saved input before the block's backward,
@@ -67,12 +68,12 @@
 //   - Loading is strict: a missing, unexpected or mis-shaped tensor is an error naming the tensor
 //     and the file. Only non-parameter buffers (rotary inv_freq, GPT-2 attention masks) are skipped.
 //   - Base weights are never modified by the forward or backward pass. A matrix is held as
-//     float32 (W), bfloat16 (W16) or, a linear weight, Q8_0 (WQ), exactly one of them; Widen
-//     converts to W, and anything that
-//     writes weights (EnableFullGrads, an adapter's Merge) widens first. F16 checkpoints are
-//     widened to float32 (no f16 storage yet).
-//   - Holding a matrix in bf16 changes no result bit: bf16 → float32 is exact and the GEMM sums in
-//     the same order (tests: dtype_test.go, kernels/gemm bf16_test.go).
+//     float32 (W) or in Frozen — bfloat16, f16 or, a linear weight, Q8_0 — exactly one of them;
+//     Widen converts to W, and anything that writes weights (EnableFullGrads, an adapter's Merge)
+//     widens first.
+//   - Holding a matrix in bf16 or f16 changes no result bit: the conversion to float32 is exact and
+//     the GEMM sums in the same order; a Q8_0 weight computes with exactly its dequantised values
+//     f16(d)·q (tests: dtype_test.go, q8_test.go, kernels/gemm weights_test.go).
 //   - Recomputation changes no result bit: the rerun is the same arithmetic on the same values,
 //     and a Replayer Delta repeats its dropout masks (recompute_test.go).
 //   - A nil gradient slice means frozen: base weights get input gradients (dX = dY·W) but weight
@@ -81,8 +82,8 @@
 //     training step allocates no tensors after the first; Forward and ForwardBackward are therefore
 //     not safe for concurrent use. ForwardCached touches only its KVCache, so calls with distinct
 //     caches may run concurrently when the attached Deltas' Forward is safe for that.
-//   - Every matrix product goes through kernels/gemm (Sgemm, SgemmSum, SgemmBF16B,
-//     SgemmBF16Compute; SgemmRowwise for the Batcher's shared decode rows under float32 compute).
+//   - Every matrix product goes through kernels/gemm (Sgemm, SgemmSum, SgemmW, SgemmBF16Compute;
+//     SgemmRowwiseW for the Batcher's shared decode rows under float32 compute).
 //   - Batches are right-padded: position of row t is t and a causal mask suffices; the loss is the
 //     mean cross-entropy of logits[:, t] against labels[:, t+1] over labels ≠ IgnoreIndex.
 package model

@@ -10,21 +10,12 @@ func (l *Linear) forward(y, x []float32, n int) { l.forwardWith(y, x, n, l.Delta
 // forwardWith is forward with update d (nil: none) in place of the attached one: how the Batcher
 // runs one sequence's rows with that sequence's adapter, the layer itself untouched.
 func (l *Linear) forwardWith(y, x []float32, n int, d Delta) {
-	if l.WQ != nil {
-		l.withDequantized(func(w []float32) { l.forwardW(y, x, n, d, w, nil) })
-		return
-	}
-	l.forwardW(y, x, n, d, l.W, l.W16)
-}
-
-// forwardW is forwardWith with the weight given as w (float32) or w16 (bfloat16).
-func (l *Linear) forwardW(y, x []float32, n int, d Delta, w []float32, w16 []uint16) {
 	var one [1]Term
 	ts := one[:0]
 	if d != nil {
 		ts = append(ts, d.ForwardTerm(x, n))
 	}
-	base := gemm.Term{TransB: true, K: l.In, Alpha: 1, A: x, Lda: l.In, B: w, B16: w16, Ldb: l.In, BF16: l.bf16}
+	base := gemm.Term{TransB: true, K: l.In, Alpha: 1, A: x, Lda: l.In, B: l.weights(), Ldb: l.In, BF16: l.bf16}
 	l.product(y, base, 0, ts, true, n, l.Out)
 	l.addBias(y, n)
 }
@@ -57,9 +48,9 @@ func masked(ts []Term) bool {
 // gemmTerm is t as a GEMM operand pair.
 func gemmTerm(t Term, forward bool, cols int) gemm.Term {
 	if forward {
-		return gemm.Term{TransB: true, K: t.Rank, Alpha: t.Scale, A: t.U, Lda: t.Rank, B: t.V, Ldb: t.Rank}
+		return gemm.Term{TransB: true, K: t.Rank, Alpha: t.Scale, A: t.U, Lda: t.Rank, B: gemm.Weights{F32: t.V}, Ldb: t.Rank}
 	}
-	return gemm.Term{K: t.Rank, Alpha: t.Scale, A: t.U, Lda: t.Rank, B: t.V, Ldb: cols}
+	return gemm.Term{K: t.Rank, Alpha: t.Scale, A: t.U, Lda: t.Rank, B: gemm.Weights{F32: t.V}, Ldb: cols}
 }
 
 // AddTerm adds t to dst (n, cols) as its own product — forward selects the layout (see Term) —
@@ -68,11 +59,11 @@ func gemmTerm(t Term, forward bool, cols int) gemm.Term {
 func AddTerm(dst []float32, t Term, forward bool, n, cols int, scratch []float32) []float32 {
 	g := gemmTerm(t, forward, cols)
 	if t.Mask == nil {
-		gemm.Sgemm(g.TransA, g.TransB, n, cols, g.K, g.Alpha, g.A, g.Lda, g.B, g.Ldb, 1, dst, cols)
+		gemm.Sgemm(g.TransA, g.TransB, n, cols, g.K, g.Alpha, g.A, g.Lda, t.V, g.Ldb, 1, dst, cols)
 		return scratch
 	}
 	scratch = grow(scratch, n*cols)
-	gemm.Sgemm(g.TransA, g.TransB, n, cols, g.K, g.Alpha, g.A, g.Lda, g.B, g.Ldb, 0, scratch, cols)
+	gemm.Sgemm(g.TransA, g.TransB, n, cols, g.K, g.Alpha, g.A, g.Lda, t.V, g.Ldb, 0, scratch, cols)
 	for i, d := range scratch {
 		dst[i] += d * t.Mask[i]
 	}
@@ -111,15 +102,8 @@ func (l *Linear) backward(dx, dy, x []float32, n int, accumulate bool) {
 		if accumulate {
 			beta = 1
 		}
-		base := gemm.Term{K: l.Out, Alpha: 1, A: dy, Lda: l.Out, B: l.W, B16: l.W16, Ldb: l.In, BF16: l.bf16}
-		if l.WQ != nil {
-			l.withDequantized(func(w []float32) {
-				base.B = w
-				l.product(dx, base, beta, ts, false, n, l.In)
-			})
-		} else {
-			l.product(dx, base, beta, ts, false, n, l.In)
-		}
+		base := gemm.Term{K: l.Out, Alpha: 1, A: dy, Lda: l.Out, B: l.weights(), Ldb: l.In, BF16: l.bf16}
+		l.product(dx, base, beta, ts, false, n, l.In)
 	}
 	l.baseGrads(dy, x, n)
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/moslora/moslora/kernels/gemm"
 	"github.com/moslora/moslora/safetensors"
 )
 
@@ -62,13 +63,13 @@ func openWeights(dir string) (*safetensors.Set, string, func(), error) {
 type tensorSpec struct {
 	name  string    // key in the source
 	shape []int     // checkpoint shape
-	dst   []float32 // destination, len = product(shape); nil for a matrix (w, w16)
+	dst   []float32 // destination, len = product(shape); nil for a matrix (w, frozen)
 	trans bool      // checkpoint holds (in, out) of a Conv1D: transpose into (out, in)
 	// A frozen base matrix (linear weight, embedding, LM head): allocated at load, in float32
-	// (*w) or bfloat16 (*w16) as LoadOptions and the checkpoint's dtype decide.
-	w   *[]float32
-	w16 *[]uint16
-	wq  **Q8 // a linear weight: Q8_0 blocks with BaseQ8
+	// (*w) or in 16 or 8 bits (*frozen) as LoadOptions and the checkpoint's dtype decide (heldAs).
+	w      *[]float32
+	frozen *gemm.Weights
+	linear bool // a linear weight: Q8_0 blocks with BaseQ8
 }
 
 // ignored reports tensors that checkpoints carry but that are not parameters: rotary inverse
@@ -113,7 +114,7 @@ func skeleton(cfg *Config, src Source) (*Model, []tensorSpec, error) {
 	// matrix is a (V, C) embedding or LM head, allocated at load in the base's dtype.
 	matrix := func(name string, shape ...int) *Param {
 		p := &Param{Name: name, Shape: shape}
-		specs = append(specs, tensorSpec{name: name, shape: shape, w: &p.W, w16: &p.W16})
+		specs = append(specs, tensorSpec{name: name, shape: shape, w: &p.W, frozen: &p.Frozen})
 		return p
 	}
 	linear := func(key, path string, in, out int, bias, conv1D bool) *Linear {
@@ -122,7 +123,7 @@ func skeleton(cfg *Config, src Source) (*Model, []tensorSpec, error) {
 		if conv1D {
 			shape = []int{in, out}
 		}
-		specs = append(specs, tensorSpec{name: key + ".weight", shape: shape, w: &l.W, w16: &l.W16, wq: &l.WQ, trans: conv1D})
+		specs = append(specs, tensorSpec{name: key + ".weight", shape: shape, w: &l.W, frozen: &l.Frozen, linear: true, trans: conv1D})
 		if bias {
 			l.Bias = make([]float32, out)
 			specs = append(specs, tensorSpec{name: key + ".bias", shape: []int{out}, dst: l.Bias})
@@ -256,7 +257,8 @@ func loadSpecs(src Source, specs []tensorSpec, f Family, opts LoadOptions) error
 		return errors.Join(errs...)
 	}
 	for _, s := range specs {
-		if s.wq != nil && opts.Base == BaseQ8 && inWidth(s)%Q8Block == 0 {
+		switch h := opts.heldAs(s, src.Info(s.name).DType); h {
+		case heldQ8:
 			v, _, err := src.Float32(s.name)
 			if err != nil {
 				return err
@@ -264,18 +266,17 @@ func loadSpecs(src Source, specs []tensorSpec, f Family, opts LoadOptions) error
 			if s.trans {
 				v = transposed(v, s.shape[0], s.shape[1])
 			}
-			*s.wq = QuantizeQ8(v) // blocks run along the input dimension (rows of (Out, In))
+			*s.frozen = gemm.Weights{Q8: QuantizeQ8(v)} // blocks run along the input dimension (rows of (Out, In))
 			continue
-		}
-		if s.w16 != nil && opts.keepsBF16(src.Info(s.name).DType) {
-			h, err := readBF16(src, s.name)
+		case heldBF16, heldF16:
+			u, err := readHalf(src, s.name, h)
 			if err != nil {
 				return err
 			}
 			if s.trans {
-				h = transposed(h, s.shape[0], s.shape[1])
+				u = transposed(u, s.shape[0], s.shape[1])
 			}
-			*s.w16 = h
+			h.set(s.frozen, u)
 			continue
 		}
 		v, _, err := src.Float32(s.name)

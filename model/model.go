@@ -1,5 +1,7 @@
 package model
 
+import "github.com/moslora/moslora/kernels/gemm"
+
 // Param is one trainable base tensor, named by its checkpoint key. W and DW alias the model's own
 // storage (DW is nil until EnableFullGrads). Shape is the in-memory shape; Conv1D marks a GPT-2
 // weight held (out, in) in memory but stored (in, out) in the checkpoint, so a writer must
@@ -7,7 +9,7 @@ package model
 type Param struct {
 	Name   string
 	W, DW  []float32
-	W16    []uint16 // bfloat16 bit patterns instead of W (frozen embedding, LM head, linear weight)
+	Frozen gemm.Weights // bf16, f16 or Q8_0 storage instead of W (frozen embedding, LM head, linear weight)
 	Shape  []int
 	Conv1D bool
 }
@@ -126,7 +128,7 @@ func (m *Model) Params() []Param {
 }
 
 func linearParams(l *Linear) []Param {
-	ps := []Param{{Name: l.Path + ".weight", W: l.W, W16: l.W16, DW: l.DW, Shape: []int{l.Out, l.In}, Conv1D: l.Conv1D}}
+	ps := []Param{{Name: l.Path + ".weight", W: l.W, Frozen: l.Frozen, DW: l.DW, Shape: []int{l.Out, l.In}, Conv1D: l.Conv1D}}
 	if l.Bias != nil {
 		ps = append(ps, Param{Name: l.Path + ".bias", W: l.Bias, DW: l.DBias, Shape: []int{l.Out}})
 	}
@@ -137,12 +139,7 @@ func linearParams(l *Linear) []Param {
 func (m *Model) NumParams() int {
 	n := 0
 	for _, p := range m.Params() {
-		n += len(p.W) + len(p.W16)
-	}
-	for _, l := range m.Linears() {
-		if l.WQ != nil {
-			n += len(l.WQ.Q)
-		}
+		n += len(p.W) + p.Frozen.Len()
 	}
 	return n
 }

@@ -5,6 +5,7 @@ import (
 	"math/rand"
 	"testing"
 
+	"github.com/moslora/moslora/kernels/gemm"
 	"github.com/moslora/moslora/safetensors"
 )
 
@@ -17,7 +18,7 @@ func TestQ8BlocksAreWithinTheQ8Bound(t *testing.T) {
 	copy(w[5*Q8Block:6*Q8Block], make([]float32, Q8Block)) // an all-zero block: d = 0
 	q := QuantizeQ8(w)
 	got := make([]float32, len(w))
-	q.dequantize(got)
+	gemm.Weights{Q8: q}.Decode(got, 0)
 	for b := 0; b < len(w)/Q8Block; b++ {
 		var amax float64
 		for _, v := range w[b*Q8Block : (b+1)*Q8Block] {
@@ -62,12 +63,12 @@ func TestQ8BaseComputesWithItsDequantisedWeights(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, l := range mq.Linears() {
-				if l.WQ == nil || l.W != nil || l.W16 != nil {
+				if l.Frozen.Q8.Q == nil || l.W != nil {
 					t.Fatalf("%s not held in Q8_0", l.Path)
 				}
 			}
 			mw.Widen()
-			if mw.Linears()[0].WQ != nil {
+			if mw.Linears()[0].Frozen.Len() != 0 {
 				t.Fatal("Widen left a Q8_0 weight")
 			}
 			if q, f := mq.BaseBytes(), mw.BaseBytes(); float64(q) > 0.55*float64(f) {

@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"sync"
 
+	"github.com/moslora/moslora/kernels/gemm"
 	"github.com/moslora/moslora/safetensors"
 )
 
@@ -13,10 +14,11 @@ import (
 const randomChunk = 1 << 16
 
 // NewRandomIn builds NewRandom's model (same seed, same values) with the frozen base's matrices
-// held as base says — auto, f32, bf16 or q8, as LoadWith would hold a checkpoint of cfg's
-// declared dtype (auto keeps a "bfloat16" config in bf16, anything else in float32) — drawn
-// directly in that form: each matrix is drawn a chunk of rows at a time into a small float32
-// buffer and rounded to bfloat16 or quantised to Q8_0 as it is drawn, so a bf16 or q8 base never
+// held as base says — auto, f32, bf16, f16 or q8, as LoadWith would hold a checkpoint of cfg's
+// declared dtype (auto keeps a "bfloat16" config in bf16, a "float16" one in f16, anything else
+// in float32) — drawn directly in that form: each matrix is drawn a chunk of rows at a time into a
+// small float32 buffer and rounded to bfloat16 or f16 or quantised to Q8_0 as it is drawn, so a
+// 16-bit or q8 base never
 // exists in float32 (a 7B model's random base takes ~14.5 GB in bf16, not 29 GB). The result is
 // bit for bit FromSourceWith(cfg, NewRandom's tensors, LoadOptions{Base: base}) (tested), except
 // that a GPT-2 Conv1D weight held in q8 is drawn whole (its Q8_0 rows run across the
@@ -91,39 +93,22 @@ func NewRandomIn(cfg *Config, seed int64, base BaseDtype, progress func(done, to
 }
 
 // declaredDType is the dtype of a checkpoint of cfg for --base-dtype auto: BF16 when the config
-// declares "bfloat16", else F32 (F16 would be widened to float32 as well).
+// declares "bfloat16", F16 for "float16", else F32.
 func declaredDType(cfg *Config) safetensors.DType {
-	if cfg.WeightDType == "bfloat16" {
+	switch cfg.WeightDType {
+	case "bfloat16":
 		return safetensors.BF16
+	case "float16":
+		return safetensors.F16
 	}
 	return safetensors.F32
-}
-
-// held is the in-memory form of one tensor of a spec.
-type held int
-
-const (
-	heldF32  held = iota // float32 (norms, biases, positions; matrices of an f32 base)
-	heldBF16             // bfloat16 bit patterns (*w16)
-	heldQ8               // Q8_0 blocks (*wq)
-)
-
-// heldAs is how loadSpecs holds spec s of a checkpoint whose tensors are of dtype dt.
-func (o LoadOptions) heldAs(s tensorSpec, dt safetensors.DType) held {
-	switch {
-	case s.wq != nil && o.Base == BaseQ8 && inWidth(s)%Q8Block == 0:
-		return heldQ8
-	case s.w16 != nil && o.keepsBF16(dt):
-		return heldBF16
-	}
-	return heldF32
 }
 
 // drawSpec fills spec s with its random values held as h, drawing a chunk of rows at a time
 // into *buf (grown as needed, reused between calls).
 func drawSpec(src *randomSource, s tensorSpec, h held, buf *[]float32) error {
 	n := prod(s.shape)
-	if len(s.shape) == 1 || s.w16 == nil || (h == heldQ8 && s.trans) {
+	if s.frozen == nil || (h == heldQ8 && s.trans) {
 		// Norms, biases and positions (small), and GPT-2's q8 Conv1D weights: whole, as loaded.
 		v, _, err := src.Float32(s.name)
 		if err != nil {
@@ -131,7 +116,7 @@ func drawSpec(src *randomSource, s tensorSpec, h held, buf *[]float32) error {
 		}
 		switch {
 		case h == heldQ8:
-			*s.wq = QuantizeQ8(transposed(v, s.shape[0], s.shape[1]))
+			*s.frozen = gemm.Weights{Q8: QuantizeQ8(transposed(v, s.shape[0], s.shape[1]))}
 		case s.w != nil:
 			*s.w = v
 		default:
@@ -148,15 +133,16 @@ func drawSpec(src *randomSource, s tensorSpec, h held, buf *[]float32) error {
 	var put func(off int, v []float32)
 	switch h {
 	case heldQ8: // rows of (Out, In): blocks never straddle a chunk (In is a multiple of 32)
-		q := &Q8{Q: make([]int8, n), D: make([]uint16, n/Q8Block)}
-		*s.wq = q
-		put = q.quantizeAt
-	case heldBF16:
+		q := gemm.Q8{Q: make([]int8, n), D: make([]uint16, n/Q8Block)}
+		*s.frozen = gemm.Weights{Q8: q}
+		put = func(off int, v []float32) { quantizeQ8At(q, off, v) }
+	case heldBF16, heldF16:
 		w := make([]uint16, n)
-		*s.w16 = w
+		h.set(s.frozen, w)
+		_, round := h.dtype()
 		put = func(off int, v []float32) {
 			for i, f := range v {
-				w[transposedIndex(s, off+i)] = safetensors.Float32ToBF16(f)
+				w[transposedIndex(s, off+i)] = round(f)
 			}
 		}
 	default:

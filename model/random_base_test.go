@@ -28,7 +28,7 @@ func TestNewRandomInEqualsLoadingNewRandomsTensors(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, base := range []BaseDtype{BaseAuto, BaseF32, BaseBF16, BaseQ8} {
+		for _, base := range []BaseDtype{BaseAuto, BaseF32, BaseBF16, BaseF16, BaseQ8} {
 			src := newRandomSource(cfg, 7)
 			if cfg.WeightDType == "bfloat16" { // a checkpoint declaring bf16 holds bf16 tensors
 				for _, info := range src.infos {
@@ -48,29 +48,27 @@ func TestNewRandomInEqualsLoadingNewRandomsTensors(t *testing.T) {
 				t.Fatalf("%s %q: %d params, want %d", cfg.Architecture, base, len(gp), len(wp))
 			}
 			for i := range wp {
-				if !slices.Equal(f32Bits(gp[i].W), f32Bits(wp[i].W)) || !slices.Equal(gp[i].W16, wp[i].W16) {
-					t.Errorf("%s %q: %s differs from the loaded NewRandom tensor (float32 %d/%d values, bf16 %d/%d)",
-						cfg.Architecture, base, wp[i].Name, len(gp[i].W), len(wp[i].W), len(gp[i].W16), len(wp[i].W16))
+				g, w := gp[i].Frozen, wp[i].Frozen
+				if !slices.Equal(f32Bits(gp[i].W), f32Bits(wp[i].W)) || !slices.Equal(g.BF16, w.BF16) || !slices.Equal(g.F16, w.F16) ||
+					!slices.Equal(g.Q8.Q, w.Q8.Q) || !slices.Equal(g.Q8.D, w.Q8.D) {
+					t.Errorf("%s %q: %s differs from the loaded NewRandom tensor (float32 %d/%d values, bf16 %d/%d, f16 %d/%d, q8 %d/%d)",
+						cfg.Architecture, base, wp[i].Name, len(gp[i].W), len(wp[i].W), len(g.BF16), len(w.BF16), len(g.F16), len(w.F16), len(g.Q8.Q), len(w.Q8.Q))
 				}
 			}
-			wl, gl := want.Linears(), got.Linears()
 			q8 := 0
-			for i := range wl {
-				if (wl[i].WQ == nil) != (gl[i].WQ == nil) {
-					t.Fatalf("%s %q: %s held in Q8_0 in one model only", cfg.Architecture, base, wl[i].Path)
-				}
-				if wl[i].WQ != nil {
+			for _, l := range got.Linears() {
+				if l.Frozen.Q8.Q != nil {
 					q8++
-					if !slices.Equal(wl[i].WQ.Q, gl[i].WQ.Q) || !slices.Equal(wl[i].WQ.D, gl[i].WQ.D) {
-						t.Errorf("%s %q: %s Q8_0 blocks differ", cfg.Architecture, base, wl[i].Path)
-					}
 				}
 			}
-			if base == BaseQ8 && q8 != len(wl) {
-				t.Errorf("%s q8: %d of %d linears in Q8_0", cfg.Architecture, q8, len(wl))
+			if base == BaseQ8 && q8 != len(got.Linears()) {
+				t.Errorf("%s q8: %d of %d linears in Q8_0", cfg.Architecture, q8, len(got.Linears()))
 			}
-			if (base == BaseBF16 || (base == BaseAuto && cfg.WeightDType == "bfloat16")) && got.Embed.W16 == nil {
+			if (base == BaseBF16 || (base == BaseAuto && cfg.WeightDType == "bfloat16")) && got.Embed.Frozen.BF16 == nil {
 				t.Errorf("%s %q: embedding not held in bf16", cfg.Architecture, base)
+			}
+			if base == BaseF16 && got.Embed.Frozen.F16 == nil {
+				t.Errorf("%s f16: embedding not held in f16", cfg.Architecture)
 			}
 		}
 	}
@@ -139,7 +137,7 @@ func TestConfigBaseBytesIsTheBuiltModels(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, base := range []BaseDtype{BaseAuto, BaseF32, BaseBF16, BaseQ8} {
+		for _, base := range []BaseDtype{BaseAuto, BaseF32, BaseBF16, BaseF16, BaseQ8} {
 			m, err := NewRandomIn(cfg, 1, base, nil)
 			if err != nil {
 				t.Fatal(err)

@@ -26,7 +26,7 @@ type Options struct {
 	ModelName   string // the base model's name in requests; default: the model folder's name
 	APIKey      string // required as "Authorization: Bearer KEY" on /v1/ when set
 	RuntimeLoad bool   // enable /v1/load_lora_adapter and /v1/unload_lora_adapter
-	BaseDtype   string // how the frozen base is held (model.ParseBaseDtype: auto, f32, bf16, q8; "" = auto)
+	BaseDtype   string // how the frozen base is held (model.ParseBaseDtype: auto, f32, bf16, f16, q8; "" = auto)
 
 	MaxBatch   int           // sequences in the batch at once (1 = no batching); default 32
 	MaxQueue   int           // requests waiting for the batch; default 256

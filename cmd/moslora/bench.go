@@ -88,7 +88,7 @@ the base model: prompt tokens/s and KV-cached greedy decode tokens/s, alternatin
 	fl.StringVar(&o.Compare, "compare", "", `"torch": run the PyTorch anchor with the same settings and print ratios; "llamacpp": prompt and decode tokens/s of --model in llama.cpp and in our decoder`)
 	fl.StringVar(&o.Python, "python", "/usr/bin/python3", "Python interpreter with torch, for --compare torch")
 	fl.StringVar(&o.TorchScript, "torch-script", "", "the PyTorch anchor script (default ../shared/bench/torch_anchor.py beside the repository, when found)")
-	fl.StringVar(&o.BaseDtype, "base-dtype", "auto", "memory of the frozen base's matrices in the training / forward cases: auto (base-19m's bf16 stays bf16; random weights as their config's dtype: the 135m float32, the presets bf16), f32, bf16, q8 (GGUF Q8_0 blocks)")
+	fl.StringVar(&o.BaseDtype, "base-dtype", "auto", "memory of the frozen base's matrices in the training / forward cases: auto (base-19m's bf16 stays bf16; random weights as their config's dtype: the 135m float32, the presets bf16), f32, bf16, f16, q8 (GGUF Q8_0 blocks)")
 	fl.StringVar(&o.Compute, "compute", "f32", "arithmetic of the products with the frozen base and of attention's products in every case (GEMM shapes: SgemmBF16Compute): f32, or bf16 (bf16 inputs, float32 accumulation; the base is then held in bf16 unless --base-dtype says otherwise)")
 	fl.StringVar(&o.ConfigFile, "config", "", "a Hugging Face config.json: run its cases (NAME/lora, …) on random weights instead of base-19m and 135m")
 	fl.StringVar(&o.Preset, "preset", "", "a named config instead of --config: "+strings.Join(bench.Presets, ", "))

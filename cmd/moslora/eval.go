@@ -49,7 +49,7 @@ prompt rows, exact match (greedy decoding would emit " " + answer and then EOS, 
 	fl.StringVar(&f.ModelDir, "model", "", "Hugging Face model folder")
 	fl.StringVar(&f.AdapterDir, "adapter", "", "PEFT adapter folder (default: the base model alone)")
 	fl.StringVar(&f.Data, "data", "", "JSONL rows to score")
-	fl.StringVar(&f.BaseDtype, "base-dtype", "auto", "memory of the frozen base's matrices: auto (a bf16 checkpoint stays bf16, others float32), f32, bf16, q8 (GGUF Q8_0 blocks)")
+	fl.StringVar(&f.BaseDtype, "base-dtype", "auto", "memory of the frozen base's matrices: auto (a bf16 or f16 checkpoint stays in its 16 bits, others float32), f32, bf16, f16, q8 (GGUF Q8_0 blocks)")
 	fl.StringVar(&f.Compute, "compute", "f32", "arithmetic of the products with the frozen base and of attention's products: f32, or bf16 (inputs rounded to bfloat16, float32 accumulation; AVX512-BF16, else a slow exact emulation)")
 	fl.BoolVar(&f.SkipBad, "skip-bad", false, "skip (and count) bad JSONL lines instead of failing")
 	fl.BoolVar(&asJSON, "json", false, `print {"tasks": {...}, "avg_score"} as JSON`)

@@ -143,7 +143,7 @@ and --eval default name its task set, e.g.
 	fl.IntVar(&f.LogEvery, "log-every", 10, "progress line every N updates when not on a terminal")
 	fl.IntVar(&f.Limit, "limit", 0, "train on the first N rows only")
 	fl.IntVar(&f.EvalLimit, "eval-limit", 0, "evaluate the first N rows of --eval only")
-	fl.StringVar(&f.BaseDtype, "base-dtype", "auto", "memory of the frozen base's matrices: auto (a bf16 checkpoint stays bf16, others float32), f32, bf16 (rounds a float32 checkpoint to nearest even), q8 (GGUF Q8_0 blocks of 32 int8 + one f16 scale)")
+	fl.StringVar(&f.BaseDtype, "base-dtype", "auto", "memory of the frozen base's matrices: auto (a bf16 or f16 checkpoint stays in its 16 bits, others float32), f32, bf16 or f16 (rounds the checkpoint to nearest even; f16: magnitudes from 65520 become ±Inf), q8 (GGUF Q8_0 blocks of 32 int8 + one f16 scale)")
 	fl.StringVar(&cfg.Compute, "compute", "f32", "arithmetic of the products with the frozen base and of attention's products: f32, or bf16 (inputs rounded to bfloat16, float32 accumulation, as PyTorch's CPU autocast; AVX512-BF16, else a slow exact emulation; adapters, norms, softmax, loss and optimizer stay float32)")
 	fl.BoolVar(&f.Recompute, "recompute", false, "keep only each decoder block's input and mid residual and recompute the rest of the block (all but its o_proj and down_proj products) in the backward pass (bit-identical gradients, about 1/4 more compute, far less activation memory)")
 	fl.StringVar(&initMode, "init", "pretrained", "pretrained | random (train a base model from config.json; --method full)")

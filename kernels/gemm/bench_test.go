@@ -95,13 +95,14 @@ func BenchmarkSgemmGoKernel(b *testing.B) {
 		}
 		b.Run(s.Name(), func(b *testing.B) {
 			benchShape(b, s, func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, bb []float32, ldb int, beta float32, c []float32, ldc int) {
-				blocked(&cfg, transA, transB, m, n, k, alpha, a, lda, bb, nil, ldb, beta, c, ldc)
+				blocked(&cfg, transA, transB, m, n, k, alpha, a, lda, Weights{F32: bb}, ldb, beta, c, ldc)
 			})
 		})
 	}
 }
 
-// BenchmarkSgemmBF16B times the forward products with bf16 weights (B widened while packing).
+// BenchmarkSgemmBF16B times the forward products with bf16 weights (SgemmW: B widened while
+// packing).
 func BenchmarkSgemmBF16B(b *testing.B) {
 	setKernelFlag(b)
 	for _, s := range BenchShapes {
@@ -117,7 +118,7 @@ func BenchmarkSgemmBF16B(b *testing.B) {
 			b.ResetTimer()
 			cpu0 := cpuSeconds()
 			for b.Loop() {
-				SgemmBF16B(s.TransA, s.TransB, s.M, s.N, s.K, 1, a, lda, bh, ldb, 0, c, s.N)
+				SgemmW(s.TransA, s.TransB, s.M, s.N, s.K, 1, a, lda, Weights{BF16: bh}, ldb, 0, c, s.N)
 			}
 			report(b, s.Flops(), cpu0)
 		})
@@ -165,7 +166,7 @@ func BenchmarkSgemmDecode(b *testing.B) {
 			name string
 			f    func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
 		}{{"small", Sgemm}, {"blocked", func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, bb []float32, ldb int, beta float32, c []float32, ldc int) {
-			blocked(&blockedCfg, transA, transB, m, n, k, alpha, a, lda, bb, nil, ldb, beta, c, ldc)
+			blocked(&blockedCfg, transA, transB, m, n, k, alpha, a, lda, Weights{F32: bb}, ldb, beta, c, ldc)
 		}}, {"naive", Naive}} {
 			b.Run(s.Name()+"/"+impl.name, func(b *testing.B) {
 				benchShape(b, s, impl.f)
@@ -218,7 +219,7 @@ func BenchmarkPackBTrans(b *testing.B) {
 			defer func() { transpose8 = saved }()
 			for b.Loop() {
 				for j := 0; j < n; j += NR {
-					packB(dst, bb, nil, k, true, j, NR, k)
+					packB(dst, Weights{F32: bb}, k, true, j, NR, k, nil)
 				}
 			}
 			b.ReportMetric(4*n*k*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
@@ -251,13 +252,70 @@ func BenchmarkBaseProducts(b *testing.B) {
 					case "f32":
 						Sgemm(s.TransA, s.TransB, s.M, s.N, s.K, 1, a, lda, bf, ldb, 0, c, s.N)
 					case "f32-bf16w":
-						SgemmBF16B(s.TransA, s.TransB, s.M, s.N, s.K, 1, a, lda, bh, ldb, 0, c, s.N)
+						SgemmW(s.TransA, s.TransB, s.M, s.N, s.K, 1, a, lda, Weights{BF16: bh}, ldb, 0, c, s.N)
 					default:
-						SgemmBF16Compute(s.TransA, s.TransB, s.M, s.N, s.K, 1, a, lda, nil, bh, ldb, 0, c, s.N)
+						SgemmBF16Compute(s.TransA, s.TransB, s.M, s.N, s.K, 1, a, lda, Weights{BF16: bh}, ldb, 0, c, s.N)
 					}
 				}
 				report(b, s.Flops(), cpu0)
 			})
+		}
+	}
+}
+
+// BenchmarkStoredWeights compares, on base-19m's products with a frozen weight W (Out, In) —
+// forward NT (tokens, Out, In) and input gradient NN (tokens, In, Out) at 2048 tokens and one
+// decoding token — B held in float32, bf16, f16 and Q8 (SgemmW: decoded while packing) with the
+// path it replaces for Q8: dequantise the whole weight into a float32 buffer, then Sgemm
+// ("q8-dequantise-first"). Run with
+//
+//	go test ./kernels/gemm -run '^$' -bench StoredWeights -count 5
+func BenchmarkStoredWeights(b *testing.B) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, sh := range [][2]int{{1024, 384}, {384, 1024}} { // (Out, In): up/gate, down
+		out, in := sh[0], sh[1]
+		stored := map[form]storedB{}
+		for _, f := range storages {
+			stored[f] = newStoredB(rng, f, out*in)
+		}
+		for _, m := range []int{2048, 1} {
+			for _, transB := range []bool{true, false} {
+				n, k := out, in // forward: x (m, In) · Wᵀ
+				if !transB {
+					n, k = in, out // input gradient: dy (m, Out) · W
+				}
+				a, c := make([]float32, m*k), make([]float32, m*n)
+				for i := range a {
+					a[i] = rng.Float32() - 0.5
+				}
+				s := Shape{TransB: transB, M: m, N: n, K: k}
+				for _, v := range []string{"f32", "bf16", "f16", "q8", "q8-dequantise-first"} {
+					b.Run(s.Name()+"/"+v, func(b *testing.B) {
+						var w Weights
+						scratch := make([]float32, out*in)
+						switch v {
+						case "f32":
+							w = Weights{F32: stored[formQ8].f}
+						case "bf16":
+							w = stored[formBF16].w
+						case "f16":
+							w = stored[formF16].w
+						case "q8", "q8-dequantise-first":
+							w = stored[formQ8].w
+						}
+						cpu0 := cpuSeconds()
+						for b.Loop() {
+							if v == "q8-dequantise-first" {
+								w.Decode(scratch, 0)
+								Sgemm(false, transB, m, n, k, 1, a, k, scratch, in, 0, c, n)
+								continue
+							}
+							SgemmW(false, transB, m, n, k, 1, a, k, w, in, 0, c, n)
+						}
+						report(b, s.Flops(), cpu0)
+					})
+				}
+			}
 		}
 	}
 }

@@ -25,35 +25,27 @@ import (
 // slower.
 
 // SgemmBF16Compute computes C = alpha·op(A)·op(B) + beta·C on bfloat16-rounded inputs with float32
-// accumulation (see above). B is given as float32 (b, rounded while packed) or as bfloat16 bit
-// patterns (b16, used as they are); exactly one is non-nil. A is rounded while packed.
+// accumulation (see above). B is held in any storage (Weights): bfloat16 bit patterns are used as
+// they are, any other storage's float32 values (float32, f16, Q8's f16(scale)·q) are rounded to
+// bfloat16 while packed. A is rounded while packed.
 //
-//	a: (m, k), or (k, m) if transA;  b/b16: (k, n), or (n, k) if transB;  c: (m, n) with row stride ldc
-func SgemmBF16Compute(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, b16 []uint16, ldb int, beta float32, c []float32, ldc int) {
-	lb := len(b)
-	if b16 != nil {
-		lb = len(b16)
-		b = nil
-	}
-	checkArgs(transA, transB, m, n, k, len(a), lda, lb, ldb, len(c), ldc)
-	blockedAll(activeConfig(), true, transA, transB, m, n, k, alpha, a, lda, b, b16, ldb, beta, c, ldc, nil)
+//	a: (m, k), or (k, m) if transA;  b: (k, n), or (n, k) if transB;  c: (m, n) with row stride ldc
+func SgemmBF16Compute(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b Weights, ldb int, beta float32, c []float32, ldc int) {
+	checkArgs(transA, transB, m, n, k, len(a), lda, b.Len(), ldb, len(c), ldc)
+	blockedAll(activeConfig(), true, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil)
 }
 
 // NaiveBF16Compute is the reference of SgemmBF16Compute's arithmetic, not of its order: op(A) and
 // op(B) rounded to bfloat16 as packing rounds them (RoundBF16), products summed in float64 in k
 // order, then alpha·s + beta·C rounded once to float32. The fast path differs from it by float32
 // accumulation (within Naive's bound) and by flushing subnormal partial sums to zero.
-func NaiveBF16Compute(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, b16 []uint16, ldb int, beta float32, c []float32, ldc int) {
-	lb := len(b)
-	if b16 != nil {
-		lb = len(b16)
-	}
-	checkArgs(transA, transB, m, n, k, len(a), lda, lb, ldb, len(c), ldc)
+func NaiveBF16Compute(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b Weights, ldb int, beta float32, c []float32, ldc int) {
+	checkArgs(transA, transB, m, n, k, len(a), lda, b.Len(), ldb, len(c), ldc)
 	bv := func(i int) float64 {
-		if b16 != nil {
-			return float64(BF16ToFloat32(flushBF16(b16[i])))
+		if b.BF16 != nil {
+			return float64(BF16ToFloat32(flushBF16(b.BF16[i])))
 		}
-		return float64(BF16ToFloat32(RoundBF16(b[i])))
+		return float64(BF16ToFloat32(RoundBF16(b.at(i))))
 	}
 	for i := 0; i < m; i++ {
 		for j := 0; j < n; j++ {
@@ -169,13 +161,14 @@ var packRowBF16 func(d *uint32, s *float32, n int)
 var packPairsBF16 func(d *uint32, b *uint16, ldb int, kw int)
 
 // packBBF16 packs the panel of op(B) with columns [j, j+cols) (cols ≤ NR) over all k steps into
-// d (⌈k/2⌉·NR words), rounded to bfloat16 from b or taken from b16 as they are.
-func packBBF16(dst []float32, b []float32, b16 []uint16, ldb int, transB bool, j, cols, k int) {
+// d (⌈k/2⌉·NR words): a bf16 B as it is, any other storage's float32 values rounded to bfloat16.
+func packBBF16(dst []float32, b Weights, ldb int, transB bool, j, cols, k int) {
 	kw := (k + 1) / 2
 	d := words(dst)[:kw*NR]
 	if cols < NR {
 		clear(d)
 	}
+	b16 := b.BF16
 	switch {
 	case b16 != nil && transB:
 		// A column of op(B) is a row of b16: its pairs are consecutive words when the row
@@ -226,9 +219,9 @@ func packBBF16(dst []float32, b []float32, b16 []uint16, ldb int, transB bool, j
 				return 0
 			}
 			if transB {
-				return RoundBF16(b[(j+jj)*ldb+p])
+				return RoundBF16(b.at((j+jj)*ldb + p))
 			}
-			return RoundBF16(b[p*ldb+j+jj])
+			return RoundBF16(b.at(p*ldb + j + jj))
 		}
 		for q := 0; q < kw; q++ {
 			for jj := 0; jj < cols; jj++ {

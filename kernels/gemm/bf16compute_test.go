@@ -67,14 +67,18 @@ func (tc *bf16Case) String() string {
 	return fmt.Sprintf("transA=%v transB=%v b16=%v m=%d n=%d k=%d alpha=%v beta=%v", tc.transA, tc.transB, tc.b16, tc.m, tc.n, tc.k, tc.alpha, tc.beta)
 }
 
+// b is the B operand: bf16 (b16) or float32.
+func (tc *bf16Case) b() Weights {
+	if tc.b16 {
+		return Weights{BF16: tc.B.h}
+	}
+	return Weights{F32: tc.B.f}
+}
+
 // run computes the product with cfg (t2: a float32 second term, or nil) into a copy of c0.
 func (tc *bf16Case) run(cfg *config, t2 *Term) []float32 {
 	c := append([]float32(nil), tc.c0...)
-	b, b16 := tc.B.f, []uint16(nil)
-	if tc.b16 {
-		b, b16 = nil, tc.B.h
-	}
-	blockedAll(cfg, true, tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, tc.A.f, tc.A.ld, b, b16, tc.B.ld, tc.beta, c, tc.ldc, t2)
+	blockedAll(cfg, true, tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, tc.A.f, tc.A.ld, tc.b(), tc.B.ld, tc.beta, c, tc.ldc, t2)
 	return c
 }
 
@@ -155,7 +159,7 @@ func TestBF16KernelsGiveTheSameBits(t *testing.T) {
 			sc := scalars[(si+form)%len(scalars)]
 			tc := newBF16Case(rng, form&1 != 0, form&2 != 0, form&4 != 0, s[0], s[1], s[2], sc.alpha, sc.beta)
 			z, v := newBF16Operand(rng, s[0], 4), newBF16Operand(rng, s[1], 4)
-			t2 := &Term{TransB: true, K: 4, Alpha: 0.25, A: z.f, Lda: z.ld, B: v.f, Ldb: v.ld}
+			t2 := &Term{TransB: true, K: 4, Alpha: 0.25, A: z.f, Lda: z.ld, B: Weights{F32: v.f}, Ldb: v.ld}
 			for ci := range asm {
 				for _, term := range []*Term{nil, t2} {
 					got, want := tc.run(&asm[ci].cfg, term), tc.run(&emu[ci].cfg, term)
@@ -183,16 +187,12 @@ func TestBF16ComputeMatchesNaive(t *testing.T) {
 			tc := newBF16Case(rng, form&1 != 0, form&2 != 0, form&4 != 0, s[0], s[1], s[2], sc.alpha, sc.beta)
 			a0, b0, h0 := slices.Clone(tc.A.f), slices.Clone(tc.B.f), slices.Clone(tc.B.h)
 			z, v := newBF16Operand(rng, s[0], 4), newBF16Operand(rng, s[1], 4)
-			t2 := &Term{TransB: true, K: 4, Alpha: 0.25, A: z.f, Lda: z.ld, B: v.f, Ldb: v.ld}
+			t2 := &Term{TransB: true, K: 4, Alpha: 0.25, A: z.f, Lda: z.ld, B: Weights{F32: v.f}, Ldb: v.ld}
 			for _, cfg := range bf16Configs(defaultConfig.bf16) {
 				for _, term := range []*Term{nil, t2} {
 					got := tc.run(&cfg.cfg, term)
 					want := slices.Clone(tc.c0)
-					b, b16 := tc.B.f, []uint16(nil)
-					if tc.b16 {
-						b, b16 = nil, tc.B.h
-					}
-					NaiveBF16Compute(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, tc.A.f, tc.A.ld, b, b16, tc.B.ld, tc.beta, want, tc.ldc)
+					NaiveBF16Compute(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, tc.A.f, tc.A.ld, tc.b(), tc.B.ld, tc.beta, want, tc.ldc)
 					if term != nil {
 						Naive(false, true, tc.m, tc.n, 4, 0.25, z.f, z.ld, v.f, v.ld, 1, want, tc.ldc)
 					}
@@ -252,7 +252,7 @@ func TestBF16ComputeRowsDoNotDependOnTheirBatch(t *testing.T) {
 		for _, rows := range []int{1, 3, 4} {
 			for i0 := 0; i0+rows <= tc.m; i0 += 17 {
 				c := make([]float32, rows*tc.ldc)
-				SgemmBF16Compute(false, true, rows, n, k, 1, tc.A.f[i0*tc.A.ld:], tc.A.ld, nil, tc.B.h, tc.B.ld, 0, c, tc.ldc)
+				SgemmBF16Compute(false, true, rows, n, k, 1, tc.A.f[i0*tc.A.ld:], tc.A.ld, Weights{BF16: tc.B.h}, tc.B.ld, 0, c, tc.ldc)
 				for r := 0; r < rows; r++ {
 					got, want := c[r*tc.ldc:r*tc.ldc+n], all[(i0+r)*tc.ldc:(i0+r)*tc.ldc+n]
 					if i := firstDiff(got, want); i >= 0 {
@@ -346,8 +346,8 @@ func TestBF16PackingMatchesTheScalarLoops(t *testing.T) {
 					}
 					kw := (k + 1) / 2
 					got, want := make([]float32, kw*NR), make([]float32, kw*NR)
-					packBBF16(got, nil, b16, ldb, transB, 1, cols, k)
-					noAsm(func() { packBBF16(want, nil, b16, ldb, transB, 1, cols, k) })
+					packBBF16(got, Weights{BF16: b16}, ldb, transB, 1, cols, k)
+					noAsm(func() { packBBF16(want, Weights{BF16: b16}, ldb, transB, 1, cols, k) })
 					if !slices.Equal(words(got), words(want)) {
 						t.Fatalf("B k=%d ldb=%d cols=%d transB=%v: panel packed by the assembly differs from the Go loop", k, ldb, cols, transB)
 					}

@@ -71,8 +71,7 @@ type call struct {
 	alpha, beta    float32
 	a              []float32 // op(A): (m, k)
 	lda            int
-	b              []float32 // op(B): (k, n); nil when b16 is used
-	b16            []uint16
+	b              Weights // op(B): (k, n)
 	ldb            int
 	c              []float32 // (m, n) with row stride ldc
 	ldc            int
@@ -105,7 +104,8 @@ type call struct {
 	bufB    []float32   // packed B: npanels × k × NR (in place: the one edge panel)
 	bufA    [][]float32 // per goroutine: packed A block, mc(rounded) × kc
 	bufAS   []float32   // shared A: panels of block pc at pc·mr, mr = m rounded up to MR
-	tile    [][]float32 // per goroutine: MR×NR scratch for edge tiles
+	// per goroutine: MR×NR scratch for edge tiles, and packB's decoding scratch (tileLen floats)
+	tile [][]float32
 }
 
 // phase is what the work items of call.run do.
@@ -120,22 +120,22 @@ const (
 
 var callPool = sync.Pool{New: func() any { return new(call) }}
 
-// blocked is the driver: exactly one of b and b16 is non-nil. Arguments are already checked.
-func blocked(cfg *config, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, b16 []uint16, ldb int, beta float32, c []float32, ldc int) {
-	blockedAll(cfg, false, transA, transB, m, n, k, alpha, a, lda, b, b16, ldb, beta, c, ldc, nil)
+// blocked is the driver. Arguments are already checked.
+func blocked(cfg *config, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b Weights, ldb int, beta float32, c []float32, ldc int) {
+	blockedAll(cfg, false, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil)
 }
 
 // blockedSum is blocked plus, when t2 is not nil (float32 B only), t2's product added into the
 // same C in the same pass: its k steps are packed after the first product's, so the kernel sees
 // one product over k + t2.K.
-func blockedSum(cfg *config, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, b16 []uint16, ldb int, beta float32, c []float32, ldc int, t2 *Term) {
-	blockedAll(cfg, false, transA, transB, m, n, k, alpha, a, lda, b, b16, ldb, beta, c, ldc, t2)
+func blockedSum(cfg *config, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b Weights, ldb int, beta float32, c []float32, ldc int, t2 *Term) {
+	blockedAll(cfg, false, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, t2)
 }
 
 // blockedAll is blockedSum with the first product on bf16 inputs when bf (bf16compute.go): both
 // its operands are then packed as bf16 pairs, and the small-m path is not taken (a row's result
 // does not depend on how many rows come with it).
-func blockedAll(cfg *config, bf bool, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, b16 []uint16, ldb int, beta float32, c []float32, ldc int, t2 *Term) {
+func blockedAll(cfg *config, bf bool, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b Weights, ldb int, beta float32, c []float32, ldc int, t2 *Term) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -144,8 +144,8 @@ func blockedAll(cfg *config, bf bool, transA, transB bool, m, n, k int, alpha fl
 	}
 	if t2 != nil && (k == 0 || alpha == 0 || (!bf && m <= cfg.smallM)) {
 		// Nothing to share (or the small-m path): two products, the second one adding.
-		blockedAll(cfg, bf, transA, transB, m, n, k, alpha, a, lda, b, b16, ldb, beta, c, ldc, nil)
-		blocked(cfg, t2.TransA, t2.TransB, m, n, t2.K, t2.Alpha, t2.A, t2.Lda, t2.B, nil, t2.Ldb, 1, c, ldc)
+		blockedAll(cfg, bf, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nil)
+		blocked(cfg, t2.TransA, t2.TransB, m, n, t2.K, t2.Alpha, t2.A, t2.Lda, t2.B, t2.Ldb, 1, c, ldc)
 		return
 	}
 	if k == 0 || alpha == 0 {
@@ -153,7 +153,7 @@ func blockedAll(cfg *config, bf bool, transA, transB bool, m, n, k int, alpha fl
 		return
 	}
 	if !bf && m <= cfg.smallM {
-		small(cfg, transA, transB, m, n, k, alpha, a, lda, b, b16, ldb, beta, c, ldc)
+		small(cfg, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
 	ks := kSlice(cfg, n, k)
@@ -173,14 +173,7 @@ func blockedAll(cfg *config, bf bool, transA, transB bool, m, n, k int, alpha fl
 			if transB {
 				bo = k0
 			}
-			var bs []float32
-			var bs16 []uint16
-			if b16 != nil {
-				bs16 = b16[bo:]
-			} else {
-				bs = b[bo:]
-			}
-			blockedAll(cfg, bf, transA, transB, m, n, kk, alpha, a[ao:], lda, bs, bs16, ldb, beta, c, ldc, nil)
+			blockedAll(cfg, bf, transA, transB, m, n, kk, alpha, a[ao:], lda, b.from(bo), ldb, beta, c, ldc, nil)
 			beta = 1
 		}
 		return
@@ -198,7 +191,8 @@ func blockedAll(cfg *config, bf bool, transA, transB bool, m, n, k int, alpha fl
 		g.k += t2.K
 	}
 	g.alpha, g.beta = alpha, beta
-	g.a, g.lda, g.b, g.b16, g.ldb, g.c, g.ldc = a, lda, b, b16, ldb, c, ldc
+	g.a, g.lda, g.b, g.ldb, g.c, g.ldc = a, lda, b, ldb, c, ldc
+	f32B := b.form() == formF32
 	// Even k blocks of at most cfg.kc (a multiple of 8 where possible): K = 576 splits 288 + 288,
 	// not 256 + 256 + 64, so C is read and written back fewer times.
 	g.kc, g.mc = cfg.kc, cfg.mc
@@ -209,10 +203,10 @@ func blockedAll(cfg *config, bf bool, transA, transB bool, m, n, k int, alpha fl
 	switch {
 	case t2 != nil || bf: // both products are packed
 	case cfg.inPlace > 0:
-		g.inA, g.inB = true, b16 == nil && !transB
+		g.inA, g.inB = true, f32B && !transB
 	case cfg.inPlace == 0:
 		g.inA = n <= skinny
-		g.inB = m <= skinny && b16 == nil && !transB
+		g.inB = m <= skinny && f32B && !transB
 	}
 
 	g.nw = cfg.threads
@@ -289,7 +283,7 @@ func blockedAll(cfg *config, bf bool, transA, transB bool, m, n, k int, alpha fl
 	if pooled {
 		poolBusy.Store(false)
 	}
-	g.a, g.b, g.b16, g.c = nil, nil, nil, nil
+	g.a, g.b, g.c = nil, Weights{}, nil
 	callPool.Put(g)
 }
 
@@ -325,7 +319,9 @@ func (g *call) buffers() {
 	}
 	for len(g.bufA) < g.nw {
 		g.bufA = append(g.bufA, nil)
-		g.tile = append(g.tile, make([]float32, MR*NR))
+	}
+	for len(g.tile) < g.nw {
+		g.tile = append(g.tile, make([]float32, tileLen))
 	}
 	if g.sharedA {
 		if nas := (g.m + MR - 1) / MR * MR * g.k; cap(g.bufAS) < nas {
@@ -375,7 +371,7 @@ func (g *call) work(w int) {
 			}
 			packA(g.bufAS[pc*((g.m+MR-1)/MR*MR):], g.a, g.lda, g.transA, 0, g.m, pc, min(g.kc, g.k-pc))
 		case packingB:
-			g.packPanels(it)
+			g.packPanels(w, it)
 		case smallCols:
 			g.smallCols(w, it)
 		default:
@@ -385,12 +381,12 @@ func (g *call) work(w int) {
 }
 
 // packPanels packs B panels [ppi·it, ppi·it+ppi) of the current block (in place: the last
-// partial one).
-func (g *call) packPanels(it int) {
+// partial one) on goroutine w.
+func (g *call) packPanels(w, it int) {
 	end := g.j0 + min(g.nc, g.n-g.j0)
 	if g.inB {
 		j := g.j0 + (g.npanels-1)*NR
-		packB(g.bufB, g.b, g.b16, g.ldb, g.transB, j, end-j, g.k)
+		packB(g.bufB, g.b, g.ldb, g.transB, j, end-j, g.k, g.tile[w])
 		return
 	}
 	jp0, jp1 := g.ppi*it, min(g.ppi*(it+1), g.npanels)
@@ -399,9 +395,9 @@ func (g *call) packPanels(it int) {
 		t := &g.t2
 		for jp := jp0; jp < jp1; jp++ {
 			j, d := g.j0+jp*NR, g.bufB[jp*g.k*NR:(jp+1)*g.k*NR]
-			g.packFirst(d, j, min(NR, end-j))
+			g.packFirst(d, j, min(NR, end-j), g.tile[w])
 			d2 := d[g.k1*NR:]
-			packB(d2, t.B, nil, t.Ldb, t.TransB, j, min(NR, end-j), t.K)
+			packB(d2, t.B, t.Ldb, t.TransB, j, min(NR, end-j), t.K, g.tile[w])
 			if g.s2 != 1 {
 				for i := range d2 {
 					d2[i] *= g.s2
@@ -410,25 +406,25 @@ func (g *call) packPanels(it int) {
 		}
 		return
 	}
-	if g.b != nil && !g.transB && !g.bf && g.j0+jp1*NR <= end {
+	if g.b.F32 != nil && !g.transB && !g.bf && g.j0+jp1*NR <= end {
 		// Whole panels of an untransposed float32 B: read each row's run once, in order.
-		packBRows(g.bufB[jp0*g.k*NR:], g.b, g.ldb, g.j0+jp0*NR, jp1-jp0, g.k)
+		packBRows(g.bufB[jp0*g.k*NR:], g.b.F32, g.ldb, g.j0+jp0*NR, jp1-jp0, g.k)
 		return
 	}
 	for jp := jp0; jp < jp1; jp++ {
 		j := g.j0 + jp*NR
-		g.packFirst(g.bufB[jp*g.k*NR:], j, min(NR, end-j))
+		g.packFirst(g.bufB[jp*g.k*NR:], j, min(NR, end-j), g.tile[w])
 	}
 }
 
 // packFirst packs the first product's panel with columns [j, j+cols) into d: k1 steps of float32,
-// or (bf) k1 words of bf16 pairs.
-func (g *call) packFirst(d []float32, j, cols int) {
+// or (bf) k1 words of bf16 pairs; tmp is the goroutine's decoding scratch (see packB).
+func (g *call) packFirst(d []float32, j, cols int, tmp []float32) {
 	if g.bf {
-		packBBF16(d, g.b, g.b16, g.ldb, g.transB, j, cols, g.ke)
+		packBBF16(d, g.b, g.ldb, g.transB, j, cols, g.ke)
 		return
 	}
-	packB(d, g.b, g.b16, g.ldb, g.transB, j, cols, g.k1)
+	packB(d, g.b, g.ldb, g.transB, j, cols, g.k1, tmp)
 }
 
 // compute does one item: rows [i0, i0+mc) of C times the item's chunk of B panels, over all of k.
@@ -484,7 +480,7 @@ func (g *call) compute(w, it int) {
 			case !g.inB:
 				bp = &g.bufB[jp*g.k*NR+pc*NR]
 			case ncur == NR:
-				bp, rsb = &g.b[pc*g.ldb+j], g.ldb
+				bp, rsb = &g.b.F32[pc*g.ldb+j], g.ldb
 			default:
 				bp = &g.bufB[pc*NR]
 			}

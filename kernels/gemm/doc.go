@@ -10,13 +10,15 @@
 //
 // The three forms the model needs: NN (activations · Wᵀ stored as (in,out)), NT (x · Wᵀ with W
 // stored (out, in): the forward of a linear layer), TN (dYᵀ · X: a weight gradient). TT works too.
-// SgemmBF16B takes B as bfloat16 bit patterns ([]uint16), widened to float32 while it is packed,
-// so frozen base weights can stay in bf16 (as can SgemmSum's first term, Term.B16). Its results
-// are bit-identical to Sgemm's on the widened B: the same sums in the same order on every path.
+// SgemmW takes B as a Weights operand — float32, bfloat16, IEEE half or GGUF's Q8_0 (int8 quants
+// with one f16 scale per 32) — decoded to float32 while it is packed (weights.go), so frozen base
+// weights can stay in 16 or 8 bits (as can SgemmSum's first term and SgemmRowwiseW's B). Its
+// results are bit-identical to Sgemm's on B's float32 values: the same sums in the same order on
+// every path.
 //
 // SgemmBF16Compute (and SgemmSum's first term with Term.BF16) is the other use of bf16: the product
 // itself runs on bf16 inputs with float32 accumulation, as PyTorch's CPU autocast runs a linear
-// layer — A rounded to nearest even while packed, B rounded or given as bf16 — the arithmetic of
+// layer — A rounded to nearest even while packed, B given as bf16 or its float32 values rounded — the arithmetic of
 // AVX512-BF16's VDPBF16PS (bf16compute.go). Its results are not Sgemm's, by design.
 //
 // # Implementation
@@ -26,7 +28,11 @@
 // × a chunk of panels), and for each KC block of k an item packs its rows of A into MR-row panels
 // (MR = 6) and runs the MR×NR register-tile micro-kernel over every (A panel, B panel) pair, so a
 // B micro-panel (KC×NR) stays in L1 and the A block (MC×KC) in L2. Packing reads either layout (so
-// NN, NT, TN and TT are all one code path) and widens bf16; edge panels are zero-padded and edge
+// NN, NT, TN and TT are all one code path) and decodes a stored B (an untransposed one a run of
+// NR columns at a time straight into the panel, a transposed one 64 steps of each of the NR
+// columns into a scratch, then the same 8×8 register transposes as float32; AVX2 widening of
+// bf16, F16C's VCVTPH2PS for f16, VPMOVSXBD + VCVTDQ2PS + VMULPS for Q8, in widen_amd64.s, each
+// with its portable loop as reference); edge panels are zero-padded and edge
 // tiles go through a scratch tile and a bounded write-back. A long k whose packed B would not
 // stay in cache (k·n floats over 4 MiB: the LM head's input gradient, K = vocabulary) is cut into
 // slices run one after the other, each adding into C (kSlice).
@@ -61,8 +67,8 @@
 // two, the second a memory-bound one with k = r.
 //
 // Products with at most 4 rows of C (a decoding step: one token) take the small-m path
-// (small.go; a bf16 B widened a few rows or one strip at a time into scratch, eight values a step
-// with AVX2 in widen_amd64.s) instead: no packing, each element of B read once and used for every
+// (small.go; a stored B decoded a few rows or one strip at a time into scratch) instead: no
+// packing, each element of B read once and used for every
 // row, NT/TT as dot products of four rows of B at a time with op(A) (dot4), NN/TN as 32-column
 // axpy strips (axpy32), columns split across goroutines when the product is large (the LM head).
 // Each micro-kernel comes with its dot4/axpy32 ("go": portable loops; "avx2" and "avx512": the
@@ -85,7 +91,9 @@
 //     sum over k is split in KC blocks and vector lanes).
 //   - Bad dimensions, leading dimensions or short slices are programmer errors and panic with a
 //     "gemm: " message.
-//   - Sgemm and SgemmBF16B are safe for concurrent use and allocate nothing in the steady state.
+//   - Sgemm and SgemmW are safe for concurrent use and allocate nothing in the steady state.
+//   - A product with B held in bf16, f16 or Q8 has the bits of the same product with B's float32
+//     values (weights_test.go), on every path, kernel and thread count.
 //   - SgemmBF16Compute gives the same bits with the assembly and the portable bf16 micro-kernel,
 //     with any number of threads and rows, and differs from NaiveBF16Compute (rounded inputs,
 //     float64 sums) only by float32 accumulation.

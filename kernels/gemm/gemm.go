@@ -9,14 +9,15 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	impl(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
-// SgemmBF16B is Sgemm with B given as bfloat16 bit patterns (the upper 16 bits of a float32), the
-// storage of bf16 base weights (model: frozen base weights kept in their checkpoint's bf16). B is
-// widened exactly to float32 while it is packed.
+// SgemmW is Sgemm with B held in any storage (Weights: float32, bfloat16, IEEE half or Q8_0 —
+// frozen base weights kept in their checkpoint's 16 bits, or quantised). B is widened exactly (or
+// dequantised, f16(scale)·q) while it is packed: the result has the bits of Sgemm on B's float32
+// values.
 //
 //	a: (m, k), or (k, m) if transA;  b: (k, n), or (n, k) if transB;  c: (m, n) with row stride ldc
-func SgemmBF16B(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []uint16, ldb int, beta float32, c []float32, ldc int) {
-	checkArgs(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
-	blocked(activeConfig(), transA, transB, m, n, k, alpha, a, lda, nil, b, ldb, beta, c, ldc)
+func SgemmW(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b Weights, ldb int, beta float32, c []float32, ldc int) {
+	checkArgs(transA, transB, m, n, k, len(a), lda, b.Len(), ldb, len(c), ldc)
+	blocked(activeConfig(), transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 // Term is one product of SgemmSum: Alpha · op(A) · op(B), with op(A) (m, K) and op(B) (K, n)
@@ -27,8 +28,7 @@ type Term struct {
 	Alpha          float32
 	A              []float32
 	Lda            int
-	B              []float32
-	B16            []uint16 // B as bfloat16 bit patterns instead of B (first term of SgemmSum only)
+	B              Weights // any storage in the first term of SgemmSum; float32 in the second
 	Ldb            int
 	// BF16: the product runs on bfloat16-rounded inputs with float32 accumulation, as
 	// SgemmBF16Compute (first term of SgemmSum only; the second stays float32).
@@ -36,32 +36,23 @@ type Term struct {
 }
 
 // SgemmSum computes C (m, n) = t1.Alpha·op(t1.A)·op(t1.B) + t2.Alpha·op(t2.A)·op(t2.B) + beta·C
-// in one pass over C (t1's B may be bfloat16, t1.B16, and t1 may run on bf16 inputs, t1.BF16;
-// t2 is a float32 product): the two products run as
-// one over the concatenated k (t1.K + t2.K), with
-// t2's B scaled by t2.Alpha/t1.Alpha while it is packed. A frozen layer plus its low-rank update
-// (x·Wᵀ + s·z·Bᵀ, or dy·W + dh·A) then costs no second, memory-bound pass over C.
+// in one pass over C (t1's B may be held in any storage, and t1 may run on bf16 inputs, t1.BF16;
+// t2 is a float32 product): the two products run as one over the concatenated k (t1.K + t2.K),
+// with t2's B scaled by t2.Alpha/t1.Alpha while it is packed. A frozen layer plus its low-rank
+// update (x·Wᵀ + s·z·Bᵀ, or dy·W + dh·A) then costs no second, memory-bound pass over C.
 func SgemmSum(m, n int, t1, t2 Term, beta float32, c []float32, ldc int) {
-	lb := len(t1.B)
-	if t1.B16 != nil {
-		lb = len(t1.B16)
-	}
-	if t2.B16 != nil || t2.BF16 {
+	if t2.B.form() != formF32 || t2.BF16 {
 		panic("gemm: SgemmSum's second term must be a float32 product")
 	}
-	checkArgs(t1.TransA, t1.TransB, m, n, t1.K, len(t1.A), t1.Lda, lb, t1.Ldb, len(c), ldc)
-	checkArgs(t2.TransA, t2.TransB, m, n, t2.K, len(t2.A), t2.Lda, len(t2.B), t2.Ldb, len(c), ldc)
-	b := t1.B
-	if t1.B16 != nil {
-		b = nil
-	}
-	blockedAll(activeConfig(), t1.BF16, t1.TransA, t1.TransB, m, n, t1.K, t1.Alpha, t1.A, t1.Lda, b, t1.B16, t1.Ldb, beta, c, ldc, &t2)
+	checkArgs(t1.TransA, t1.TransB, m, n, t1.K, len(t1.A), t1.Lda, t1.B.Len(), t1.Ldb, len(c), ldc)
+	checkArgs(t2.TransA, t2.TransB, m, n, t2.K, len(t2.A), t2.Lda, t2.B.Len(), t2.Ldb, len(c), ldc)
+	blockedAll(activeConfig(), t1.BF16, t1.TransA, t1.TransB, m, n, t1.K, t1.Alpha, t1.A, t1.Lda, t1.B, t1.Ldb, beta, c, ldc, &t2)
 }
 
 // impl is the implementation Sgemm dispatches to: the blocked driver with the best micro-kernel.
 var impl = func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	checkArgs(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
-	blocked(activeConfig(), transA, transB, m, n, k, alpha, a, lda, b, nil, ldb, beta, c, ldc)
+	blocked(activeConfig(), transA, transB, m, n, k, alpha, a, lda, Weights{F32: b}, ldb, beta, c, ldc)
 }
 
 // Naive is the reference implementation: a triple loop with float32 accumulation in k order.
@@ -70,10 +61,10 @@ func Naive(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	naive(transA, transB, m, n, k, alpha, a, lda, func(i int) float32 { return b[i] }, ldb, beta, c, ldc)
 }
 
-// NaiveBF16B is the reference for SgemmBF16B: Naive with each B element widened from bf16.
-func NaiveBF16B(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []uint16, ldb int, beta float32, c []float32, ldc int) {
-	checkArgs(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
-	naive(transA, transB, m, n, k, alpha, a, lda, func(i int) float32 { return BF16ToFloat32(b[i]) }, ldb, beta, c, ldc)
+// NaiveW is the reference for SgemmW: Naive with each B element decoded from its storage.
+func NaiveW(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b Weights, ldb int, beta float32, c []float32, ldc int) {
+	checkArgs(transA, transB, m, n, k, len(a), lda, b.Len(), ldb, len(c), ldc)
+	naive(transA, transB, m, n, k, alpha, a, lda, b.at, ldb, beta, c, ldc)
 }
 
 // BF16ToFloat32 widens a bfloat16 bit pattern to float32 (exact).

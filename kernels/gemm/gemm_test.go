@@ -54,7 +54,7 @@ func testConfigs() []struct {
 type operand struct {
 	rows, cols, ld int
 	f              []float32
-	h              []uint16 // bf16 copy of the same values (the B operand of SgemmBF16B)
+	h              []uint16 // bf16 copy of the same values (a bf16 B operand)
 }
 
 func newOperand(rng *rand.Rand, rows, cols int) operand {
@@ -102,7 +102,7 @@ type prepared struct {
 	shortRow bool
 }
 
-// prepare draws the operands of tc and computes the reference: Naive (or NaiveBF16B) and the
+// prepare draws the operands of tc and computes the reference: Naive (or NaiveW) and the
 // bound 2·(k+2)·eps·|alpha|·Σ|a||b| + 4·eps·|beta·c| on each element's error.
 func prepare(rng *rand.Rand, tc gemmCase) *prepared {
 	m, n, k := tc.m, tc.n, tc.k
@@ -126,7 +126,7 @@ func prepare(rng *rand.Rand, tc gemmCase) *prepared {
 	p.a0, p.b0, p.bh0 = append([]float32(nil), A.f...), append([]float32(nil), B.f...), append([]uint16(nil), B.h...)
 	p.want = append([]float32(nil), C.f...)
 	if tc.bf16 {
-		NaiveBF16B(tc.transA, tc.transB, m, n, k, tc.alpha, A.f, A.ld, B.h, B.ld, tc.beta, p.want, C.ld)
+		NaiveW(tc.transA, tc.transB, m, n, k, tc.alpha, A.f, A.ld, Weights{BF16: B.h}, B.ld, tc.beta, p.want, C.ld)
 	} else {
 		Naive(tc.transA, tc.transB, m, n, k, tc.alpha, A.f, A.ld, B.f, B.ld, tc.beta, p.want, C.ld)
 	}
@@ -161,15 +161,15 @@ func prepare(rng *rand.Rand, tc gemmCase) *prepared {
 
 // verify runs f on a fresh copy of C and compares: every element within its bound, padding of C
 // untouched (still NaN), inputs unchanged. It returns the largest error relative to the bound.
-func (p *prepared) verify(t *testing.T, name string, f func(a []float32, lda int, b []float32, b16 []uint16, ldb int, c []float32, ldc int)) float64 {
+func (p *prepared) verify(t *testing.T, name string, f func(a []float32, lda int, b Weights, ldb int, c []float32, ldc int)) float64 {
 	t.Helper()
 	tc, A, B, C := p.tc, p.A, p.B, p.C
 	m, n := tc.m, tc.n
 	got := append([]float32(nil), C.f...)
 	if tc.bf16 {
-		f(A.f, A.ld, nil, B.h, B.ld, got, C.ld)
+		f(A.f, A.ld, Weights{BF16: B.h}, B.ld, got, C.ld)
 	} else {
-		f(A.f, A.ld, B.f, nil, B.ld, got, C.ld)
+		f(A.f, A.ld, Weights{F32: B.f}, B.ld, got, C.ld)
 	}
 	if !sameBits(p.a0, A.f) || !sameBits(p.b0, B.f) || !slices.Equal(p.bh0, B.h) {
 		t.Fatalf("%s %+v: an input was modified", name, tc)
@@ -203,7 +203,7 @@ func (p *prepared) verify(t *testing.T, name string, f func(a []float32, lda int
 }
 
 // check prepares tc and verifies f on it.
-func check(t *testing.T, rng *rand.Rand, name string, tc gemmCase, f func(a []float32, lda int, b []float32, b16 []uint16, ldb int, c []float32, ldc int)) float64 {
+func check(t *testing.T, rng *rand.Rand, name string, tc gemmCase, f func(a []float32, lda int, b Weights, ldb int, c []float32, ldc int)) float64 {
 	t.Helper()
 	return prepare(rng, tc).verify(t, name, f)
 }
@@ -234,8 +234,8 @@ func TestBlockedMatchesNaive(t *testing.T) {
 						continue
 					}
 					cfg := tc.cfg
-					worst[tc.name] = max(worst[tc.name], p.verify(t, tc.name, func(a []float32, lda int, b []float32, b16 []uint16, ldb int, c []float32, ldc int) {
-						blocked(&cfg, gc.transA, gc.transB, gc.m, gc.n, gc.k, gc.alpha, a, lda, b, b16, ldb, gc.beta, c, ldc)
+					worst[tc.name] = max(worst[tc.name], p.verify(t, tc.name, func(a []float32, lda int, b Weights, ldb int, c []float32, ldc int) {
+						blocked(&cfg, gc.transA, gc.transB, gc.m, gc.n, gc.k, gc.alpha, a, lda, b, ldb, gc.beta, c, ldc)
 					}))
 				}
 			}
@@ -261,11 +261,11 @@ func TestSgemmMatchesNaive(t *testing.T) {
 					Sgemm(gc.transA, gc.transB, gc.m, gc.n, gc.k, 1, nil, max(gc.k, gc.m, 1), nil, max(gc.k, gc.n, 1), 0, nil, max(gc.n, 1))
 					continue
 				}
-				worst = max(worst, check(t, rng, "Sgemm", gc, func(a []float32, lda int, b []float32, b16 []uint16, ldb int, c []float32, ldc int) {
-					if b16 != nil {
-						SgemmBF16B(gc.transA, gc.transB, gc.m, gc.n, gc.k, gc.alpha, a, lda, b16, ldb, gc.beta, c, ldc)
+				worst = max(worst, check(t, rng, "Sgemm", gc, func(a []float32, lda int, b Weights, ldb int, c []float32, ldc int) {
+					if b.F32 == nil {
+						SgemmW(gc.transA, gc.transB, gc.m, gc.n, gc.k, gc.alpha, a, lda, b, ldb, gc.beta, c, ldc)
 					} else {
-						Sgemm(gc.transA, gc.transB, gc.m, gc.n, gc.k, gc.alpha, a, lda, b, ldb, gc.beta, c, ldc)
+						Sgemm(gc.transA, gc.transB, gc.m, gc.n, gc.k, gc.alpha, a, lda, b.F32, ldb, gc.beta, c, ldc)
 					}
 				}))
 			}
@@ -364,6 +364,22 @@ func TestSgemmReusesBuffers(t *testing.T) {
 	f()
 	if allocs := testing.AllocsPerRun(20, f); allocs > 0 {
 		t.Errorf("Sgemm allocates %v times per call in the steady state", allocs)
+	}
+	// B held in Q8 (decoded while packed: through the goroutines' scratch), both forms, and on
+	// the small-m path.
+	q := Weights{Q8: Q8{Q: make([]int8, k*n), D: make([]uint16, k*n/Q8Block+1)}}
+	for _, transB := range []bool{true, false} {
+		for _, rows := range []int{m, 1} {
+			ldb := k
+			if !transB {
+				ldb = n
+			}
+			f := func() { SgemmW(false, transB, rows, n, k, 1, a, k, q, ldb, 0, c, n) }
+			f()
+			if allocs := testing.AllocsPerRun(20, f); allocs > 0 {
+				t.Errorf("SgemmW (Q8, transB=%v, m=%d) allocates %v times per call in the steady state", transB, rows, allocs)
+			}
+		}
 	}
 }
 

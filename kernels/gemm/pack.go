@@ -86,63 +86,75 @@ func packBRows(d []float32, b []float32, ldb, j, np, k int) {
 	}
 }
 
+// decodeRun is the number of steps of a transposed non-float32 B that packB decodes at a time
+// (into a scratch of NR·decodeRun floats) before transposing them into the panel.
+const decodeRun = 64
+
+// tileLen is the length of a goroutine's scratch (call.tile): an MR×NR edge tile, or packB's
+// NR·decodeRun decoded steps.
+const tileLen = NR * decodeRun
+
 // packB packs the one panel of op(B) with columns [j, j+cols) (cols ≤ NR) over all k steps into
-// d (k·NR floats). Exactly one of b and b16 is non-nil; bf16 is widened here.
-func packB(d []float32, b []float32, b16 []uint16, ldb int, transB bool, j, cols, k int) {
+// d (k·NR floats). A B held in bf16, f16 or Q8 is decoded to its float32 values here (Weights);
+// a transposed one goes through tmp (tileLen floats): decodeRun steps of each column at a time,
+// then the same 8×8 transposes as a float32 B.
+func packB(d []float32, b Weights, ldb int, transB bool, j, cols, k int, tmp []float32) {
 	d = d[:k*NR]
 	if cols < NR {
 		clear(d)
 	}
+	f := b.F32
 	switch {
-	case b != nil && !transB:
+	case b.form() != formF32 && !transB:
+		// op(B)(p, j) = element p*ldb + j: a contiguous run per step, decoded in place.
+		for p := 0; p < k; p++ {
+			b.Decode(d[p*NR:p*NR+cols], p*ldb+j)
+		}
+	case b.form() != formF32:
+		// op(B)(p, j) = element j*ldb + p: runs of decodeRun steps of each column into tmp
+		// (row jj at jj·decodeRun), then transposed into the panel.
+		tmp = tmp[:NR*decodeRun]
+		for p0 := 0; p0 < k; p0 += decodeRun {
+			c := min(decodeRun, k-p0)
+			for jj := 0; jj < cols; jj++ {
+				b.Decode(tmp[jj*decodeRun:jj*decodeRun+c], (j+jj)*ldb+p0)
+			}
+			transposeInto(d[p0*NR:], tmp, decodeRun, cols, c)
+		}
+	case !transB:
 		// op(B)(p, j) = b[p*ldb + j]: a contiguous run per step.
 		if cols == NR {
 			for p := 0; p < k; p++ {
 				// Through a local: a direct array assignment may overlap and calls memmove.
-				t := *(*[NR]float32)(b[p*ldb+j:])
+				t := *(*[NR]float32)(f[p*ldb+j:])
 				*(*[NR]float32)(d[p*NR:]) = t
 			}
 			break
 		}
 		for p := 0; p < k; p++ {
-			copy(d[p*NR:p*NR+cols], b[p*ldb+j:p*ldb+j+cols])
-		}
-	case b != nil && transB:
-		// op(B)(p, j) = b[j*ldb + p]: one row of b per panel column.
-		if transpose8 != nil && cols == NR && k >= 8 {
-			// Two 8-row halves transposed in registers, then the k%8 last steps below.
-			k8 := k &^ 7
-			_ = b[(j+NR-1)*ldb+k-1] // bounds for the assembly
-			transpose8(&d[0], NR, &b[j*ldb], ldb, k8)
-			transpose8(&d[8], NR, &b[(j+8)*ldb], ldb, k8)
-			for jj := 0; jj < NR; jj++ {
-				s := b[(j+jj)*ldb+k8 : (j+jj)*ldb+k]
-				for p, v := range s {
-					d[(k8+p)*NR+jj] = v
-				}
-			}
-			break
-		}
-		for jj := 0; jj < cols; jj++ {
-			s := b[(j+jj)*ldb : (j+jj)*ldb+k]
-			for p, v := range s {
-				d[p*NR+jj] = v
-			}
-		}
-	case !transB:
-		for p := 0; p < k; p++ {
-			s := b16[p*ldb+j : p*ldb+j+cols]
-			dp := d[p*NR : p*NR+cols]
-			for jj, h := range s {
-				dp[jj] = BF16ToFloat32(h)
-			}
+			copy(d[p*NR:p*NR+cols], f[p*ldb+j:p*ldb+j+cols])
 		}
 	default:
-		for jj := 0; jj < cols; jj++ {
-			s := b16[(j+jj)*ldb : (j+jj)*ldb+k]
-			for p, h := range s {
-				d[p*NR+jj] = BF16ToFloat32(h)
-			}
+		// op(B)(p, j) = b[j*ldb + p]: one row of b per panel column.
+		transposeInto(d, f[j*ldb:], ldb, cols, k)
+	}
+}
+
+// transposeInto sets d[p*NR + jj] = s[jj*lds + p] for jj < cols, p < n: cols rows of s become
+// the columns of n panel steps, two 8×8 register transposes per 8 steps where there is assembly
+// and a whole panel (s then has NR rows), the rest by the scalar loop (its reference).
+func transposeInto(d, s []float32, lds, cols, n int) {
+	n8 := 0
+	if transpose8 != nil && cols == NR && n >= 8 {
+		n8 = n &^ 7
+		_ = s[(NR-1)*lds+n8-1] // bounds for the assembly
+		transpose8(&d[0], NR, &s[0], lds, n8)
+		transpose8(&d[8], NR, &s[8*lds], lds, n8)
+	}
+	for jj := 0; jj < cols; jj++ {
+		r := s[jj*lds+n8 : jj*lds+n]
+		for p, v := range r {
+			d[(n8+p)*NR+jj] = v
 		}
 	}
 }

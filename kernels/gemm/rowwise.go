@@ -20,21 +20,13 @@ const RowwiseM = smallM
 // Each group of four rows of B is read once and used for all m rows of A while it stays in L1
 // (the small-m path with no row limit); columns are split across goroutines for large products.
 func SgemmRowwise(m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	checkArgs(false, true, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
-	if m == 0 || n == 0 {
-		return
-	}
-	if k == 0 || alpha == 0 {
-		scale(m, n, beta, c, ldc)
-		return
-	}
-	small(activeConfig(), false, true, m, n, k, alpha, a, lda, b, nil, ldb, beta, c, ldc)
+	SgemmRowwiseW(m, n, k, alpha, a, lda, Weights{F32: b}, ldb, beta, c, ldc)
 }
 
-// SgemmRowwiseBF16B is SgemmRowwise with B given as bfloat16 bit patterns (frozen bf16 base
-// weights), widened four rows at a time: bit for bit SgemmRowwise on the widened B.
-func SgemmRowwiseBF16B(m, n, k int, alpha float32, a []float32, lda int, b []uint16, ldb int, beta float32, c []float32, ldc int) {
-	checkArgs(false, true, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
+// SgemmRowwiseW is SgemmRowwise with B held in any storage (Weights: frozen base weights in bf16,
+// f16 or Q8), decoded four rows at a time: bit for bit SgemmRowwise on B's float32 values.
+func SgemmRowwiseW(m, n, k int, alpha float32, a []float32, lda int, b Weights, ldb int, beta float32, c []float32, ldc int) {
+	checkArgs(false, true, m, n, k, len(a), lda, b.Len(), ldb, len(c), ldc)
 	if m == 0 || n == 0 {
 		return
 	}
@@ -42,5 +34,5 @@ func SgemmRowwiseBF16B(m, n, k int, alpha float32, a []float32, lda int, b []uin
 		scale(m, n, beta, c, ldc)
 		return
 	}
-	small(activeConfig(), false, true, m, n, k, alpha, a, lda, nil, b, ldb, beta, c, ldc)
+	small(activeConfig(), false, true, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }

@@ -18,8 +18,8 @@ func TestRowwiseMatchesNaive(t *testing.T) {
 			sc := scalars[i%len(scalars)]
 			i++
 			tc := gemmCase{transB: true, m: m, n: nk[0], k: nk[1], alpha: sc.alpha, beta: sc.beta}
-			check(t, rng, fmt.Sprintf("rowwise %dx%dx%d", m, nk[0], nk[1]), tc, func(a []float32, lda int, b []float32, _ []uint16, ldb int, c []float32, ldc int) {
-				SgemmRowwise(tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c, ldc)
+			check(t, rng, fmt.Sprintf("rowwise %dx%dx%d", m, nk[0], nk[1]), tc, func(a []float32, lda int, b Weights, ldb int, c []float32, ldc int) {
+				SgemmRowwise(tc.m, tc.n, tc.k, tc.alpha, a, lda, b.F32, ldb, tc.beta, c, ldc)
 			})
 		}
 	}

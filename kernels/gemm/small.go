@@ -10,9 +10,10 @@ package gemm
 //	         a 32-column strip of B at a time (axpy32); leftover columns are scalar dots.
 //
 // op(A) with transA is gathered into a contiguous m×k scratch first (m·k floats). Columns are
-// split across goroutines for large products. A bfloat16 B is widened exactly, four rows (NT) or
-// one 32-column strip (NN) at a time, into the goroutine's scratch before the same dot4/axpy32,
-// so its results are bit-identical to those of the float32 B it widens to.
+// split across goroutines for large products. A B held in bf16, f16 or Q8 (Weights) is decoded to
+// its float32 values, four rows (NT) or one 32-column strip (NN) at a time, into the goroutine's
+// scratch before the same dot4/axpy32, so its results are bit-identical to those of the float32 B
+// it stands for.
 
 // smallM is the default row count up to which Sgemm takes the small-m path (config.smallM).
 const smallM = 4
@@ -53,14 +54,14 @@ func axpy32Go(k int, a []float32, csa int, b []float32, ldb int, c []float32) {
 }
 
 // small runs the small-m path (the driver's phase smallCols does one chunk of columns).
-// Arguments are checked; m ≥ 1, n ≥ 1, k ≥ 1, alpha ≠ 0; exactly one of b and b16 is non-nil.
-func small(cfg *config, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, b16 []uint16, ldb int, beta float32, c []float32, ldc int) {
+// Arguments are checked; m ≥ 1, n ≥ 1, k ≥ 1, alpha ≠ 0.
+func small(cfg *config, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b Weights, ldb int, beta float32, c []float32, ldc int) {
 	g := callPool.Get().(*call)
 	*g = call{bufB: g.bufB, bufA: g.bufA, bufAS: g.bufAS, tile: g.tile}
 	g.cfg = cfg
 	g.transB, g.m, g.n, g.k = transB, m, n, k
 	g.alpha, g.beta = alpha, beta
-	g.a, g.lda, g.b, g.b16, g.ldb, g.c, g.ldc = a, lda, b, b16, ldb, c, ldc
+	g.a, g.lda, g.b, g.ldb, g.c, g.ldc = a, lda, b, ldb, c, ldc
 	if transA {
 		// op(A) (m, k) from A stored (k, m): gather the m rows contiguously.
 		if cap(g.bufAS) < m*k {
@@ -88,10 +89,10 @@ func small(cfg *config, transA, transB bool, m, n, k int, alpha float32, a []flo
 		g.nw = 1
 	}
 	for len(g.tile) < g.nw {
-		g.tile = append(g.tile, make([]float32, MR*NR))
+		g.tile = append(g.tile, make([]float32, tileLen))
 	}
-	if b16 != nil {
-		// Per goroutine: four widened rows of B (NT) or one widened 32-column strip (NN).
+	if b.form() != formF32 {
+		// Per goroutine: four decoded rows of B (NT) or one decoded 32-column strip (NN).
 		for len(g.bufA) < g.nw {
 			g.bufA = append(g.bufA, nil)
 		}
@@ -116,7 +117,7 @@ func small(cfg *config, transA, transB bool, m, n, k int, alpha float32, a []flo
 	if pooled {
 		poolBusy.Store(false)
 	}
-	g.a, g.b, g.b16, g.c = nil, nil, nil, nil
+	g.a, g.b, g.c = nil, Weights{}, nil
 	callPool.Put(g)
 }
 
@@ -124,8 +125,8 @@ func small(cfg *config, transA, transB bool, m, n, k int, alpha float32, a []flo
 func (g *call) smallCols(w, it int) {
 	j0 := it * g.chunk
 	j1 := min(g.n, j0+g.chunk)
-	m, k, a, lda, b, ldb, c, ldc := g.m, g.k, g.a, g.lda, g.b, g.ldb, g.c, g.ldc
-	b16 := g.b16
+	m, k, a, lda, ldb, c, ldc := g.m, g.k, g.a, g.lda, g.ldb, g.c, g.ldc
+	b, f32 := g.b.F32, g.b.form() == formF32
 	put := func(ci int, s float32) {
 		if g.beta == 0 {
 			c[ci] = g.alpha * s
@@ -140,11 +141,11 @@ func (g *call) smallCols(w, it int) {
 		for j := j0; j < j1; j += 4 {
 			nr := min(4, j1-j)
 			bj, ld := b[min(j*ldb, len(b)):], ldb
-			if b16 != nil {
-				// Widen rows j..j+nr of B into the scratch (row stride k).
+			if !f32 {
+				// Decode rows j..j+nr of B into the scratch (row stride k).
 				bj, ld = g.bufA[w][:4*k], k
 				for r := 0; r < nr; r++ {
-					widen(bj[r*k:(r+1)*k], b16[(j+r)*ldb:(j+r)*ldb+k])
+					g.b.Decode(bj[r*k:(r+1)*k], (j+r)*ldb)
 				}
 			}
 			for i := 0; i < m; i++ {
@@ -166,14 +167,12 @@ func (g *call) smallCols(w, it int) {
 	}
 	axpy := g.cfg.axpy32
 	tmp := g.tile[w][:32]
-	if b16 != nil {
-		// Strip by strip (each widened once into the scratch, row stride 32), rows inside.
+	if !f32 {
+		// Strip by strip (each decoded once into the scratch, row stride 32), rows inside.
 		strip := g.bufA[w][:32*k]
 		j := j0
 		for ; j+32 <= j1; j += 32 {
-			for p := 0; p < k; p++ {
-				widen(strip[p*32:p*32+32], b16[p*ldb+j:p*ldb+j+32])
-			}
+			g.b.decodeStrip(strip, j, ldb, k)
 			for i := 0; i < m; i++ {
 				axpy(k, a[i*lda:i*lda+k], 1, strip, 32, tmp)
 				for r, s := range tmp {
@@ -185,7 +184,7 @@ func (g *call) smallCols(w, it int) {
 			for i := 0; i < m; i++ {
 				var s float32
 				for p, xv := range a[i*lda : i*lda+k] {
-					s += xv * BF16ToFloat32(b16[p*ldb+j])
+					s += xv * g.b.at(p*ldb+j)
 				}
 				put(i*ldc+j, s)
 			}
@@ -208,22 +207,5 @@ func (g *call) smallCols(w, it int) {
 			}
 			put(i*ldc+j, s)
 		}
-	}
-}
-
-// widen8 widens n (a positive multiple of 8) bfloat16 values at src into dst; nil where no
-// assembly version exists (widen's loop is its reference).
-var widen8 func(dst *float32, src *uint16, n int)
-
-// widen sets dst[i] to the float32 value of the bfloat16 src[i] (exact).
-func widen(dst []float32, src []uint16) {
-	dst = dst[:len(src)]
-	i := 0
-	if widen8 != nil && len(src) >= 8 {
-		i = len(src) &^ 7
-		widen8(&dst[0], &src[0], i)
-	}
-	for ; i < len(src); i++ {
-		dst[i] = BF16ToFloat32(src[i])
 	}
 }

@@ -38,8 +38,8 @@ func TestSmallMatchesNaive(t *testing.T) {
 				p := prepare(rng, gc)
 				for _, tc := range configs {
 					cfg := tc.cfg
-					worst[tc.name] = max(worst[tc.name], p.verify(t, tc.name, func(a []float32, lda int, b []float32, b16 []uint16, ldb int, c []float32, ldc int) {
-						blocked(&cfg, gc.transA, gc.transB, gc.m, gc.n, gc.k, gc.alpha, a, lda, b, b16, ldb, gc.beta, c, ldc)
+					worst[tc.name] = max(worst[tc.name], p.verify(t, tc.name, func(a []float32, lda int, b Weights, ldb int, c []float32, ldc int) {
+						blocked(&cfg, gc.transA, gc.transB, gc.m, gc.n, gc.k, gc.alpha, a, lda, b, ldb, gc.beta, c, ldc)
 					}))
 				}
 			}
@@ -174,10 +174,10 @@ func TestPackBMatchesScalar(t *testing.T) {
 			for i := range got {
 				got[i], want[i] = float32(math.NaN()), float32(math.NaN())
 			}
-			packB(got, b, nil, ldb, true, 2, cols, k)
+			packB(got, Weights{F32: b}, ldb, true, 2, cols, k, nil)
 			saved := transpose8
 			transpose8 = nil
-			packB(want, b, nil, ldb, true, 2, cols, k)
+			packB(want, Weights{F32: b}, ldb, true, 2, cols, k, nil)
 			transpose8 = saved
 			if !sameBits(got, want) {
 				t.Fatalf("k=%d cols=%d: packed panel differs from the scalar packing", k, cols)

@@ -32,7 +32,7 @@ func TestSgemmSumMatchesNaive(t *testing.T) {
 		}
 		lda, ldb := ac+2, bc+1
 		return Term{TransA: transA, TransB: transB, K: k, Alpha: alpha,
-			A: rnd(max(ar*lda, 1)), Lda: max(lda, 1), B: rnd(max(br*ldb, 1)), Ldb: max(ldb, 1)}
+			A: rnd(max(ar*lda, 1)), Lda: max(lda, 1), B: Weights{F32: rnd(max(br*ldb, 1))}, Ldb: max(ldb, 1)}
 	}
 	sizes := [][4]int{{1, 5, 7, 3}, {3, 17, 9, 16}, {5, 16, 30, 1}, {7, 33, 17, 16}, {13, 20, 40, 7}, {40, 50, 25, 17}, {70, 20, 100, 16}, {97, 40, 9, 0}, {25, 47, 0, 5}}
 	alphas := [][2]float32{{1, 2}, {1, 1}, {-0.75, 0.5}, {0, 1.5}, {1.25, 0}}
@@ -54,8 +54,8 @@ func TestSgemmSumMatchesNaive(t *testing.T) {
 				}
 			}
 			want := append([]float32(nil), c0...)
-			Naive(t1.TransA, t1.TransB, m, n, t1.K, t1.Alpha, t1.A, t1.Lda, t1.B, t1.Ldb, beta, want, ldc)
-			Naive(t2.TransA, t2.TransB, m, n, t2.K, t2.Alpha, t2.A, t2.Lda, t2.B, t2.Ldb, 1, want, ldc)
+			Naive(t1.TransA, t1.TransB, m, n, t1.K, t1.Alpha, t1.A, t1.Lda, t1.B.F32, t1.Ldb, beta, want, ldc)
+			Naive(t2.TransA, t2.TransB, m, n, t2.K, t2.Alpha, t2.A, t2.Lda, t2.B.F32, t2.Ldb, 1, want, ldc)
 			// Error bound: float32 rounding of sums of |terms| over k1 + k2 + 2 steps.
 			bound := func(i, j int) float64 {
 				s := math.Abs(float64(beta * c0[i*ldc+j]))
@@ -68,9 +68,9 @@ func TestSgemmSumMatchesNaive(t *testing.T) {
 							av = tm.A[i*tm.Lda+p]
 						}
 						if tm.TransB {
-							bv = tm.B[j*tm.Ldb+p]
+							bv = tm.B.F32[j*tm.Ldb+p]
 						} else {
-							bv = tm.B[p*tm.Ldb+j]
+							bv = tm.B.F32[p*tm.Ldb+j]
 						}
 						s += math.Abs(float64(tm.Alpha * av * bv))
 					}
@@ -98,7 +98,7 @@ func TestSgemmSumMatchesNaive(t *testing.T) {
 			for _, tc := range configs {
 				cfg := tc.cfg
 				got := append([]float32(nil), c0...)
-				blockedSum(&cfg, t1.TransA, t1.TransB, m, n, t1.K, t1.Alpha, t1.A, t1.Lda, t1.B, nil, t1.Ldb, beta, got, ldc, &t2)
+				blockedSum(&cfg, t1.TransA, t1.TransB, m, n, t1.K, t1.Alpha, t1.A, t1.Lda, t1.B, t1.Ldb, beta, got, ldc, &t2)
 				check(tc.name+" "+label, got)
 			}
 			got := append([]float32(nil), c0...)
