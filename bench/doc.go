@@ -65,7 +65,8 @@
 // # MFU
 //
 // MFU = tokens/s × FLOPs/token ÷ machine peak. The peak is measured in the same run: the best
-// rate of our own gemm.Sgemm over the large GEMM shapes or, when built with -tags openblas (and
+// rate of our own gemm.Sgemm (under --compute bf16, of gemm.SgemmBF16Compute: a bf16 step's MFU is
+// against the bf16 peak) over the large GEMM shapes or, when built with -tags openblas (and
 // cgo), of OpenBLAS with all threads, whichever is higher. A GEMM rate is that of the
 // fastest of several calls, so the peak is the machine's capability when no other process took its
 // cores; MFU is conservative on a shared machine. For the same reason every GEMM shape and case

@@ -105,14 +105,15 @@ type Peak struct {
 	Shape     string  // the product that reached GFLOPS
 }
 
-// measurePeak times every large shape with our Sgemm and, when it is linked, OpenBLAS (all
-// threads), and returns the better of the two best rates.
-func measurePeak(threads int) Peak {
+// measurePeak times every large shape with product (gemm.Sgemm, or the bf16-compute product
+// under --compute bf16) and, when it is linked, OpenBLAS (all threads; float32 only), and returns
+// the better of the two best rates.
+func measurePeak(threads int, product sgemmFunc) Peak {
 	ours, theirs := map[string]gemmTiming{}, map[string]gemmTiming{}
 	for _, s := range peakShapes() {
 		reps, dur := gemmReps(s)
 		o := newOperands(s)
-		ours[s.Name()] = timeGemm(s, o, gemm.Sgemm, reps, dur)
+		ours[s.Name()] = timeGemm(s, o, product, reps, dur)
 		if openblas.Available {
 			openblas.SetThreads(threads)
 			theirs[s.Name()] = timeGemm(s, o, openblas.Sgemm, reps, dur)
