@@ -121,20 +121,7 @@ func runCompute(t *testing.T, m *Model, c Compute, recompute bool, B, T int) bf1
 	t.Helper()
 	m.SetCompute(c)
 	m.SetRecompute(recompute)
-	r := rand.New(rand.NewSource(9))
-	ids, labels := tinyBatch(r, m.Config.VocabSize, B, T)
-	out, err := m.Forward(ids, B, T, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	run := bf16Run{logits: append([]float32(nil), out.Logits...), grads: map[string][]float32{}}
-	ds := attachLoRA(m, rand.New(rand.NewSource(4)), 3)
-	if run.loss, err = m.ForwardBackward(ids, labels, B, T); err != nil {
-		t.Fatal(err)
-	}
-	for path, d := range ds {
-		run.grads[path+".A"], run.grads[path+".B"] = d.dA, d.dB
-	}
+	run, _ := runLoRA(t, m, B, T)
 	return run
 }
 

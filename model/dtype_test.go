@@ -46,6 +46,22 @@ type bf16Run struct {
 
 func runBF16Case(t *testing.T, m *Model, B, T int) bf16Run {
 	t.Helper()
+	run, ids := runLoRA(t, m, B, T)
+	kc := m.NewKVCache(T)
+	for p := 0; p < T; p++ {
+		lg, err := m.ForwardCached(ids[p:p+1], kc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		run.decode = append(run.decode, lg...)
+	}
+	return run
+}
+
+// runLoRA runs m (LoRA on every layer) on a fixed random batch: the logits of a forward pass, the
+// training loss and every LoRA gradient; it also returns the batch's ids.
+func runLoRA(t *testing.T, m *Model, B, T int) (bf16Run, []int) {
+	t.Helper()
 	r := rand.New(rand.NewSource(9))
 	ids, labels := tinyBatch(r, m.Config.VocabSize, B, T)
 	out, err := m.Forward(ids, B, T, false)
@@ -60,15 +76,7 @@ func runBF16Case(t *testing.T, m *Model, B, T int) bf16Run {
 	for path, d := range ds {
 		run.grads[path+".A"], run.grads[path+".B"] = d.dA, d.dB
 	}
-	kc := m.NewKVCache(T)
-	for p := 0; p < T; p++ {
-		lg, err := m.ForwardCached(ids[p:p+1], kc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		run.decode = append(run.decode, lg...)
-	}
-	return run
+	return run, ids
 }
 
 // sameRuns fails t unless a and b agree bit for bit.
